@@ -1,0 +1,23 @@
+"""stage: differentiable programming by multi-stage programming.
+
+Write a model in Python over staged values (`Rep`); stage records it as a graph IR, derives the
+backward pass with continuation callbacks, generates C++ that calls BLAS, compiles and runs it.
+"""
+__version__ = "0.1.0"
+
+from .ir.rep import Rep
+from .ir.graph import StageError, StageTypeError
+from .ir.functions import (
+    abs, add, argmax, as_rep, astype, broadcast_to, clip, concatenate, cos, cross_entropy, divide,
+    dot, equal, exp, expand_dims, floor, floor_divide, full, full_like, getitem, greater,
+    greater_equal, iota, less, less_equal, log, log_softmax, logical_and, logical_not, logical_or,
+    logsumexp, matmul, max, maximum, mean, min, minimum, mod, mse_loss, multiply, negative,
+    nll_loss, not_equal, one_hot, ones, ones_like, power, relu, reshape, scatter_add, sigmoid,
+    sign, sin, softmax, sqrt, square, squeeze, stack, stop_gradient, subtract, sum, swapaxes, take,
+    tanh, transpose, var, where, zeros, zeros_like)
+from .control import ShapeDtype, cond, fori_loop, function, while_loop
+from .cps.api import grad, value_and_grad
+from .compile import Compiled, compile
+from . import nn
+
+asarray = as_rep

@@ -1,0 +1,108 @@
+"""`st.compile`: specialise a function per signature, build it once, and call it on NumPy arrays."""
+from __future__ import annotations
+
+import functools
+import os
+from typing import Callable, Dict, Optional
+
+import numpy as np
+
+from . import pytree
+from .ir.interp import interpret
+from .program import Program, is_runtime, signature, trace
+
+
+class InterpretedExecutable:
+    """Runs a program with the NumPy interpreter (no compiler needed)."""
+
+    def __init__(self, program: Program):
+        self.program = program
+
+    def __call__(self, leaves):
+        p = self.program
+        args = [_check_arg(p, k, leaves[i]) for k, i in enumerate(p.runtime_leaves)]
+        outs = interpret(p.block, args)
+        return pytree.unflatten(p.out_td, [np.array(o) for o in outs])
+
+
+def _check_arg(p: Program, k: int, x):
+    t = p.in_types[k]
+    a = np.asarray(x)
+    if a.dtype.name != t.dtype:
+        raise TypeError(f"{p.name}: argument {k} has dtype {a.dtype.name}, expected {t.dtype}")
+    if a.shape != t.shape:
+        raise ValueError(f"{p.name}: argument {k} has shape {a.shape}, expected {t.shape}")
+    return a
+
+
+class Compiled:
+    """A staged function: traced and built once per signature, then called on NumPy arrays.
+
+    `backend="native"` (default) generates C++, compiles it and runs the shared library;
+    `backend="interp"` runs the NumPy interpreter. `.ir`, `.source` and `.library_path` describe the
+    most recent specialisation.
+    """
+
+    def __init__(self, fn: Callable, backend: Optional[str] = None, **options):
+        self.fn = fn
+        self.backend = backend or os.environ.get("STAGE_BACKEND", "native")
+        if self.backend not in ("native", "interp"):
+            raise ValueError(f"unknown backend {self.backend!r} (use 'native' or 'interp')")
+        self.options = options
+        self._cache: Dict = {}
+        self.last = None
+        functools.update_wrapper(self, fn)
+
+    def lower(self, *args):
+        """The executable for these arguments' signature (built if needed)."""
+        key = signature(args)
+        exe = self._cache.get(key)
+        if exe is None:
+            program = trace(self.fn, args)
+            if self.backend == "interp":
+                exe = InterpretedExecutable(program)
+            else:
+                from .codegen.build import build
+                exe = build(program, **self.options)
+            self._cache[key] = exe
+        self.last = exe
+        return exe
+
+    def __call__(self, *args):
+        exe = self.lower(*args)
+        return exe(pytree.flatten(args)[0])
+
+    def _need_last(self):
+        if self.last is None:
+            raise RuntimeError("nothing compiled yet: call the function (or .lower(*args)) first")
+        return self.last
+
+    @property
+    def ir(self) -> str:
+        return self._need_last().program.ir
+
+    @property
+    def source(self) -> str:
+        return self._need_last().source
+
+    @property
+    def library_path(self) -> str:
+        return self._need_last().library_path
+
+    @property
+    def num_specializations(self) -> int:
+        return len(self._cache)
+
+
+def compile(fn: Callable = None, *, backend: Optional[str] = None, **options):
+    """Stage `fn` on its first call for each signature, compile once, then run natively."""
+    if fn is None:
+        return lambda f: Compiled(f, backend, **options)
+    return Compiled(fn, backend, **options)
+
+
+def eager(fn: Callable, args):
+    """Run a staged-only function (e.g. `st.grad(f)` called on NumPy arrays) with the interpreter."""
+    args = tuple(np.asarray(a) if isinstance(a, (float, int)) and not isinstance(a, bool) and False
+                 else a for a in args)
+    return Compiled(fn, backend="interp")(*args)

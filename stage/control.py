@@ -1,0 +1,291 @@
+"""Staged control flow: `cond`, `fori_loop`, `while_loop` and `@function` (possibly recursive).
+
+Each traces its Python callables into blocks and reflects one special-form node. Static predicates
+and bounds (plain Python values) are evaluated at staging time instead. The forms are differentiated
+by `stage.cps` (the continuation becomes a staged function).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from . import pytree
+from .ir.functions import as_rep, astype, not_equal
+from .ir.graph import (Const, Node, StageError, StageTypeError, current_scope, current_trace,
+                       in_scope, reflect, reify, user_location)
+from .ir.rep import Rep
+from .ir.types import FunType, TensorType
+
+
+class _NeedResult(Exception):
+    """Raised while probing a recursive function whose result type is not known yet."""
+
+
+def _flat_reps(tree, dtypes=None):
+    leaves, td = pytree.flatten(tree)
+    reps = [as_rep(x, None if dtypes is None else dtypes[i]) for i, x in enumerate(leaves)]
+    return reps, td
+
+
+def _where():
+    loc = user_location()
+    return f" (at {loc})" if loc else ""
+
+
+def _trace_fn(fn, in_td, in_types, out_dtypes=None, parent=None, is_function=False):
+    """Reify `fn` over pytree inputs; returns (block, output treedef)."""
+    out = {}
+
+    def body(*syms):
+        args = pytree.unflatten(in_td, [Rep(s) for s in syms]) if in_td is not None else \
+            [Rep(s) for s in syms]
+        res = fn(*args) if in_td is None or in_td.kind in ("tuple", "list") else fn(args)
+        reps, out["td"] = _flat_reps(res, out_dtypes)
+        return [r.exp for r in reps]
+    block = reify(body, in_types, parent=parent, is_function=is_function)
+    return block, out["td"]
+
+
+def _check_same(what, td_a, types_a, td_b, types_b):
+    if td_a != td_b:
+        raise StageTypeError(f"{what}: structures differ: {td_a} vs {td_b}{_where()}")
+    for i, (a, b) in enumerate(zip(types_a, types_b)):
+        if a != b:
+            raise StageTypeError(f"{what}: output {i} is {a} in one and {b} in the other{_where()}")
+
+
+def _as_pred(pred):
+    p = as_rep(pred)
+    if p.shape != ():
+        raise StageTypeError(f"a staged predicate must be a scalar, not {p.type}{_where()}")
+    return p if p.dtype == "bool" else not_equal(p, 0)
+
+
+# ------------------------------------------------------------------------------------------- cond
+
+def cond(pred, true_fn: Callable, false_fn: Callable, *operands):
+    """`true_fn(*operands)` if pred else `false_fn(*operands)`; a staged branch when pred is staged."""
+    if not isinstance(pred, Rep):
+        return true_fn(*operands) if pred else false_fn(*operands)
+    p = _as_pred(pred)
+    reps, td = _flat_reps(tuple(operands))
+    types = [r.type for r in reps]
+    trace = current_trace()
+    branches, failed = [], None
+    for fn in (true_fn, false_fn):
+        try:
+            branches.append(_trace_fn(fn, td, types))
+        except _NeedResult as e:
+            if not trace.probing:
+                raise
+            failed = e
+            branches.append(None)
+    if failed is not None:
+        ok = [b for b in branches if b is not None]
+        if not ok:
+            raise failed
+        branches = [ok[0], ok[0]]           # probing a recursive function: the base case's type
+    (tb, ttd), (fb, ftd) = branches
+    if ttd != ftd or tb.result_types != fb.result_types:
+        # retrace with the other branch's dtypes so weakly typed Python scalars adapt
+        tb2, ttd2 = _trace_fn(true_fn, td, types, [t.dtype for t in fb.result_types]) \
+            if len(tb.result) == len(fb.result) else (tb, ttd)
+        if tb2.result_types == fb.result_types:
+            tb, ttd = tb2, ttd2
+        else:
+            fb, ftd = _trace_fn(false_fn, td, types, [t.dtype for t in tb.result_types]) \
+                if len(tb.result) == len(fb.result) else (fb, ftd)
+    _check_same("cond: the branches' results", ttd, tb.result_types, ftd, fb.result_types)
+    outs = reflect("cond", p.exp, *[r.exp for r in reps], blocks=(tb, fb),
+                   out_types=tb.result_types)
+    return pytree.unflatten(ttd, [Rep(o) for o in outs])
+
+
+# ------------------------------------------------------------------------------------------- loops
+
+def _loop_carry(init, what):
+    reps, td = _flat_reps(init)
+    for r in reps:
+        if not isinstance(r.type, TensorType):
+            raise StageTypeError(f"{what}: loop carries must be arrays or scalars{_where()}")
+    return reps, td
+
+
+def _check_body(what, td, types, btd, block):
+    if btd != td:
+        raise StageTypeError(f"{what}: the body returned {btd}, but the carry is {td}{_where()}")
+    for i, (a, b) in enumerate(zip(types, block.result_types)):
+        if a != b:
+            raise StageTypeError(f"{what}: carry {i} enters the loop as {a} but the body returns "
+                                 f"{b}{_where()}")
+
+
+def fori_loop(lower, upper, body: Callable, init):
+    """`for i in range(lower, upper): carry = body(i, carry)`; bounds may be staged integers."""
+    if not isinstance(lower, Rep) and not isinstance(upper, Rep) and current_scope() is None:
+        carry = init
+        for i in range(int(lower), int(upper)):
+            carry = body(i, carry)
+        return carry
+    lo, hi = as_rep(lower), as_rep(upper)
+    for b in (lo, hi):
+        if b.shape != () or b.dtype not in ("int32", "int64"):
+            raise StageTypeError(f"fori_loop: bounds must be integer scalars, not {b.type}{_where()}")
+    lo, hi = astype(lo, "int64"), astype(hi, "int64")
+    reps, td = _loop_carry(init, "fori_loop")
+    types = [r.type for r in reps]
+    dtypes = [t.dtype for t in types]
+    out = {}
+
+    def blk(i, *cs):
+        res = body(Rep(i), pytree.unflatten(td, [Rep(c) for c in cs]))
+        rreps, out["td"] = _flat_reps(res, dtypes if pytree.flatten(res)[1] == td else None)
+        return [r.exp for r in rreps]
+    block = reify(blk, [TensorType("int64", ())] + types)
+    _check_body("fori_loop", td, types, out["td"], block)
+    outs = reflect("fori_loop", lo.exp, hi.exp, *[r.exp for r in reps], blocks=(block,),
+                   out_types=tuple(types))
+    return pytree.unflatten(td, [Rep(o) for o in outs])
+
+
+def while_loop(cond_fn: Callable, body_fn: Callable, init):
+    """`while cond_fn(carry): carry = body_fn(carry)` with a staged condition."""
+    reps, td = _loop_carry(init, "while_loop")
+    types = [r.type for r in reps]
+    dtypes = [t.dtype for t in types]
+    out = {}
+
+    def cblk(*cs):
+        return [_as_pred(cond_fn(pytree.unflatten(td, [Rep(c) for c in cs]))).exp]
+
+    def bblk(*cs):
+        res = body_fn(pytree.unflatten(td, [Rep(c) for c in cs]))
+        rreps, out["td"] = _flat_reps(res, dtypes if pytree.flatten(res)[1] == td else None)
+        return [r.exp for r in rreps]
+    cblock = reify(cblk, types)
+    bblock = reify(bblk, types)
+    _check_body("while_loop", td, types, out["td"], bblock)
+    outs = reflect("while_loop", *[r.exp for r in reps], blocks=(cblock, bblock),
+                   out_types=tuple(types))
+    return pytree.unflatten(td, [Rep(o) for o in outs])
+
+
+# ------------------------------------------------------------------------------------------- functions
+
+class _Spec:
+    """One specialisation of a staged function: its closure symbol and result structure."""
+
+    def __init__(self):
+        self.sym = None
+        self.out_td = None
+        self.out_types = None
+        self.state = "new"        # new -> probing -> typed -> staging -> done
+
+
+def _is_staged_leaf(x):
+    return isinstance(x, (Rep, np.ndarray, np.generic))
+
+
+class function:
+    """Decorator for staged functions, which may call themselves (recursion over runtime data).
+
+    Called while staging, a specialisation (per argument types and static values) is staged once as a
+    native function and every call becomes a staged call. The result type of a recursive function is
+    inferred from its base case (the branch of a `cond` that does not recurse); give
+    `result=(shape, dtype)` pytrees of `st.ShapeDtype` when it cannot be.
+    """
+
+    def __init__(self, fn: Optional[Callable] = None, *, result=None):
+        self.fn = fn
+        self.result = result
+        if fn is not None:
+            functools.update_wrapper(self, fn)
+
+    def __call__(self, *args):
+        if self.fn is None:                   # @function(result=...)
+            return function(args[0], result=self.result)
+        leaves, td = pytree.flatten(args)
+        if current_scope() is None and not any(isinstance(x, Rep) for x in leaves):
+            return self.fn(*args)
+        staged = [as_rep(x) for x in leaves if _is_staged_leaf(x)]
+        static = tuple((i, x) for i, x in enumerate(leaves) if not _is_staged_leaf(x))
+        in_types = tuple(r.type for r in staged)
+        root = current_scope().staging_root()
+        key = (self, td, static, in_types)
+        spec = root.functions.get(key)
+        if spec is None:
+            spec = root.functions[key] = _Spec()
+        trace = current_trace()
+        if spec.out_types is None:
+            if spec.state == "probing":
+                raise _NeedResult(self.fn.__name__)
+            self._type(spec, td, leaves, in_types, root)
+        if not trace.probing and spec.state == "typed":
+            self._stage(spec, td, leaves, in_types, root)
+        outs = reflect("call", spec.sym, *[r.exp for r in staged], out_types=spec.out_types)
+        return pytree.unflatten(spec.out_td, [Rep(o) for o in outs])
+
+    def _body(self, td, leaves, spec=None):
+        def body(*syms):
+            it = iter(syms)
+            full = [Rep(next(it)) if _is_staged_leaf(x) else x for x in leaves]
+            res = self.fn(*pytree.unflatten(td, full))
+            reps, out_td = _flat_reps(res, [t.dtype for t in spec.out_types]
+                                      if spec is not None and spec.out_types else None)
+            if spec is not None and spec.out_td is None:
+                spec.out_td = out_td
+            return [r.exp for r in reps]
+        return body
+
+    def _type(self, spec, td, leaves, in_types, root):
+        if self.result is not None:
+            rl, spec.out_td = pytree.flatten(self.result, is_leaf=lambda x: isinstance(x, ShapeDtype))
+            spec.out_types = tuple(TensorType(str(np.dtype(r.dtype)), tuple(r.shape)) for r in rl)
+        else:
+            spec.state = "probing"
+            trace = current_trace()
+            trace.probing += 1
+            try:
+                block = reify(self._body(td, leaves, spec), in_types, parent=root, is_function=True)
+            except _NeedResult:
+                raise StageError(
+                    f"cannot infer the result type of recursive function {self.fn.__name__!r}: no "
+                    f"branch returns without recursing; give it with "
+                    f"@st.function(result=st.ShapeDtype(shape, dtype)){_where()}") from None
+            finally:
+                trace.probing -= 1
+            spec.out_types = block.result_types
+        spec.sym = current_trace().fresh(FunType(in_types, spec.out_types))
+        spec.state = "typed"
+
+    def _stage(self, spec, td, leaves, in_types, root):
+        spec.state = "staging"
+        block = reify(self._body(td, leaves, spec), in_types, parent=root, is_function=True)
+        if block.result_types != spec.out_types:
+            raise StageTypeError(f"function {self.fn.__name__!r} returns {block.result_types} "
+                                 f"but was typed {spec.out_types}{_where()}")
+        _check_visible(self.fn.__name__, block, root)
+        reflect("fun", blocks=(block,), out_types=(spec.sym.type,), scope=root, syms=(spec.sym,),
+                name=self.fn.__name__)
+        spec.state = "done"
+
+
+def _check_visible(name, block, root):
+    from .ir.graph import free_syms
+    for f in free_syms(block):
+        s = root
+        while s is not None and f.id not in s.defined:
+            s = s.parent
+        if s is None and not isinstance(f.type, FunType):
+            raise StageError(f"staged function {name!r} uses {f} ({f.type}), a value computed "
+                             f"inside a branch or loop body; pass it as an argument{_where()}")
+
+
+class ShapeDtype:
+    """The type of a staged value, for declaring a recursive function's result."""
+
+    def __init__(self, shape, dtype="float32"):
+        self.shape = tuple(shape)
+        self.dtype = dtype

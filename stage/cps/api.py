@@ -1,0 +1,101 @@
+"""`grad` and `value_and_grad`: differentiate a Python function over staged values.
+
+Called while staging, they trace the function into a forward block and run the CPS transformation
+into the current scope, so the gradient is ordinary staged code the caller can keep using (an SGD
+step `p - lr * g`, a loop around it, another `grad`). Called on NumPy arrays outside staging, they
+stage and run the program with the NumPy interpreter.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable, Sequence, Union
+
+from .. import pytree
+from ..ir import functions as F
+from ..ir.graph import StageTypeError, current_scope, reify
+from ..ir.rep import Rep
+from . import ad
+
+
+def _is_staged(x):
+    import numpy as np
+    return isinstance(x, (Rep, np.ndarray, np.generic))
+
+
+def value_and_grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = False):
+    """A function returning `(fun(*args), gradient)`; with `has_aux`, fun returns `(loss, aux)` and
+    this returns `((loss, aux), gradient)`. The gradient has the structure of `args[argnums]` (a
+    tuple of them when argnums is a tuple)."""
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+
+    @functools.wraps(fun)
+    def wrapped(*args):
+        leaves, td = pytree.flatten(args)
+        if current_scope() is None:
+            from ..compile import eager
+            return eager(wrapped, args)
+        for n in nums:
+            if not 0 <= n < len(args):
+                raise TypeError(f"argnums {argnums} out of range for {len(args)} arguments")
+        owner = _leaf_owners(args)
+        staged = [i for i, x in enumerate(leaves) if _is_staged(x)]
+        reps = [F.as_rep(leaves[i]) for i in staged]
+        active = [owner[i] in nums and r.type.is_float for i, r in zip(staged, reps)]
+        out = {}
+
+        def body(*syms):
+            full = list(leaves)
+            for i, s in zip(staged, syms):
+                full[i] = Rep(s)
+            res = fun(*pytree.unflatten(td, full))
+            loss, aux = res if has_aux else (res, None)
+            loss = F.as_rep(loss)
+            if loss.shape != () or not loss.type.is_float:
+                raise StageTypeError(f"grad needs a function returning a floating-point scalar, "
+                                     f"got {loss.type}" + (" (use has_aux=True to return more)"
+                                                           if isinstance(res, tuple) else ""))
+            aux_reps, out["aux"] = pytree.flatten(aux)
+            return [loss.exp] + [F.as_rep(a).exp for a in aux_reps]
+        fwd = reify(body, [r.type for r in reps], root=True)
+        values, grads = ad.run(fwd, reps, active)
+        g_by_leaf = {i: g for i, g in zip(staged, grads)}
+        results = []
+        for n in nums:
+            sub_leaves, sub_td = pytree.flatten(args[n])
+            base = _leaf_offset(args, n)
+            gl = []
+            for j, x in enumerate(sub_leaves):
+                g = g_by_leaf.get(base + j)
+                if g is None:
+                    g = F.zeros_like(x) if _is_staged(x) else None
+                gl.append(g)
+            results.append(pytree.unflatten(sub_td, gl))
+        grad_out = results[0] if single else tuple(results)
+        value = values[0]
+        if has_aux:
+            return (value, pytree.unflatten(out["aux"], values[1:])), grad_out
+        return value, grad_out
+    return wrapped
+
+
+def grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = False):
+    """The gradient of a scalar function with respect to `args[argnums]` (see value_and_grad)."""
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    def wrapped(*args):
+        v, g = vg(*args)
+        return (g, v[1]) if has_aux else g
+    return wrapped
+
+
+def _leaf_owners(args):
+    owners = []
+    for n, a in enumerate(args):
+        owners += [n] * len(pytree.flatten(a)[0])
+    return owners
+
+
+def _leaf_offset(args, n):
+    return sum(len(pytree.flatten(a)[0]) for a in args[:n])

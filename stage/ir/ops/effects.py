@@ -1,0 +1,39 @@
+"""Refs: mutable buffers that carry gradients across staged scopes (the `.d` of a value that a
+continuation, branch or loop body accumulates into). `new_var` allocates one, `accum` adds into it
+(a write effect), `read_var` reads it once every write is done."""
+from ..types import RefType, TensorType
+from . import NONDIFF, OpDef, shape_error
+
+
+def _new_var_infer(ts):
+    (init,) = ts
+    return RefType(init)
+
+
+def _accum_infer(ts):
+    ref, x = ts
+    if not isinstance(ref, RefType) or ref.elem.dtype != x.dtype or ref.elem.shape != x.shape:
+        raise shape_error("accum", "value must match the ref's type", ref, x)
+    return ()
+
+
+def _read_infer(ts):
+    (ref,) = ts
+    if not isinstance(ref, RefType):
+        raise shape_error("read_var", "needs a ref", ref)
+    return ref.elem
+
+
+def _new_var_cpp(lw, node):
+    return lw.copy_into(node.sym, node.args[0])
+
+
+def _accum_cpp(lw, node):
+    return lw.accumulate_into(node.args[0], node.args[1])
+
+
+OpDef("new_var", _new_var_infer, lambda init: init.copy(), "effect", _new_var_cpp, NONDIFF,
+      pure=False, nargs=1)
+OpDef("accum", _accum_infer, None, "effect", _accum_cpp, NONDIFF, pure=False, nargs=2)
+OpDef("read_var", _read_infer, lambda ref: ref.copy(), "effect",
+      lambda lw, node: lw.alias(node.sym, node.args[0]), NONDIFF, pure=False, nargs=1)
