@@ -42,7 +42,7 @@ def _trace_fn(fn, in_td, in_types, out_dtypes=None, parent=None, is_function=Fal
         args = pytree.unflatten(in_td, [Rep(s) for s in syms]) if in_td is not None else \
             [Rep(s) for s in syms]
         res = fn(*args) if in_td is None or in_td.kind in ("tuple", "list") else fn(args)
-        reps, out["td"] = _flat_reps(res, out_dtypes)
+        reps, out["td"] = _conform(res, out_dtypes)
         return [r.exp for r in reps]
     block = reify(body, in_types, parent=parent, is_function=is_function)
     return block, out["td"]
@@ -105,12 +105,22 @@ def cond(pred, true_fn: Callable, false_fn: Callable, *operands):
 
 # ------------------------------------------------------------------------------------------- loops
 
+def _conform(tree, dtypes):
+    """Flatten a result; Python scalars take the expected dtypes, staged values keep theirs."""
+    leaves, td = pytree.flatten(tree)
+    if dtypes is None or len(dtypes) != len(leaves):
+        return [as_rep(x) for x in leaves], td
+    return [as_rep(x, dt if not isinstance(x, Rep) else None) for x, dt in zip(leaves, dtypes)], td
+
+
 def _loop_carry(init, what):
-    reps, td = _flat_reps(init)
+    leaves, td = pytree.flatten(init)
+    reps = [as_rep(x) for x in leaves]
     for r in reps:
         if not isinstance(r.type, TensorType):
             raise StageTypeError(f"{what}: loop carries must be arrays or scalars{_where()}")
-    return reps, td
+    weak = [not isinstance(x, (Rep, np.ndarray, np.generic)) for x in leaves]
+    return reps, td, weak, leaves
 
 
 def _check_body(what, td, types, btd, block):
@@ -120,6 +130,23 @@ def _check_body(what, td, types, btd, block):
         if a != b:
             raise StageTypeError(f"{what}: carry {i} enters the loop as {a} but the body returns "
                                  f"{b}{_where()}")
+
+
+def _trace_loop(what, init, trace_body):
+    """Trace a loop body; Python-scalar carries adopt the dtype the body gives them."""
+    reps, td, weak, leaves = _loop_carry(init, what)
+    for _ in range(3):
+        types = [r.type for r in reps]
+        blocks, btd = trace_body(td, types)
+        body = blocks[-1]
+        fix = [i for i, (t, b) in enumerate(zip(types, body.result_types))
+               if weak[i] and t != b and t.shape == b.shape and btd == td]
+        if not fix:
+            break
+        reps = [as_rep(leaves[i], body.result_types[i].dtype) if i in fix else r
+                for i, r in enumerate(reps)]
+    _check_body(what, td, types, btd, body)
+    return reps, td, types, blocks
 
 
 def fori_loop(lower, upper, body: Callable, init):
@@ -134,17 +161,16 @@ def fori_loop(lower, upper, body: Callable, init):
         if b.shape != () or b.dtype not in ("int32", "int64"):
             raise StageTypeError(f"fori_loop: bounds must be integer scalars, not {b.type}{_where()}")
     lo, hi = astype(lo, "int64"), astype(hi, "int64")
-    reps, td = _loop_carry(init, "fori_loop")
-    types = [r.type for r in reps]
-    dtypes = [t.dtype for t in types]
-    out = {}
 
-    def blk(i, *cs):
-        res = body(Rep(i), pytree.unflatten(td, [Rep(c) for c in cs]))
-        rreps, out["td"] = _flat_reps(res, dtypes if pytree.flatten(res)[1] == td else None)
-        return [r.exp for r in rreps]
-    block = reify(blk, [TensorType("int64", ())] + types)
-    _check_body("fori_loop", td, types, out["td"], block)
+    def trace_body(td, types):
+        out = {}
+
+        def blk(i, *cs):
+            res = body(Rep(i), pytree.unflatten(td, [Rep(c) for c in cs]))
+            rreps, out["td"] = _conform(res, [t.dtype for t in types])
+            return [r.exp for r in rreps]
+        return [reify(blk, [TensorType("int64", ())] + types)], out["td"]
+    reps, td, types, (block,) = _trace_loop("fori_loop", init, trace_body)
     outs = reflect("fori_loop", lo.exp, hi.exp, *[r.exp for r in reps], blocks=(block,),
                    out_types=tuple(types))
     return pytree.unflatten(td, [Rep(o) for o in outs])
@@ -152,21 +178,19 @@ def fori_loop(lower, upper, body: Callable, init):
 
 def while_loop(cond_fn: Callable, body_fn: Callable, init):
     """`while cond_fn(carry): carry = body_fn(carry)` with a staged condition."""
-    reps, td = _loop_carry(init, "while_loop")
-    types = [r.type for r in reps]
-    dtypes = [t.dtype for t in types]
-    out = {}
+    def trace_body(td, types):
+        out = {}
 
-    def cblk(*cs):
-        return [_as_pred(cond_fn(pytree.unflatten(td, [Rep(c) for c in cs]))).exp]
+        def cblk(*cs):
+            return [_as_pred(cond_fn(pytree.unflatten(td, [Rep(c) for c in cs]))).exp]
 
-    def bblk(*cs):
-        res = body_fn(pytree.unflatten(td, [Rep(c) for c in cs]))
-        rreps, out["td"] = _flat_reps(res, dtypes if pytree.flatten(res)[1] == td else None)
-        return [r.exp for r in rreps]
-    cblock = reify(cblk, types)
-    bblock = reify(bblk, types)
-    _check_body("while_loop", td, types, out["td"], bblock)
+        def bblk(*cs):
+            res = body_fn(pytree.unflatten(td, [Rep(c) for c in cs]))
+            rreps, out["td"] = _conform(res, [t.dtype for t in types])
+            return [r.exp for r in rreps]
+        cblock = reify(cblk, types)
+        return [cblock, reify(bblk, types)], out["td"]
+    reps, td, types, (cblock, bblock) = _trace_loop("while_loop", init, trace_body)
     outs = reflect("while_loop", *[r.exp for r in reps], blocks=(cblock, bblock),
                    out_types=tuple(types))
     return pytree.unflatten(td, [Rep(o) for o in outs])
@@ -232,8 +256,8 @@ class function:
             it = iter(syms)
             full = [Rep(next(it)) if _is_staged_leaf(x) else x for x in leaves]
             res = self.fn(*pytree.unflatten(td, full))
-            reps, out_td = _flat_reps(res, [t.dtype for t in spec.out_types]
-                                      if spec is not None and spec.out_types else None)
+            reps, out_td = _conform(res, [t.dtype for t in spec.out_types]
+                                    if spec is not None and spec.out_types else None)
             if spec is not None and spec.out_td is None:
                 spec.out_td = out_td
             return [r.exp for r in reps]

@@ -147,9 +147,9 @@ def _iota_ref(shape, axis, dtype):
     return np.broadcast_to(idx.reshape([-1 if d == axis else 1 for d in range(len(shape))]), shape)
 
 
-# The index along `axis`, as a value: a leaf of fused loops that reads no memory (codegen gives it
-# the strides of that axis), so one_hot and masks need no buffer.
-OpDef("iota", _iota_infer, _iota_ref, "elementwise", "{index}", NONDIFF, nargs=0)
+# The index along `axis`, as a value: a view that reads no memory (codegen gives it the strides of
+# that axis), so one_hot and masks built from it need no buffer.
+OpDef("iota", _iota_infer, _iota_ref, "view", lambda lw, node: lw.iota_layout(node), NONDIFF, nargs=0)
 
 # identity whose output carries no gradient
 defunary("stop_gradient", lambda x: x, "{0}", NONDIFF, float_only=False)

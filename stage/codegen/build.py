@@ -1,0 +1,36 @@
+"""From a traced program to a callable native executable: lower, render, compile (cached), load."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import jinja2
+
+from .compiler import build as compile_source
+from .loader import NativeExecutable
+from .lower import Lowering
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=False)
+
+
+def render(lowered) -> str:
+    from .. import __version__
+    tmpl = _TEMPLATES.get_template("module.cpp.j2")
+    body = ["  " * 1 + ln if ln else ln for ln in lowered.body]
+    return tmpl.render(version=__version__, name=lowered.name, params=lowered.params,
+                       constants=lowered.constants, body=body, big_stack=lowered.big_stack,
+                       inputs=lowered.inputs, outputs=lowered.outputs)
+
+
+def generate(program) -> tuple:
+    lowered = Lowering(program, program.name).lower_program()
+    return lowered, render(lowered)
+
+
+def build(program, cxxflags: Optional[str] = None) -> NativeExecutable:
+    lowered, source = generate(program)
+    path = compile_source(source, cxxflags)
+    return NativeExecutable(program, source, path, lowered)

@@ -1,0 +1,61 @@
+"""Loading a built library with cffi (ABI mode) and calling it on NumPy arrays.
+
+Arguments are checked (count, dtype, shape, contiguity) before any native code runs; outputs are
+allocated here and filled by the library; native errors come back as Python exceptions.
+"""
+from __future__ import annotations
+
+from typing import List
+
+import cffi
+import numpy as np
+
+from .. import pytree
+
+ERRORS = {1: IndexError, 2: ValueError, 3: RecursionError, 4: MemoryError, 5: RuntimeError}
+
+
+class NativeExecutable:
+    def __init__(self, program, source: str, library_path: str, lowered):
+        self.program = program
+        self.source = source
+        self.library_path = str(library_path)
+        self.lowered = lowered
+        ffi = cffi.FFI()
+        # every argument is a data pointer: declared void* so cffi takes from_buffer() directly
+        out_types = [e.type for e in program.block.result]
+        params = ["void*"] * (len(program.in_types) + len(out_types))
+        ffi.cdef(f"int stage_entry({', '.join(params)}); const char* stage_last_error(void);"
+                 f"void stage_set_num_threads(int);")
+        self.ffi = ffi
+        self.lib = ffi.dlopen(self.library_path)
+        self._entry = self.lib.stage_entry
+        self._in = [(np.dtype(t.dtype), t.shape) for t in program.in_types]
+        self._out = [(np.dtype(t.dtype), t.shape) for t in out_types]
+        self._runtime = program.runtime_leaves
+        self._name = program.name
+
+    def __call__(self, leaves: List):
+        fb = self.ffi.from_buffer
+        ptrs = []
+        for k, i in enumerate(self._runtime):
+            x = leaves[i]
+            dt, shape = self._in[k]
+            if type(x) is not np.ndarray:
+                x = np.asarray(x)
+            if x.dtype != dt:
+                raise TypeError(f"{self._name}: argument {k} has dtype {x.dtype}, the compiled "
+                                f"function expects {dt}")
+            if x.shape != shape:
+                raise ValueError(f"{self._name}: argument {k} has shape {x.shape}, the compiled "
+                                 f"function expects {shape}")
+            if not x.flags.c_contiguous:
+                raise ValueError(f"{self._name}: argument {k} is not C-contiguous; pass "
+                                 f"np.ascontiguousarray(x)")
+            ptrs.append(fb(x))
+        outs = [np.empty(shape, dt) for dt, shape in self._out]
+        rc = self._entry(*ptrs, *[fb(o) for o in outs])
+        if rc:
+            msg = self.ffi.string(self.lib.stage_last_error()).decode(errors="replace")
+            raise ERRORS.get(rc, RuntimeError)(f"{self._name}: {msg}")
+        return pytree.unflatten(self.program.out_td, outs)

@@ -1,0 +1,187 @@
+// Kernels called by generated code: BLAS products, softmax family, losses, gathers and scatters.
+// Elementwise chains and reductions are not here: codegen fuses them into loops in the generated code.
+#pragma once
+
+#ifndef STAGE_BLAS_PREFIX
+#define STAGE_BLAS_PREFIX scipy_
+#endif
+#define STAGE_CAT2(a, b) a##b
+#define STAGE_CAT(a, b) STAGE_CAT2(a, b)
+#define STAGE_BLAS(name) STAGE_CAT(STAGE_BLAS_PREFIX, name)
+
+// The few CBLAS entry points used (declared here so only the library is needed, not its headers).
+extern "C" {
+void STAGE_BLAS(cblas_sgemm)(int, int, int, int, int, int, float, const float*, int, const float*,
+                             int, float, float*, int);
+void STAGE_BLAS(cblas_dgemm)(int, int, int, int, int, int, double, const double*, int,
+                             const double*, int, double, double*, int);
+void STAGE_BLAS(cblas_sgemv)(int, int, int, int, float, const float*, int, const float*, int, float,
+                             float*, int);
+void STAGE_BLAS(cblas_dgemv)(int, int, int, int, double, const double*, int, const double*, int,
+                             double, double*, int);
+}
+
+namespace stage {
+
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+
+inline void blas_gemm(int ta, int tb, int M, int N, int K, float alpha, const float* A, int lda,
+                      const float* B, int ldb, float beta, float* C, int ldc) {
+  STAGE_BLAS(cblas_sgemm)(RowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+inline void blas_gemm(int ta, int tb, int M, int N, int K, double alpha, const double* A, int lda,
+                      const double* B, int ldb, double beta, double* C, int ldc) {
+  STAGE_BLAS(cblas_dgemm)(RowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+inline void blas_gemv(int ta, int M, int N, float alpha, const float* A, int lda, const float* x,
+                      int incx, float beta, float* y, int incy) {
+  STAGE_BLAS(cblas_sgemv)(RowMajor, ta, M, N, alpha, A, lda, x, incx, beta, y, incy);
+}
+inline void blas_gemv(int ta, int M, int N, double alpha, const double* A, int lda, const double* x,
+                      int incx, double beta, double* y, int incy) {
+  STAGE_BLAS(cblas_dgemv)(RowMajor, ta, M, N, alpha, A, lda, x, incx, beta, y, incy);
+}
+
+// C[M,N] = op(A)[M,K] @ op(B)[K,N] + beta * C, row-major, op = transpose when ta/tb.
+// Small products run as plain loops (a BLAS call costs more than the work); vectors use gemv.
+template <class T> struct same { using type = T; };   // keeps an argument out of deduction
+
+template <class T>
+inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+                   const T* B, int64_t ldb, typename same<T>::type beta, T* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    return;
+  }
+  if (M * N * K <= 2048) {
+    for (int64_t i = 0; i < M; ++i) {
+      T* c = C + i * ldc;
+      if (beta == T(0)) for (int64_t j = 0; j < N; ++j) c[j] = T(0);
+      else if (beta != T(1)) for (int64_t j = 0; j < N; ++j) c[j] *= beta;
+      for (int64_t k = 0; k < K; ++k) {
+        const T a = ta ? A[k * lda + i] : A[i * lda + k];
+        if (!tb) {
+          const T* b = B + k * ldb;
+#pragma omp simd
+          for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < N; ++j) c[j] += a * B[j * ldb + k];
+        }
+      }
+    }
+    return;
+  }
+  if (N == 1) {   // y[M] = op(A) x, x = column 0 of op(B)
+    if (ta) blas_gemv(Trans, (int)K, (int)M, T(1), A, (int)lda, B, tb ? 1 : (int)ldb, beta, C, (int)ldc);
+    else blas_gemv(NoTrans, (int)M, (int)K, T(1), A, (int)lda, B, tb ? 1 : (int)ldb, beta, C, (int)ldc);
+    return;
+  }
+  if (M == 1) {   // y[N] = op(B)^T a, a = row 0 of op(A)
+    if (tb) blas_gemv(NoTrans, (int)N, (int)K, T(1), B, (int)ldb, A, ta ? (int)lda : 1, beta, C, 1);
+    else blas_gemv(Trans, (int)K, (int)N, T(1), B, (int)ldb, A, ta ? (int)lda : 1, beta, C, 1);
+    return;
+  }
+  blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)N, (int)K, T(1), A, (int)lda, B,
+            (int)ldb, beta, C, (int)ldc);
+}
+
+// ------------------------------------------------------------------------------------------ reductions
+
+template <class T>
+inline void argmax(const T* x, int64_t* out, int64_t outer, int64_t n, int64_t inner) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < inner; ++j) {
+      const T* p = x + o * n * inner + j;
+      int64_t best = 0;
+      for (int64_t i = 1; i < n; ++i)
+        if (p[i * inner] > p[best * inner]) best = i;
+      out[o * inner + j] = best;
+    }
+}
+
+// ------------------------------------------------------------------------------------------ softmax
+
+template <class T, bool LOG>
+inline void softmax_impl(const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < inner; ++j) {
+      const T* p = x + o * n * inner + j;
+      T* q = out + o * n * inner + j;
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t i = 0; i < n; ++i) m = std::max(m, p[i * inner]);
+      T s = 0;
+      if (inner == 1) {
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < n; ++i) { T e = std::exp(p[i] - m); if (!LOG) q[i] = e; s += e; }
+      } else {
+        for (int64_t i = 0; i < n; ++i) { T e = std::exp(p[i * inner] - m); if (!LOG) q[i * inner] = e; s += e; }
+      }
+      if (LOG) {
+        T ls = m + std::log(s);
+        for (int64_t i = 0; i < n; ++i) q[i * inner] = p[i * inner] - ls;
+      } else {
+        T r = T(1) / s;
+        for (int64_t i = 0; i < n; ++i) q[i * inner] *= r;
+      }
+    }
+}
+template <class T> inline void softmax(const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
+  softmax_impl<T, false>(x, out, outer, n, inner);
+}
+template <class T> inline void log_softmax(const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
+  softmax_impl<T, true>(x, out, outer, n, inner);
+}
+
+// reduction: 0 mean, 1 sum, 2 none (as in the op table)
+template <class T, class I>
+inline void nll_loss(const T* logp, const I* target, T* out, int64_t N, int64_t C, int reduction,
+                     int64_t ignore_index, const char* where) {
+  T total = 0;
+  int64_t count = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t t = (int64_t)target[i];
+    T v = 0;
+    if (t != ignore_index) {
+      if (t < 0 || t >= C) fail(INDEX_ERROR, "nll_loss: target %lld is out of range for %lld classes (%s)", t, C, where);
+      v = -logp[i * C + t];
+      ++count;
+    }
+    if (reduction == 2) out[i] = v; else total += v;
+  }
+  if (reduction == 1) *out = total;
+  if (reduction == 0) *out = total / T(count);
+}
+
+// ------------------------------------------------------------------------------------------ gathers
+
+template <class T, class I>
+inline void take(const T* a, const I* idx, T* out, int64_t outer, int64_t n, int64_t nidx,
+                 int64_t inner, const char* where) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < nidx; ++j) {
+      int64_t i = (int64_t)idx[j];
+      if (i < -n || i >= n) fail(INDEX_ERROR, "take: index %lld is out of bounds for size %lld (%s)", i, n, where);
+      if (i < 0) i += n;
+      std::memcpy(out + (o * nidx + j) * inner, a + (o * n + i) * inner, sizeof(T) * inner);
+    }
+}
+
+template <class T, class I>
+inline void scatter_add(T* out, const I* idx, const T* v, int64_t outer, int64_t n, int64_t nidx,
+                        int64_t inner, const char* where) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < nidx; ++j) {
+      int64_t i = (int64_t)idx[j];
+      if (i < -n || i >= n) fail(INDEX_ERROR, "scatter_add: index %lld is out of bounds for size %lld (%s)", i, n, where);
+      if (i < 0) i += n;
+      T* dst = out + (o * n + i) * inner;
+      const T* src = v + (o * nidx + j) * inner;
+#pragma omp simd
+      for (int64_t k = 0; k < inner; ++k) dst[k] += src[k];
+    }
+}
+
+}  // namespace stage

@@ -1,0 +1,154 @@
+// stage runtime: what generated code includes. Errors (thrown as stage::Error and turned into return
+// codes at the entry), the per-thread arena, non-owning closures (fref), the big stack that recursive
+// programs run on, and the kernels (elementwise helpers, reductions, BLAS wrappers, nn kernels).
+#pragma once
+#include <cstdint>
+#include <cstddef>
+#include <cstring>
+#include <cstdio>
+#include <cstdlib>
+#include <cmath>
+#include <algorithm>
+#include <limits>
+#include <new>
+#include <type_traits>
+
+namespace stage {
+
+// ------------------------------------------------------------------------------------------ errors
+
+enum Code : int { OK = 0, INDEX_ERROR = 1, VALUE_ERROR = 2, RECURSION_ERROR = 3, MEMORY_ERROR = 4,
+                  RUNTIME_ERROR = 5 };
+
+struct Error {
+  int code;
+};
+
+inline char* error_message() {
+  static thread_local char msg[512];
+  return msg;
+}
+
+[[noreturn]] inline void fail(int code, const char* fmt, long long a = 0, long long b = 0,
+                              const char* where = "") {
+  std::snprintf(error_message(), 512, fmt, a, b, where);
+  throw Error{code};
+}
+
+// an index i into a dimension of size n, negative counting from the end (NumPy); checked
+inline int64_t check_index(int64_t i, int64_t n, const char* where) {
+  if (i < -n || i >= n) fail(INDEX_ERROR, "index %lld is out of bounds for size %lld (%s)", i, n, where);
+  return i < 0 ? i + n : i;
+}
+
+// ------------------------------------------------------------------------------------------ arena
+// A bump allocator in chunks that stay allocated between calls: frames are pushed and popped in
+// stack order (a function's buffers live exactly as long as its call), so nothing is freed per op.
+
+struct Arena {
+  struct Chunk { char* mem; size_t size; };
+  Chunk chunks[64];
+  int nchunks = 0, cur = -1;
+  size_t used = 0;
+
+  char* push(size_t bytes, int& save_chunk, size_t& save_used) {
+    save_chunk = cur; save_used = used;
+    bytes = (bytes + 63) & ~size_t(63);
+    while (cur < 0 || used + bytes > chunks[cur].size) {
+      if (cur + 1 < nchunks && chunks[cur + 1].size >= bytes) { ++cur; used = 0; break; }
+      if (cur + 1 < nchunks) {                      // too small a spare chunk: replace it
+        std::free(chunks[cur + 1].mem);
+        --nchunks;
+        for (int i = cur + 1; i < nchunks; ++i) chunks[i] = chunks[i + 1];
+      }
+      if (nchunks == 64) fail(MEMORY_ERROR, "stage arena: too many chunks (%lld bytes requested)",
+                              (long long)bytes);
+      size_t size = std::max(bytes, nchunks ? chunks[nchunks - 1].size * 2 : size_t(1) << 20);
+      void* mem = nullptr;
+      if (posix_memalign(&mem, 64, size) != 0)
+        fail(MEMORY_ERROR, "stage arena: out of memory allocating %lld bytes", (long long)size);
+      for (int i = nchunks; i > cur + 1; --i) chunks[i] = chunks[i - 1];
+      chunks[cur + 1] = Chunk{(char*)mem, size};
+      ++nchunks; ++cur; used = 0;
+      break;
+    }
+    char* p = chunks[cur].mem + used;
+    used += bytes;
+    return p;
+  }
+  void pop(int chunk, size_t u) { cur = chunk; used = u; }
+};
+
+inline Arena& arena() {
+  static thread_local Arena a;
+  return a;
+}
+
+// A function's frame of buffers, released when the function returns (or unwinds).
+struct Frame {
+  char* base;
+  int chunk; size_t used;
+  explicit Frame(size_t bytes) { base = bytes ? arena().push(bytes, chunk, used) : nullptr;
+                                 if (!bytes) { chunk = arena().cur; used = arena().used; } }
+  ~Frame() { arena().pop(chunk, used); }
+  Frame(const Frame&) = delete;
+};
+
+// ------------------------------------------------------------------------------------------ closures
+// A non-owning reference to a callable (a lambda in an enclosing frame): a continuation or a staged
+// function. Two words, no allocation; valid while the lambda's frame is on the stack, which CPS
+// guarantees.
+
+template <class Sig> struct fref;
+template <class R, class... A> struct fref<R(A...)> {
+  void* obj = nullptr;
+  R (*fn)(void*, A...) = nullptr;
+  fref() = default;
+  template <class F, class = std::enable_if_t<!std::is_same<std::decay_t<F>, fref>::value>>
+  fref(F& f) : obj((void*)&f), fn([](void* o, A... a) -> R { return (*(F*)o)(a...); }) {}
+  R operator()(A... a) const { return fn(obj, a...); }
+};
+
+// ------------------------------------------------------------------------------------------ stack
+// Recursive programs (loops under grad, tree recursion) keep the tape in native stack frames, so they
+// run on a large stack of their own; every closure checks the remaining space first and raises
+// RecursionError instead of overflowing.
+
+inline char*& stack_limit() {
+  static thread_local char* lim = nullptr;
+  return lim;
+}
+
+#define STAGE_CHECK_STACK()                                                                         \
+  do {                                                                                              \
+    char probe_;                                                                                    \
+    if (&probe_ < ::stage::stack_limit())                                                           \
+      ::stage::fail(::stage::RECURSION_ERROR,                                                       \
+                    "staged recursion too deep for the native stack (%lld MiB; set "               \
+                    "STAGE_STACK_MB to raise it)%s", (long long)::stage::stack_mb(), 0, "");         \
+  } while (0)
+
+size_t stack_mb();
+
+// ------------------------------------------------------------------------------------------ math
+
+template <class T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
+template <class T> inline T relu(T x) { return x > T(0) ? x : T(0); }
+template <class T> inline T sign(T x) { return T((x > T(0)) - (x < T(0))); }
+template <class T> inline T clip(T x, T lo, T hi) { return std::min(std::max(x, lo), hi); }
+template <class T> inline T floordiv(T a, T b) {
+  if constexpr (std::is_integral<T>::value) {
+    if (b == 0) fail(VALUE_ERROR, "integer division by zero%s", 0, 0, "");
+    T q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
+  } else { return std::floor(a / b); }
+}
+template <class T> inline T pymod(T a, T b) {
+  if constexpr (std::is_integral<T>::value) {
+    if (b == 0) fail(VALUE_ERROR, "integer modulo by zero%s", 0, 0, "");
+    T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  } else { T r = std::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+}
+
+}  // namespace stage
+
+#include "kernels.h"
