@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 from .ir.rep import Rep
 from .ir.graph import StageError, StageTypeError
 from .ir.functions import (
-    abs, add, argmax, as_rep, astype, broadcast_to, clip, concatenate, cos, cross_entropy, divide,
+    abs, add, argmax, as_rep, assign, astype, broadcast_to, clip, concatenate, cos, cross_entropy, divide,
     dot, equal, exp, expand_dims, floor, floor_divide, full, full_like, getitem, greater,
     greater_equal, iota, less, less_equal, log, log_softmax, logical_and, logical_not, logical_or,
     logsumexp, matmul, max, maximum, mean, min, minimum, mod, mse_loss, multiply, negative,

@@ -1,7 +1,7 @@
 """Fusion decisions: which nodes are computed inside their consumer's loop instead of on their own.
 
 An elementwise node whose single use is, in the same block, an elementwise node of the same shape, a
-reduction of it, or an accumulation into a ref, is inlined there: a chain of elementwise ops becomes one
+reduction of it, an accumulation into a ref or an in-place update of an input, is inlined there: a chain of elementwise ops becomes one
 loop with one statement per op and no intermediate buffers. A matmul whose single use is an
 accumulation into a ref becomes a BLAS call with beta = 1 into the ref.
 """
@@ -56,8 +56,8 @@ def plan(block: Block) -> Set[int]:
         if _is_elementwise(n):
             if _is_elementwise(u) and u.sym.type.shape == s.type.shape:
                 inlined.add(id(n))
-            elif u.op in REDUCE_OPS or (u.op == "accum" and u.args[1] is s):
+            elif u.op in REDUCE_OPS or (u.op in ("accum", "store") and u.args[1] is s):
                 inlined.add(id(n))
-        elif n.op == "matmul" and u.op == "accum" and u.args[1] is s:
+        elif n.op == "matmul" and u.op in ("accum", "store") and u.args[1] is s:
             inlined.add(id(n))
     return inlined

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..ir.graph import Block, Const, Exp, Node, Sym
+from ..ir.graph import Block, Const, Exp, Node, StageError, Sym
 from ..ir.ops import OPS
 from ..ir.printer import format_node
 from ..ir.types import FunType, RefType, TensorType
@@ -69,6 +69,8 @@ class Lowering:
             for s in n.syms:
                 self.producers[s.id] = n
         self.loops = LoopEmitter(self)
+        self.mutable = {n.args[0].id for n in program.block.nodes if n.op == "store"}
+        _check_stores(program.block)
 
     # ------------------------------------------------------------------------------------ emission
     def emit(self, line: str):
@@ -208,6 +210,22 @@ class Lowering:
             return OPS["matmul"].cpp(self, prod, out=target.pointer(), beta=literal(1, target.dtype))
         return self.loops.elementwise(target, e, accumulate=True)
 
+    def store_into(self, x: Exp, e: Exp) -> List[str]:
+        """x[...] = e in place (x is an input of the entry that nothing reads afterwards)."""
+        if not isinstance(x, Sym) or x.id not in self.mutable:
+            raise StageError(f"assign: {x} is not an input array of the compiled function (only "
+                             f"the function's own array arguments can be updated in place)")
+        target = self.layout(x)
+        prod = self.producers.get(getattr(e, "id", None))
+        if prod is not None and id(prod) in self.inlined and prod.op in ("matmul",):
+            return OPS[prod.op].cpp(self, prod, out=target.pointer())
+        leaves = self.loops._tree(e, target.shape)[2]
+        if any(lay.kind == "ptr" and lay.base == target.base and lay != target for lay in leaves):
+            # the new value reads x elsewhere than where it writes: compute it aside first
+            tmp = self.new_buffer(self.fresh(), TensorType(target.dtype, target.shape))
+            return self.loops.elementwise(tmp, e) + self.loops.copy(target, tmp)
+        return self.loops.elementwise(target, e)
+
     def elementwise_loop(self, target: Layout, e: Exp, accumulate=False) -> List[str]:
         return self.loops.elementwise(target, e, accumulate=accumulate)
 
@@ -262,7 +280,7 @@ class Lowering:
                 lay = opdef.cpp(self, n)
             self.store[n.sym.id] = lay
             return
-        self.emit(f"// {format_node(n)}")
+        self.emit(f"// {format_node(n)}" + (f"  [{n.origin}]" if n.origin else ""))
         if kind == "elementwise":
             self.emit_all(self.loops.elementwise_node(n))
         elif kind == "reduce":
@@ -330,7 +348,8 @@ class Lowering:
                 self.emit(f"const {ctype(t.dtype)} {s.name} = *{s.name}_p;")
                 self.store[s.id] = Layout(s.name, t.dtype, (), (), kind="scalar")
             else:
-                params.append(f"const {ctype(t.dtype)}* {s.name}")
+                const = "" if s.id in self.mutable else "const "
+                params.append(f"{const}{ctype(t.dtype)}* {s.name}")
                 self.store[s.id] = Layout(s.name, t.dtype, t.shape, contiguous_strides(t.shape))
             inputs.append(f"{s.name}: {t}")
         frame_at = self.fn.pos
@@ -348,6 +367,28 @@ class Lowering:
         self.end_function(fn, frame_at)
         big = any(n.op == "fun" for n in block.walk())
         return Lowered(self.name, self.constants, params, fn.lines, big, inputs, outputs)
+
+
+def _check_stores(block: Block):
+    """`assign` writes an input in place, so it must be the input's last use, at top level."""
+    for n in block.walk():
+        if n.op == "store" and n not in block.nodes:
+            raise StageError("assign: in-place updates must be at the top level of the compiled "
+                             "function (carry updated values through loops instead)")
+    last_store = {}
+    for i, n in enumerate(block.nodes):
+        if n.op == "store":
+            last_store[n.args[0].id] = i
+    for i, n in enumerate(block.nodes):
+        used = {a.id for a in n.args if isinstance(a, Sym)}
+        for m in (m for b in n.blocks for m in b.walk()):
+            used.update(a.id for a in m.args if isinstance(a, Sym))
+        for x, j in last_store.items():
+            if i > j and x in used:
+                raise StageError(f"assign: x{x} is used after it was updated in place ({n})")
+    for e in block.result:
+        if isinstance(e, Sym) and e.id in last_store:
+            raise StageError(f"assign: {e} is returned after it was updated in place")
 
 
 # ---------------------------------------------------------------------------------------- control flow

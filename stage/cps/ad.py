@@ -14,7 +14,8 @@ import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..ir import functions as F
-from ..ir.graph import Block, Const, Exp, Node, StageError, Sym, current_scope, free_syms, reflect, reify
+from ..ir.graph import (Block, Const, Exp, Node, StageError, Sym, current_scope, free_syms, origin,
+                        reflect, reify)
 from ..ir.ops import NONDIFF, OPS
 from ..ir.passes import CONTROL_OPS
 from ..ir.rep import Rep
@@ -102,10 +103,12 @@ class AD:
         if g is None:
             return
         args = [self.lookup(a) for a in node.args]
-        cots = OPS[node.op].grad(g, out, *[r for r, _ in args], **node.params)
-        for (r, a_adj), c in zip(args, cots):
-            if a_adj is not None and c is not None:
-                a_adj.add(unbroadcast(c, r.type))
+        names = ", ".join(repr(r.exp) for r, _ in args)
+        with origin(f"backward of {out.exp!r} = {node.op}({names})"):
+            cots = OPS[node.op].grad(g, out, *[r for r, _ in args], **node.params)
+            for (r, a_adj), c in zip(args, cots):
+                if a_adj is not None and c is not None:
+                    a_adj.add(unbroadcast(c, r.type))
 
     # -- activity ---------------------------------------------------------------------------------
     def control_active(self, n: Node) -> bool:

@@ -97,15 +97,16 @@ def freeze(v):
 # ----------------------------------------------------------------------------------------- nodes, blocks
 
 class Node:
-    __slots__ = ("syms", "op", "args", "params", "blocks", "loc")
+    __slots__ = ("syms", "op", "args", "params", "blocks", "loc", "origin")
 
-    def __init__(self, syms, op, args, params, blocks=(), loc=None):
+    def __init__(self, syms, op, args, params, blocks=(), loc=None, origin=None):
         self.syms: Tuple[Sym, ...] = tuple(syms)
         self.op: str = op
         self.args: Tuple[Exp, ...] = tuple(args)
         self.params: Dict[str, Any] = params
         self.blocks: Tuple[Block, ...] = tuple(blocks)
-        self.loc: Optional[str] = loc
+        self.loc: Optional[str] = loc          # the user's file:line that staged it
+        self.origin: Optional[str] = origin    # e.g. "backward of x7 = mul(x3, x5)"
 
     @property
     def sym(self) -> Sym:
@@ -249,6 +250,20 @@ def in_scope(scope: Scope):
     return _enter(scope)
 
 
+class origin:
+    """Context manager labelling the nodes reflected inside it (provenance for printed C++)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __enter__(self):
+        self.prev = getattr(_state, "origin", None)
+        _state.origin = self.text
+
+    def __exit__(self, *exc):
+        _state.origin = self.prev
+
+
 # ----------------------------------------------------------------------------------------- locations
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -310,7 +325,8 @@ def reflect(op: str, *args: Exp, blocks=(), out_types=None, scope: Optional[Scop
             return hit
     if syms is None:
         syms = tuple(sc.trace.fresh(t) for t in out_types)
-    sc.nodes.append(Node(syms, op, args, params, blocks, user_location()))
+    sc.nodes.append(Node(syms, op, args, params, blocks, user_location(),
+                         getattr(_state, "origin", None)))
     sc.defined.update(s.id for s in syms)
     if pure:
         sc.cse[key] = syms

@@ -70,6 +70,10 @@ def _run_node(node: Node, env: Env):
         ref = env.get(node.args[0])
         ref += env.get(node.args[1])
         outs = []
+    elif op == "store":
+        dst = env.get(node.args[0])
+        dst[...] = env.get(node.args[1])
+        outs = []
     else:
         opdef = OPS[op]
         outs = [opdef.ref(*[env.get(a) for a in node.args], **node.params)]

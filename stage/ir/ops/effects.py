@@ -37,3 +37,19 @@ OpDef("new_var", _new_var_infer, lambda init: init.copy(), "effect", _new_var_cp
 OpDef("accum", _accum_infer, None, "effect", _accum_cpp, NONDIFF, pure=False, nargs=2)
 OpDef("read_var", _read_infer, lambda ref: ref.copy(), "effect",
       lambda lw, node: lw.alias(node.sym, node.args[0]), NONDIFF, pure=False, nargs=1)
+
+
+def _store_infer(ts):
+    x, v = ts
+    if not isinstance(x, TensorType) or x.dtype != v.dtype or x.shape != v.shape:
+        raise shape_error("assign", "the value must have the array's shape and dtype", x, v)
+    return ()
+
+
+def _store_cpp(lw, node):
+    return lw.store_into(node.args[0], node.args[1])
+
+
+# Write a value into an input array of the compiled function, in place (parameters and optimizer
+# state updated by a training step). It must be the input's last use.
+OpDef("store", _store_infer, None, "effect", _store_cpp, NONDIFF, pure=False, nargs=2)
