@@ -484,3 +484,10 @@ def cross_entropy(logits, target, reduction="mean", ignore_index=-100):
 def mse_loss(input, target, reduction="mean"):
     d = square(input - target)
     return d if reduction == "none" else (sum(d) if reduction == "sum" else mean(d))
+
+
+def assign(x, value):
+    """Write `value` into the input array `x` of the compiled function, in place (its last use).
+    This is how a training step updates parameters and optimizer state without copies."""
+    x = as_rep(x)
+    apply("store", x, as_rep(value, x.dtype) if not isinstance(value, Rep) else value)
