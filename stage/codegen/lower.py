@@ -259,6 +259,11 @@ class Lowering:
 
     # ------------------------------------------------------------------------------------ blocks
     def lower_block(self, block: Block):
+        # closures are declared first, so (mutually) recursive ones can call each other
+        for n in block.nodes:
+            if n.op == "fun":
+                self.store[n.sym.id] = n.sym.name
+                self.emit(f"stage::fref<{signature(n.sym.type)}> {n.sym.name};")
         for n in block.nodes:
             self.lower_node(n)
 
@@ -469,8 +474,6 @@ def _lower_fun(lw: Lowering, n: Node):
     ft: FunType = n.sym.type
     name = n.sym.name
     (body,) = n.blocks
-    lw.store[n.sym.id] = name
-    lw.emit(f"stage::fref<{signature(ft)}> {name};")
     params = [lw.bind_param(s) for s in body.inputs]
     outs = [f"{ctype(t.dtype)}* {name}_out{j}" for j, t in enumerate(ft.outputs)]
     lw.emit(f"auto {name}_fn = [&]({', '.join(params + outs)}) {{")

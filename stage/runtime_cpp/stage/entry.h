@@ -108,7 +108,8 @@ inline int run(F&& f, bool big_stack) {
 
 }  // namespace stage
 
+#define STAGE_EXPORT __attribute__((visibility("default")))
 extern "C" {
-const char* stage_last_error() { return stage::error_message(); }
-void stage_set_num_threads(int n) { STAGE_BLAS(openblas_set_num_threads)(n); }
+STAGE_EXPORT const char* stage_last_error() { return stage::error_message(); }
+STAGE_EXPORT void stage_set_num_threads(int n) { STAGE_BLAS(openblas_set_num_threads)(n); }
 }

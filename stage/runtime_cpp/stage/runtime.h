@@ -125,7 +125,7 @@ inline char*& stack_limit() {
     if (&probe_ < ::stage::stack_limit())                                                           \
       ::stage::fail(::stage::RECURSION_ERROR,                                                       \
                     "staged recursion too deep for the native stack (%lld MiB; set "               \
-                    "STAGE_STACK_MB to raise it)%s", (long long)::stage::stack_mb(), 0, "");         \
+                    "STAGE_STACK_MB to raise it)", (long long)::stage::stack_mb());         \
   } while (0)
 
 size_t stack_mb();
