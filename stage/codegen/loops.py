@@ -90,8 +90,10 @@ class LoopEmitter:
 
     def _statements(self, nodes, leaf_ix, key, root, loads: List[str]) -> Tuple[List[str], str]:
         """One statement per fused op; returns (statements, expression of the root's value)."""
+        fused = {n.sym.id for n in nodes}
+
         def val(e):
-            if isinstance(e, Sym) and any(n.sym is e for n in nodes):
+            if isinstance(e, Sym) and e.id in fused:
                 return f"v{e.id}"
             return loads[leaf_ix[key(e)]]
         stmts = []

@@ -9,6 +9,7 @@ op's `cpp`, control flow becomes `if`, `for`, `while` and lambdas passed as `sta
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -34,6 +35,9 @@ class Lowered:
     big_stack: bool
     inputs: List[str] = field(default_factory=list)     # documentation of the entry's arguments
     outputs: List[str] = field(default_factory=list)
+
+
+_OFFSET_TAG = re.compile(r"@OFF\d+@")
 
 
 class Function:
@@ -317,11 +321,10 @@ class Lowering:
     def end_function(self, fn: Function, frame_line_at: int) -> int:
         """Plan the frame, patch offsets, and return to the parent function."""
         size = memory.plan(fn.buffers)
-        for b in fn.buffers:
-            tag = f"@OFF{b.id}@"
-            for i in range(len(fn.lines)):
-                if tag in fn.lines[i]:
-                    fn.lines[i] = fn.lines[i].replace(tag, str(b.offset))
+        offsets = {f"@OFF{b.id}@": str(b.offset) for b in fn.buffers}
+        for i, ln in enumerate(fn.lines):
+            if "@OFF" in ln:
+                fn.lines[i] = _OFFSET_TAG.sub(lambda m: offsets.get(m.group(0), m.group(0)), ln)
         fn.lines[frame_line_at] = fn.lines[frame_line_at].replace("@FRAME@", str(size))
         self.fn = fn.parent
         return size

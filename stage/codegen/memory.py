@@ -6,7 +6,9 @@ overlap share memory; the frame is one arena push per call.
 """
 from __future__ import annotations
 
-from typing import Dict, List
+import bisect
+import heapq
+from typing import List
 
 ALIGN = 64
 
@@ -22,18 +24,34 @@ class Buffer:
 
 
 def plan(buffers: List[Buffer]) -> int:
-    """Assign offsets (first fit among buffers alive at the same time); return the frame size."""
-    active: List[Buffer] = []          # sorted by offset
-    total = 0
+    """Assign offsets (first fit among the gaps freed by dead buffers); return the frame size."""
+    alive: list = []                  # heap of (last use, id, buffer)
+    free: list = []                   # sorted, coalesced (offset, size) gaps below `top`
+    top = total = 0
+
+    def release(off, size):
+        nonlocal top
+        k = bisect.bisect(free, (off, size))
+        free.insert(k, (off, size))
+        if k + 1 < len(free) and free[k][0] + free[k][1] == free[k + 1][0]:
+            free[k:k + 2] = [(free[k][0], free[k][1] + free[k + 1][1])]
+        if k > 0 and free[k - 1][0] + free[k - 1][1] == free[k][0]:
+            free[k - 1:k + 1] = [(free[k - 1][0], free[k - 1][1] + free[k][1])]
+        if free and free[-1][0] + free[-1][1] == top:
+            top = free.pop()[0]
+
     for b in sorted(buffers, key=lambda b: (b.first, -b.nbytes)):
-        active = [a for a in active if a.last >= b.first]
-        pos = 0
-        for a in active:               # active is sorted by offset: find the first gap that fits
-            if a.offset - pos >= b.nbytes:
+        while alive and alive[0][0] < b.first:
+            _, _, dead = heapq.heappop(alive)
+            release(dead.offset, dead.nbytes)
+        for k, (off, size) in enumerate(free):
+            if size >= b.nbytes:
+                b.offset = off
+                free[k:k + 1] = [(off + b.nbytes, size - b.nbytes)] if size > b.nbytes else []
                 break
-            pos = max(pos, a.offset + a.nbytes)
-        b.offset = pos
-        active.append(b)
-        active.sort(key=lambda a: a.offset)
-        total = max(total, pos + b.nbytes)
+        else:
+            b.offset = top
+            top += b.nbytes
+        total = max(total, top)
+        heapq.heappush(alive, (b.last, b.id, b))
     return total

@@ -282,9 +282,15 @@ def user_location() -> Optional[str]:
 
 # ----------------------------------------------------------------------------------------- builders
 
+_OPS = None
+
+
 def _op_table():
-    from .ops import OPS
-    return OPS
+    global _OPS
+    if _OPS is None:
+        from .ops import OPS
+        _OPS = OPS
+    return _OPS
 
 
 def reflect(op: str, *args: Exp, blocks=(), out_types=None, scope: Optional[Scope] = None,

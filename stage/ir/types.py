@@ -4,6 +4,7 @@ Shapes are static: `st.compile` specialises on them, so every type here is fully
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Tuple
 
@@ -19,6 +20,8 @@ SHORT = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64", "bo
 
 def canonical_dtype(dt) -> str:
     """The name of a supported dtype; raises TypeError for anything else."""
+    if isinstance(dt, str) and dt in DTYPES:
+        return dt
     name = np.dtype(dt).name
     if name not in DTYPES:
         raise TypeError(f"stage does not support dtype {name}; supported: {', '.join(DTYPES)}")
@@ -73,10 +76,14 @@ class FunType(Type):
         return f"({', '.join(map(str, self.inputs))}) -> ({', '.join(map(str, self.outputs))})"
 
 
+@functools.lru_cache(maxsize=4096)
 def result_dtype(*dtypes: str) -> str:
     """NumPy promotion restricted to the supported dtypes."""
+    if len(set(dtypes)) == 1:
+        return canonical_dtype(dtypes[0])
     return canonical_dtype(np.result_type(*[np.dtype(d) for d in dtypes]))
 
 
+@functools.lru_cache(maxsize=4096)
 def broadcast_shapes(*shapes):
     return tuple(np.broadcast_shapes(*shapes))
