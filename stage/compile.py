@@ -12,13 +12,41 @@ from .ir.interp import interpret
 from .program import Program, is_runtime, signature, trace
 
 
-class InterpretedExecutable:
+class Executable:
+    """One specialisation: call it with arguments of exactly its signature."""
+
+    key = None
+
+    def __call__(self, *args):
+        """Run on arguments of this specialisation's signature; anything else is a clear error."""
+        leaves, td = pytree.flatten(args)
+        name = self.program.name
+        if td != self.program.in_td:
+            raise TypeError(f"{name}: expected arguments structured as {self.program.in_td}, "
+                            f"got {td}")
+        if self.key is not None:
+            got = signature(args)[1]
+            for k, (a, b) in enumerate(zip(self.key[1], got)):
+                if a == b:
+                    continue
+                if a[0] == "a" and b[0] == "a":
+                    if a[1] != b[1]:
+                        raise TypeError(f"{name}: argument leaf {k} has dtype {b[1]}, this "
+                                        f"specialisation takes {a[1]}")
+                    raise ValueError(f"{name}: argument leaf {k} has shape {b[2]}, this "
+                                     f"specialisation takes {a[2]}")
+                raise ValueError(f"{name}: argument leaf {k} is {leaves[k]!r}, this "
+                                 f"specialisation was staged with a different (static) value")
+        return self.run(leaves)
+
+
+class InterpretedExecutable(Executable):
     """Runs a program with the NumPy interpreter (no compiler needed)."""
 
     def __init__(self, program: Program):
         self.program = program
 
-    def __call__(self, leaves):
+    def run(self, leaves):
         p = self.program
         args = [_check_arg(p, k, leaves[i]) for k, i in enumerate(p.runtime_leaves)]
         outs = interpret(p.block, args)
@@ -64,13 +92,14 @@ class Compiled:
             else:
                 from .codegen.build import build
                 exe = build(program, **self.options)
+            exe.key = key
             self._cache[key] = exe
         self.last = exe
         return exe
 
     def __call__(self, *args):
         exe = self.lower(*args)
-        return exe(pytree.flatten(args)[0])
+        return exe.run(pytree.flatten(args)[0])
 
     def _need_last(self):
         if self.last is None:

@@ -52,6 +52,7 @@ class Program:
     runtime_leaves: List[int]       # positions (among the flattened arguments) of runtime inputs
     out_td: Any
     name: str
+    in_td: Any = None               # structure of the arguments
 
     @property
     def ir(self) -> str:
@@ -80,4 +81,4 @@ def trace(fn: Callable, args, name=None) -> Program:
     block = reify(body, types, trace=Trace(), root=True)
     dce(block)
     verify(block)
-    return Program(block, types, runtime, out["td"], name or getattr(fn, "__name__", "f"))
+    return Program(block, types, runtime, out["td"], name or getattr(fn, "__name__", "f"), td)

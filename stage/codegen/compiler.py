@@ -26,6 +26,9 @@ BASE_FLAGS = ["-std=c++17", "-fPIC", "-shared", "-fvisibility=hidden", "-fopenmp
               "-fno-math-errno", "-fno-trapping-math", "-fno-semantic-interposition"]
 
 
+BUILDS = {"count": 0}      # libraries actually compiled by this process (cache misses)
+
+
 class CompileError(RuntimeError):
     """The C++ compiler failed; the message holds its output and where the source was kept."""
 
@@ -109,6 +112,7 @@ def build(source: str, cxxflags: Optional[str] = None) -> Path:
                                    f"{' '.join(command(str(src), tmp, cxxflags))}\n"
                                    f"{r.stderr[-8000:]}")
             os.replace(tmp, so)
+            BUILDS["count"] += 1
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

@@ -11,11 +11,12 @@ import cffi
 import numpy as np
 
 from .. import pytree
+from ..compile import Executable
 
 ERRORS = {1: IndexError, 2: ValueError, 3: RecursionError, 4: MemoryError, 5: RuntimeError}
 
 
-class NativeExecutable:
+class NativeExecutable(Executable):
     def __init__(self, program, source: str, library_path: str, lowered):
         self.program = program
         self.source = source
@@ -35,7 +36,7 @@ class NativeExecutable:
         self._runtime = program.runtime_leaves
         self._name = program.name
 
-    def __call__(self, leaves: List):
+    def run(self, leaves: List):
         fb = self.ffi.from_buffer
         ptrs = []
         for k, i in enumerate(self._runtime):

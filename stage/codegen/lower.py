@@ -9,6 +9,7 @@ op's `cpp`, control flow becomes `if`, `for`, `while` and lambdas passed as `sta
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -89,7 +90,12 @@ class Lowering:
         return f"{prefix}{self.counter}"
 
     def where(self, node: Node) -> str:
-        return json.dumps(f"{node.op} at {node.loc or '?'}")
+        """A C++ string naming the op and the user's line, for runtime error messages."""
+        loc = node.loc or "?"
+        if ":" in loc:
+            path, line = loc.rsplit(":", 1)
+            loc = f"{os.path.basename(path)}:{line}"
+        return json.dumps(f"{node.op} at {loc}")
 
     # ------------------------------------------------------------------------------------ buffers
     def new_buffer(self, name: str, t: TensorType) -> Layout:

@@ -106,9 +106,16 @@ class AD:
         names = ", ".join(repr(r.exp) for r, _ in args)
         with origin(f"backward of {out.exp!r} = {node.op}({names})"):
             cots = OPS[node.op].grad(g, out, *[r for r, _ in args], **node.params)
+            total: Dict[int, list] = {}          # an argument used twice gets one contribution
             for (r, a_adj), c in zip(args, cots):
                 if a_adj is not None and c is not None:
-                    a_adj.add(unbroadcast(c, r.type))
+                    c = unbroadcast(c, r.type)
+                    if id(a_adj) in total:
+                        total[id(a_adj)][1] = total[id(a_adj)][1] + c
+                    else:
+                        total[id(a_adj)] = [a_adj, c]
+            for a_adj, c in total.values():
+                a_adj.add(c)
 
     # -- activity ---------------------------------------------------------------------------------
     def control_active(self, n: Node) -> bool:

@@ -1,0 +1,109 @@
+"""Errors are part of the product: clear Python exceptions, never a crash or a wrong answer."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import stage as st
+from stage.codegen.compiler import CompileError
+
+
+def test_shape_mismatch_names_op_shapes_and_user_line():
+    def f(x, w):
+        return x @ w                            # the offending line
+    with pytest.raises(st.StageTypeError) as e:
+        st.compile(f)(np.ones((2, 3), np.float32), np.ones((4, 5), np.float32))
+    msg = str(e.value)
+    assert "matmul" in msg and "f32[2,3]" in msg and "f32[4,5]" in msg
+    assert f"test_errors.py:{f.__code__.co_firstlineno + 1}" in msg
+
+
+def test_broadcast_mismatch():
+    with pytest.raises(st.StageTypeError, match=r"add: shapes cannot be broadcast.*f32\[3\].*f32\[4\]"):
+        st.compile(lambda a, b: a + b)(np.ones(3, np.float32), np.ones(4, np.float32))
+
+
+def test_dtype_mismatch_in_grad():
+    with pytest.raises(st.StageTypeError, match="floating-point scalar"):
+        st.compile(st.grad(lambda x: x * 2))(np.ones(3, np.float32))
+
+
+def test_truth_value_of_staged_value():
+    def f(x):
+        if x > 0:
+            return x
+        return -x
+    with pytest.raises(st.StageError, match="st.cond"):
+        st.compile(f)(np.float32(1.0))
+
+
+def test_wrong_arguments_to_a_specialisation():
+    f = st.compile(lambda x, y: x @ y)
+    exe = f.lower(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32))
+    with pytest.raises(TypeError, match="dtype"):
+        exe(np.ones((2, 3), np.float64), np.ones((3, 2), np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        exe(np.ones((2, 4), np.float32), np.ones((3, 2), np.float32))
+    with pytest.raises(TypeError, match="structured"):
+        exe(np.ones((2, 3), np.float32))
+
+
+def test_non_contiguous_array_is_rejected():
+    f = st.compile(lambda x: x * 2)
+    a = np.ones((4, 4), np.float32)
+    f(a)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        f(a.T)
+
+
+def test_missing_argument_is_a_type_error():
+    with pytest.raises(TypeError):
+        st.compile(lambda x, y: x + y)(np.ones(3, np.float32))
+
+
+def test_runtime_index_out_of_range():
+    f = st.compile(lambda x, i: x[i] * 2)
+    x = np.arange(5, dtype=np.float32)
+    assert float(f(x, np.int64(4))) == 8 and float(f(x, np.int64(-1))) == 8
+    with pytest.raises(IndexError, match="out of bounds.*test_errors.py"):
+        f(x, np.int64(5))
+    with pytest.raises(IndexError):
+        f(x, np.int64(-6))
+
+
+def test_runtime_bad_target_and_take_index():
+    ce = st.compile(lambda z, y: st.nn.cross_entropy(z, y))
+    with pytest.raises(IndexError, match="nll_loss"):
+        ce(np.zeros((2, 3), np.float32), np.array([0, 3]))
+    tk = st.compile(lambda e, i: st.take(e, i))
+    with pytest.raises(IndexError, match="take"):
+        tk(np.zeros((4, 2), np.float32), np.array([1, 9]))
+
+
+def test_static_index_out_of_range_at_staging():
+    with pytest.raises(IndexError):
+        st.compile(lambda x: x[7])(np.ones(3, np.float32))
+
+
+def test_compiler_failure_shows_message_and_source(tmp_path, monkeypatch):
+    monkeypatch.setenv("STAGE_CACHE_DIR", str(tmp_path))
+    with pytest.raises(CompileError) as e:
+        st.compile(lambda x: x + 1, cxxflags="-fno-such-flag-for-stage")(np.ones(2, np.float32))
+    msg = str(e.value)
+    assert "fno-such-flag-for-stage" in msg and "source kept at" in msg
+    src = msg.split("source kept at ")[1].split(")")[0]
+    assert os.path.exists(src)
+
+
+def test_missing_compiler(tmp_path, monkeypatch):
+    monkeypatch.setenv("STAGE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("STAGE_CXX", "no-such-compiler-xyz")
+    with pytest.raises(CompileError, match="no C.. compiler found"):
+        st.compile(lambda x: x + 2)(np.ones(2, np.float32))
+
+
+def test_unknown_dtype():
+    with pytest.raises(TypeError, match="does not support dtype"):
+        st.compile(lambda x: x + 1)(np.ones(2, np.float16))
