@@ -1,6 +1,6 @@
 """Fusion decisions: which nodes are computed inside their consumer's loop instead of on their own.
 
-An elementwise node whose single use is, in the same block, an elementwise node of the same shape, a
+An elementwise node whose single consumer is, in the same block, an elementwise node of the same shape, a
 reduction of it, an accumulation into a ref or an in-place update of an input, is inlined there: a chain of elementwise ops becomes one
 loop with one statement per op and no intermediate buffers. A matmul whose single use is an
 accumulation into a ref becomes a BLAS call with beta = 1 into the ref.
@@ -30,10 +30,9 @@ def plan(block: Block) -> Set[int]:
         for n in b.nodes:
             for s in n.syms:
                 home[s.id] = id(b)
-            for a in n.args:
-                if isinstance(a, Sym):
-                    uses[a.id] = uses.get(a.id, 0) + 1
-                    user[a.id] = (id(b), n)
+            for a in {a.id: a for a in n.args if isinstance(a, Sym)}.values():
+                uses[a.id] = uses.get(a.id, 0) + 1         # one per consuming node
+                user[a.id] = (id(b), n)
             for sb in n.blocks:
                 visit(sb)
                 for r in sb.result:

@@ -45,7 +45,7 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     // x29 = fun(, name='loop') : (i64[], f32[2,4], f32[], ref f32[2,4], ref f32[]) -> ()
     auto x29_fn = [&](int64_t x30, const float* x31, float x32, float* x33, float* x34) {
       STAGE_CHECK_STACK();
-      stage::Frame fr(320);
+      stage::Frame fr(256);
       // x35 = less(x30, x3) : bool[]
       bool x35 = x30 < x3;
       // cond(x35)
@@ -97,17 +97,11 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
         // x47 = read_var(x46) : f32[]
         // accum(x34, x47)  [backward of x43 = add(x32, x42)]
         x34[0] += x46[0];
-        // x50 = multiply(x49, x40) : f32[2,4]  [backward of x41 = multiply(x40, x40)]
-        float* x50 = (float*)(fr.base + 256);
-        #pragma omp simd
-        for (int64_t i0 = 0; i0 < 8; ++i0) {
-          const float v50 = x46[0] * x40[i0];
-          x50[i0] = v50;
-        }
         // accum(x45, x51)  [backward of x41 = multiply(x40, x40)]
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 8; ++i0) {
-          const float v51 = x50[i0] + x50[i0];
+          const float v50 = x46[0] * x40[i0];
+          const float v51 = v50 + v50;
           x45[i0] += v51;
         }
         // x52 = read_var(x45) : f32[2,4]
