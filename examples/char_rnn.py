@@ -1,0 +1,111 @@
+"""A character language model with a vanilla RNN (min-char-rnn, batched), as in the paper's benchmark.
+
+Vocab 26 (a-z), hidden 50, sequences of 20 characters, batch 20, Adagrad lr 0.1 with gradients
+clipped to [-5, 5]. The corpus is the text of the SST dev sentences shipped with stage.
+
+The time loop is `st.fori_loop` with a *runtime* trip count, so one compiled library serves every
+sequence length; under `st.value_and_grad` it becomes a recursive native function that runs step t,
+calls itself for t+1, then runs step t's backward (the continuation lives on the native stack). The
+whole training step -- forward, backward and the Adagrad update of parameters and state, in place --
+is one native call.
+
+    python examples/char_rnn.py [--steps 2000] [--seed 0]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import stage as st
+from stage.datasets import encode_chars
+
+V, H, T, B = 26, 50, 20, 20
+
+
+def init_params(seed=0, vocab=V, hidden=H):
+    r = np.random.default_rng(seed)
+    f = np.float32
+    return [(r.standard_normal((vocab, hidden)) * 0.01).astype(f),    # Wxh (rows gathered by id)
+            (r.standard_normal((hidden, hidden)) * 0.01).astype(f),   # Whh
+            np.zeros(hidden, f),                                      # bh
+            (r.standard_normal((hidden, vocab)) * 0.01).astype(f),    # Why
+            np.zeros(vocab, f)]                                       # by
+
+
+def rnn_loss(params, xs, ys, h0, n):
+    """Summed cross-entropy of the next-character predictions over n steps; also the last state."""
+    Wxh, Whh, bh, Why, by = params
+
+    def step(t, carry):
+        h, loss = carry
+        h = st.tanh(st.take(Wxh, xs[t]) + h @ Whh + bh)      # x_t @ Wxh for one-hot x_t
+        return h, loss + st.nn.cross_entropy(h @ Why + by, ys[t], reduction="sum")
+    h, loss = st.fori_loop(0, n, step, (h0, 0.0))
+    return loss, h
+
+
+def adagrad_update(params, memory, grads, lr, clip=5.0, eps=1e-8):
+    """min-char-rnn's Adagrad: clip, accumulate squares, scale; writes parameters and state in place."""
+    for p, m, g in zip(params, memory, grads):
+        g = st.clip(g, -clip, clip)
+        m_new = m + g * g
+        st.assign(m, m_new)
+        st.assign(p, p - lr * g / st.sqrt(m_new + eps))
+
+
+def train_step(params, memory, xs, ys, h0, n, lr):
+    (loss, h), grads = st.value_and_grad(rnn_loss, has_aux=True)(params, xs, ys, h0, n)
+    adagrad_update(params, memory, grads, lr)
+    return loss, h
+
+
+def batches(ids, batch=B, seq=T):
+    """B parallel streams over the corpus; yields (xs, ys) of shape (seq, batch), forever."""
+    stream = len(ids) // batch
+    cols = ids[:stream * batch].reshape(batch, stream).T          # (stream, batch)
+    pos = 0
+    while True:
+        if pos + seq + 1 > stream:
+            pos = 0
+        chunk = cols[pos:pos + seq + 1]
+        yield np.ascontiguousarray(chunk[:-1]), np.ascontiguousarray(chunk[1:]), pos == 0
+        pos += seq
+
+
+def train(steps=2000, seed=0, log_every=200, verbose=True):
+    ids = encode_chars()
+    params = init_params(seed)
+    memory = [np.zeros_like(p) for p in params]
+    step = st.compile(train_step)
+    lr, n = np.float32(0.1), np.int64(T)
+    h = np.zeros((B, H), np.float32)
+    data = batches(ids)
+    smooth, history = None, []
+    t0 = time.perf_counter()
+    for i in range(1, steps + 1):
+        xs, ys, restart = next(data)
+        if restart:
+            h = np.zeros((B, H), np.float32)
+        loss, h = step(params, memory, xs, ys, h, n, lr)
+        per_char = float(loss) / (T * B)
+        smooth = per_char if smooth is None else 0.98 * smooth + 0.02 * per_char
+        if i % log_every == 0 or i == 1:
+            history.append((i, smooth))
+            if verbose:
+                print(f"step {i:5d}  loss/char {smooth:.3f}  ({time.perf_counter() - t0:.1f} s)",
+                      flush=True)
+    return {"history": history, "params": params, "step": step,
+            "seconds": time.perf_counter() - t0}
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    out = train(a.steps, a.seed)
+    first, last = out["history"][0][1], out["history"][-1][1]
+    print(f"final: loss/char {last:.3f} (from {first:.3f}, uniform would be {np.log(V):.3f}), "
+          f"{out['seconds']:.1f} s for {a.steps} steps")
