@@ -218,7 +218,8 @@ def _axes(axis, ndim):
         return tuple(range(ndim))
     if isinstance(axis, (int, np.integer)):
         axis = (axis,)
-    return tuple(sorted(_axis(a, ndim) for a in axis))
+    axes = tuple(sorted(_axis(a, ndim) for a in axis))
+    return axes if ndim else ()         # a 0-d array has no axis to reduce (np.sum(x, 0) is x)
 
 
 def reshape(x, shape):

@@ -24,6 +24,11 @@ def _read_infer(ts):
     return ref.elem
 
 
+def _accum_ref(ref, x):
+    ref += x                # in place: the ref's buffer is the state (no outputs)
+    return ()
+
+
 def _new_var_cpp(lw, node):
     return lw.copy_into(node.sym, node.args[0])
 
@@ -34,7 +39,7 @@ def _accum_cpp(lw, node):
 
 OpDef("new_var", _new_var_infer, lambda init: init.copy(), "effect", _new_var_cpp, NONDIFF,
       pure=False, nargs=1)
-OpDef("accum", _accum_infer, None, "effect", _accum_cpp, NONDIFF, pure=False, nargs=2)
+OpDef("accum", _accum_infer, _accum_ref, "effect", _accum_cpp, NONDIFF, pure=False, nargs=2)
 OpDef("read_var", _read_infer, lambda ref: ref.copy(), "effect",
       lambda lw, node: lw.alias(node.sym, node.args[0]), NONDIFF, pure=False, nargs=1)
 
@@ -46,10 +51,15 @@ def _store_infer(ts):
     return ()
 
 
+def _store_ref(x, v):
+    x[...] = v              # in place into the input array (no outputs)
+    return ()
+
+
 def _store_cpp(lw, node):
     return lw.store_into(node.args[0], node.args[1])
 
 
 # Write a value into an input array of the compiled function, in place (parameters and optimizer
 # state updated by a training step). It must be the input's last use.
-OpDef("store", _store_infer, None, "effect", _store_cpp, NONDIFF, pure=False, nargs=2)
+OpDef("store", _store_infer, _store_ref, "effect", _store_cpp, NONDIFF, pure=False, nargs=2)

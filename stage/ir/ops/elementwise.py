@@ -44,7 +44,8 @@ defbinary("minimum", np.minimum, "std::min({0}, {1})",
           lambda g, out, a, b: _split_ties(g, a < b, F.equal(a, b)))
 defbinary("floor_divide", np.floor_divide, "stage::floordiv({0}, {1})", NONDIFF,
           domain={"nonzero": True})
-defbinary("mod", np.mod, "stage::pymod({0}, {1})", NONDIFF, domain={"nonzero": True})
+defbinary("mod", np.mod, "stage::pymod({0}, {1})",
+          lambda g, out, a, b: (g, -g * F.floor_divide(a, b)), domain={"nonzero": True})
 
 
 def _split_ties(g, wins, ties):
@@ -120,9 +121,10 @@ def _clip_grad(g, out, x, lo, hi):
 
 def _clip_cpp(a, T, lo, hi):
     from ...codegen.cpp import literal
-    lo = literal(-np.inf if lo is None else lo, T)
-    hi = literal(np.inf if hi is None else hi, T)
-    return f"stage::clip({a[0]}, {lo}, {hi})"
+    inf = "infinity" if T in ("float", "double") else "max"      # no bound: no-op for ints too
+    lo = f"-std::numeric_limits<{T}>::{inf}()" if lo is None else literal(lo, T)
+    hi = f"std::numeric_limits<{T}>::{inf}()" if hi is None else literal(hi, T)
+    return f"stage::clip<{T}>({a[0]}, {lo}, {hi})"
 
 
 OpDef("clip", _clip_infer, _clip_ref, "elementwise", _clip_cpp, _clip_grad,

@@ -83,8 +83,8 @@ def _emit(la, lb, C, beta):
     m, k, n = ash[-2], ash[-1], bsh[-1]
     batch = broadcast_shapes(ash[:-2], bsh[:-2])
     nb = len(batch)
-    abst = (0,) * (nb - len(ash) + 2) + ast[:-2]
-    bbst = (0,) * (nb - len(bsh) + 2) + bst[:-2]
+    abst = (0,) * (nb - len(ash) + 2) + _batch_strides(ash, ast)
+    bbst = (0,) * (nb - len(bsh) + 2) + _batch_strides(bsh, bst)
     fa = _as_matrix(ash[-2:], ast[-2:], m, k)
     fb = _as_matrix(bsh[-2:], bst[-2:], k, n)
     if fa is None or fb is None:
@@ -109,6 +109,11 @@ def _emit(la, lb, C, beta):
                                           C=f"{C} + {' + '.join(ic)}", **args))
     lines += ["  " * d + "}" for d in reversed(range(nb))]
     return lines
+
+
+def _batch_strides(shape, strides):
+    """Strides of an operand's batch dims; a size-1 dim broadcast over the batch is read again."""
+    return tuple(0 if n == 1 else s for n, s in zip(shape[:-2], strides[:-2]))
 
 
 def _rows_collapse(batch, bstrides, mshape, mstrides):

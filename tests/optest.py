@@ -1,0 +1,550 @@
+"""The op table's test cases, their inputs, and the batched programs that run them.
+
+Every op of `stage.ir.ops.OPS` has a list of `Case`s: argument specs (shapes with broadcasting and
+size-1 dims, dtypes), static params, and per-case notes. `F` stands for the float dtype under test
+(each case with a float argument runs in float32 and float64). Inputs follow the op's `domain` hints
+(positive, nonzero, away_from kinks, distinct values, log-probabilities), overridable per argument.
+
+To keep compile time low, the cases of one op module are staged as ONE program per (dtype, mode)
+returning a tuple (every case's output, or every case's gradient), compiled once (at -O1; cases
+marked `o3` go to a batch built with the default flags).
+"""
+from __future__ import annotations
+
+import functools
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+import stage as st
+from stage.ir.functions import apply
+from stage.ir.ops import NONDIFF, OPS
+
+F = "F"                                  # the float dtype under test
+FLOATS = ("float32", "float64")
+LIGHT_FLAGS = "-O1"
+EFFECT_OPS = ("new_var", "accum", "read_var", "store")
+
+
+# ------------------------------------------------------------------------------------------ specs
+
+@dataclass(frozen=True)
+class Arg:
+    shape: Tuple[int, ...]
+    dtype: str = F
+    kind: str = "real"       # real | ints (uniform in [lo, hi)) | nzints | bool | index (in [-n, n))
+    lo: int = 0              # | target (classes in [0, hi), some = lo as ignore_index) | small
+    hi: int = 0              # (small integer-valued floats, for ties)
+    dom: Optional[Dict[str, Any]] = None     # overrides the op's domain for this argument
+
+
+def f(*shape, dom=None):
+    return Arg(tuple(shape), F, dom=dom)
+
+
+def small(*shape):
+    return Arg(tuple(shape), F, "small", -2, 3)
+
+
+def ints(shape, lo=-5, hi=6, dtype="int64"):
+    return Arg(tuple(shape), dtype, "ints", lo, hi)
+
+
+def nzints(shape, lo=-5, hi=6, dtype="int64"):
+    return Arg(tuple(shape), dtype, "nzints", lo, hi)
+
+
+def bools(*shape):
+    return Arg(tuple(shape), "bool", "bool")
+
+
+def index(n, shape=(), dtype="int64"):
+    return Arg(tuple(shape), dtype, "index", -n, n)
+
+
+def target(shape, classes, ignore=-100, dtype="int64"):
+    return Arg(tuple(shape), dtype, "target", ignore, classes)
+
+
+@dataclass
+class Case:
+    op: str
+    args: Tuple[Arg, ...]
+    params: Dict[str, Any] = field(default_factory=dict)
+    xfail: Dict[str, str] = field(default_factory=dict)   # check -> reason (run alone, strict)
+    o3: bool = False          # native checks built with the default flags instead of -O1
+    grad: bool = True         # gradient checks (for cases with float arguments)
+    fd: bool = True           # finite differences apply (not at a kink, no float32 rounding)
+    torch: bool = True        # compare with PyTorch when it has the op
+    index: int = 0
+
+    @property
+    def id(self):
+        return f"{self.op}-{self.index}"
+
+    @property
+    def has_float(self):
+        return any(a.dtype == F for a in self.args) or self.params.get("dtype") == F
+
+    @property
+    def dtypes(self):
+        return FLOATS if self.has_float else ("float64",)
+
+    @property
+    def fd_ok(self):
+        return self.fd and not any(a.kind == "small" for a in self.args)   # small: on the kinks
+
+    @property
+    def grad_args(self):
+        return tuple(i for i, a in enumerate(self.args) if a.dtype == F)
+
+    def resolved(self, dt):
+        """(argument dtypes, params) with F replaced by dt."""
+        dts = tuple(dt if a.dtype == F else a.dtype for a in self.args)
+        params = {k: (dt if v == F else v) for k, v in self.params.items()}
+        return dts, params
+
+
+def C(op, *args, **kw):
+    return Case(op, tuple(args), **kw)
+
+
+def _cases():
+    out: Dict[str, List[Case]] = {}
+
+    def add(*cs):
+        for c in cs:
+            lst = out.setdefault(c.op, [])
+            c.index = len(lst)
+            lst.append(c)
+
+    # -- elementwise: arithmetic ----------------------------------------------------------------
+    bshapes = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((), (2, 3)), ((5,), ()),
+               ((1,), (4, 1))]
+    for op in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum"):
+        add(*[C(op, f(*a), f(*b)) for a, b in bshapes])
+    for op in ("add", "subtract", "multiply", "maximum", "minimum"):
+        add(C(op, ints((3, 4)), ints((1, 4))), C(op, ints((2, 3), dtype="int32"), ints((3,), dtype="int32")))
+    add(C("multiply", f(3, 4), f(3, 4), o3=True), C("divide", f(2, 3), f(3,), o3=True))
+    for op in ("floor_divide", "mod"):
+        add(C(op, ints((3, 4), -10, 11), nzints((3, 4))),
+            C(op, ints((2, 3), -10, 11, "int32"), nzints((3,), dtype="int32")),
+            C(op, ints((5,), -10, 11), nzints(())),
+            C(op, f(3, 4, dom={}), f(3, 4)), C(op, f(2, 3, dom={}), f(1, 3)))
+    ushapes = [(3, 4), (), (2, 1, 3)]
+    for op in ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "floor", "square", "negative",
+               "relu", "abs", "sign"):
+        add(*[C(op, f(*s)) for s in ushapes])
+    for op in ("square", "negative", "relu", "abs", "sign"):
+        add(C(op, ints((5,), -3, 4)), C(op, ints((2, 3), -3, 4, "int32")))
+    add(C("sign", small(2, 5)), C("floor", small(2, 5)), C("tanh", f(4, 5), o3=True),
+        C("exp", f(7,), o3=True))
+    add(C("logical_not", bools(3, 4)), C("logical_not", bools()))
+    # -- comparisons and logic ------------------------------------------------------------------
+    for op in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal"):
+        add(C(op, small(3, 4), small(3, 4)), C(op, small(3, 1), small(4,)),
+            C(op, ints((2, 3), -2, 3), ints((3,), -2, 3)),
+            C(op, ints((4,), -2, 3, "int32"), ints((), -2, 3, "int32")))
+    for op in ("logical_and", "logical_or"):
+        add(C(op, bools(3, 4), bools(3, 4)), C(op, bools(3, 1), bools(1, 4)), C(op, bools(), bools(2,)))
+    # -- where, clip, astype, iota, stop_gradient -----------------------------------------------
+    add(C("where", bools(3, 4), f(3, 4), f(3, 4)), C("where", bools(3, 1), f(1, 4), f()),
+        C("where", bools(), f(2, 2), f(2, 2)), C("where", bools(4,), ints((4,)), ints((1,))),
+        C("where", bools(2, 3), f(2, 3), f(2, 3), o3=True))
+    add(C("clip", f(3, 4), params={"lo": -0.5, "hi": 0.5}),
+        C("clip", f(2, 5, dom={"away_from": (0.3,)}), params={"lo": None, "hi": 0.3}),
+        C("clip", f(6, dom={"away_from": (-0.2,)}), params={"lo": -0.2, "hi": None}),
+        C("clip", ints((3, 4)), params={"lo": -1, "hi": 2}),
+        C("clip", ints((5,), dtype="int32"), params={"lo": None, "hi": 2}),
+        C("clip", ints((5,)), params={"lo": -2, "hi": None}))
+    add(C("astype", f(3, 4), params={"dtype": "float64"}),
+        C("astype", f(3, 4), params={"dtype": "float32"}, fd=False),
+        C("astype", f(2, 3, dom={"scale": 3.0}), params={"dtype": "int32"}),
+        C("astype", f(2, 3, dom={"scale": 3.0}), params={"dtype": "int64"}),
+        C("astype", small(2, 3), params={"dtype": "bool"}),
+        C("astype", ints((4,)), params={"dtype": F}),
+        C("astype", bools(2, 2), params={"dtype": F}),
+        C("astype", ints((4,)), params={"dtype": "int32"}),
+        C("astype", ints((4,), -2, 3, "int32"), params={"dtype": "bool"}))
+    add(C("iota", params={"shape": (2, 3), "axis": 0, "dtype": "int64"}),
+        C("iota", params={"shape": (2, 3), "axis": 1, "dtype": "int32"}),
+        C("iota", params={"shape": (4,), "axis": 0, "dtype": F}),
+        C("iota", params={"shape": (2, 3, 4), "axis": 1, "dtype": F}))
+    add(C("stop_gradient", f(3, 4)), C("stop_gradient", ints((3,))))
+
+    # -- reductions -----------------------------------------------------------------------------
+    for op in ("sum", "max"):
+        add(C(op, f(3, 4), params={"axis": (0,), "keepdims": False}),
+            C(op, f(3, 4), params={"axis": (1,), "keepdims": True}),
+            C(op, f(3, 4), params={"axis": (0, 1), "keepdims": False}),
+            C(op, f(2, 3, 4), params={"axis": (0, 2), "keepdims": True}),
+            C(op, f(2, 3, 4), params={"axis": (1,), "keepdims": False}),
+            C(op, f(2, 1, 3), params={"axis": (1,), "keepdims": False}),
+            C(op, f(1, 1), params={"axis": (0, 1), "keepdims": True}),
+            C(op, f(5,), params={"axis": (0,), "keepdims": False}),
+            C(op, f(3, 4), params={"axis": (), "keepdims": False}),
+            C(op, ints((3, 4)), params={"axis": (1,), "keepdims": False}),
+            C(op, ints((3, 4), dtype="int32"), params={"axis": (0, 1), "keepdims": False}),
+            C(op, f(16, 33), params={"axis": (1,), "keepdims": False}, o3=True))
+    add(C("sum", bools(3, 4), params={"axis": (0,), "keepdims": False}),
+        C("sum", f(0, 3), params={"axis": (0,), "keepdims": False}),
+        C("sum", f(), params={"axis": (), "keepdims": False}))
+    add(C("argmax", f(3, 4), params={"axis": 0}), C("argmax", f(3, 4), params={"axis": 1}),
+        C("argmax", f(3, 4), params={"axis": None}), C("argmax", ints((2, 3, 4)), params={"axis": 2}),
+        C("argmax", f(5,), params={"axis": None}), C("argmax", f(), params={"axis": None}))
+
+    # -- matmul ---------------------------------------------------------------------------------
+    for a, b, o3 in [((3, 4), (4, 5), False), ((4,), (4, 5), False), ((3, 4), (4,), False),
+                     ((4,), (4,), False), ((2, 3, 4), (4, 5), False), ((2, 3, 4), (2, 4, 5), False),
+                     ((2, 1, 3, 4), (3, 4, 5), False), ((3, 4), (2, 4, 5), False),
+                     ((3, 1), (1, 4), False), ((1, 4), (4, 1), False), ((2, 3, 4), (4,), False),
+                     ((4,), (2, 4, 3), False), ((16, 16), (16, 16), True), ((40, 60), (60,), True),
+                     ((60,), (60, 40), True), ((3, 20, 30), (30, 10), True)]:
+        add(C("matmul", f(*a), f(*b), o3=o3))
+
+    # -- shape ops ------------------------------------------------------------------------------
+    add(C("reshape", f(3, 4), params={"shape": (12,)}), C("reshape", f(2, 3, 4), params={"shape": (6, 4)}),
+        C("reshape", f(12), params={"shape": (3, 1, 4)}), C("reshape", f(), params={"shape": (1, 1)}),
+        C("reshape", f(3, 4), params={"shape": (4, 3)}), C("reshape", ints((6,)), params={"shape": (2, 3)}))
+    add(C("transpose", f(3, 4), params={"axes": (1, 0)}), C("transpose", f(2, 3, 4), params={"axes": (2, 0, 1)}),
+        C("transpose", f(2, 3, 4), params={"axes": (0, 2, 1)}),
+        C("transpose", f(2, 1, 3), params={"axes": (1, 2, 0)}),
+        C("transpose", ints((2, 3)), params={"axes": (1, 0)}),
+        C("transpose", f(5, 6), params={"axes": (1, 0)}, o3=True))
+    add(C("broadcast_to", f(3, 1), params={"shape": (2, 3, 4)}), C("broadcast_to", f(), params={"shape": (3,)}),
+        C("broadcast_to", f(4), params={"shape": (3, 4)}), C("broadcast_to", f(1, 4), params={"shape": (3, 4)}),
+        C("broadcast_to", bools(3), params={"shape": (2, 3)}))
+    full5 = ("slice", 0, 5, 1)
+    add(C("getitem", f(4, 5), params={"spec": (("int", 1), full5)}),
+        C("getitem", f(4, 5), params={"spec": (("slice", 1, 4, 2), ("slice", 4, -1, -1))}, torch=False),
+        C("getitem", f(4, 5), params={"spec": (("new",), ("slice", 0, 4, 1), ("new",), ("slice", 0, 5, 2))}),
+        C("getitem", f(4, 5), index(4), params={"spec": (("dyn", 0), full5)}),
+        C("getitem", f(4, 5), index(5, dtype="int32"), params={"spec": (("slice", 0, 4, 1), ("dyn", 0))}),
+        C("getitem", f(3, 4, 5), index(4), params={"spec": (("slice", 0, 3, 1), ("dyn", 0), ("int", 2))}),
+        C("getitem", f(3, 4, 5), index(3), index(4),
+          params={"spec": (("dyn", 0), ("dyn", 1), ("slice", 1, 5, 3))}),
+        C("getitem", f(6), params={"spec": (("slice", 5, -1, -2),)}, torch=False),
+        C("getitem", f(6), params={"spec": (("slice", 2, 2, 1),)}),
+        C("getitem", f(4, 5), params={"spec": (("int", 3), ("int", 4))}),
+        C("getitem", ints((4, 5)), index(4), params={"spec": (("dyn", 0), full5)}),
+        C("getitem", f(6, 7), index(6), params={"spec": (("dyn", 0), ("slice", 1, 7, 2))}, o3=True))
+    add(C("setitem_add", f(4, 5), f(5), params={"spec": (("int", 1), full5)}),
+        C("setitem_add", f(4, 5), f(1), params={"spec": (("slice", 1, 4, 2), full5)}),
+        C("setitem_add", f(4, 5), f(2, 5), params={"spec": (("slice", 1, 4, 2), full5)}),
+        C("setitem_add", f(3, 4), f(), index(3), params={"spec": (("dyn", 0), ("int", 2))}),
+        C("setitem_add", f(6), f(3), params={"spec": (("slice", 5, -1, -2),)}, torch=False),
+        C("setitem_add", f(3, 4), f(3, 1, 4), params={"spec": (("slice", 0, 3, 1), ("new",), ("slice", 0, 4, 1))}),
+        C("setitem_add", ints((3, 4)), ints((4,)), index(3), params={"spec": (("dyn", 0), ("slice", 0, 4, 1))}))
+    add(C("concatenate", f(2, 3), f(4, 3), params={"axis": 0}),
+        C("concatenate", f(2, 3), f(2, 1), f(2, 2), params={"axis": 1}),
+        C("concatenate", f(2, 3, 1), f(2, 3, 2), params={"axis": 2}),
+        C("concatenate", f(3), f(0), params={"axis": 0}),
+        C("concatenate", ints((2,)), ints((3,)), params={"axis": 0}),
+        C("concatenate", bools(2, 2), bools(2, 1), params={"axis": 1}),
+        C("concatenate", f(8, 3), f(8, 5), params={"axis": 1}, o3=True))
+    add(C("take", f(5, 3), index(5, (4,)), params={"axis": 0}),
+        C("take", f(3, 5), index(5, (2, 2)), params={"axis": 1}),
+        C("take", f(5), index(5), params={"axis": 0}),
+        C("take", f(2, 5, 3), index(5, (6,), "int32"), params={"axis": 1}),
+        C("take", ints((4, 2)), index(4, (3,)), params={"axis": 0}),
+        C("take", f(10, 4), index(10, (7,)), params={"axis": 0}, o3=True))
+    add(C("scatter_add", f(5, 3), index(5, (6,)), f(6, 3), params={"axis": 0}),
+        C("scatter_add", f(3, 5), index(5, (2, 2)), f(3, 2, 2), params={"axis": 1}),
+        C("scatter_add", f(5), index(5), f(), params={"axis": 0}),
+        C("scatter_add", ints((4, 2)), index(4, (5,), "int32"), ints((5, 2)), params={"axis": 0}),
+        C("scatter_add", f(6, 4), index(6, (9,)), f(9, 4), params={"axis": 0}, o3=True))
+
+    # -- nn -------------------------------------------------------------------------------------
+    for op in ("softmax", "log_softmax"):
+        add(C(op, f(3, 5), params={"axis": 1}), C(op, f(3, 5), params={"axis": 0}),
+            C(op, f(2, 3, 4), params={"axis": 1}), C(op, f(5), params={"axis": 0}),
+            C(op, f(1, 4), params={"axis": 1}), C(op, f(3, 1), params={"axis": 1}),
+            C(op, f(), params={"axis": 0}, torch=False),
+            C(op, f(8, 10), params={"axis": 1}, o3=True))
+    for red in ("mean", "sum", "none"):
+        add(C("nll_loss", f(6, 5), target((6,), 5), params={"reduction": red, "ignore_index": -100}),
+            C("nll_loss", f(5), target((), 5, ignore=7), params={"reduction": red, "ignore_index": 7}),
+            C("nll_loss", f(6, 4), target((6,), 4, ignore=2, dtype="int32"),
+              params={"reduction": red, "ignore_index": 2}))
+    add(C("nll_loss", f(6, 5), target((6,), 5), params={"reduction": "mean", "ignore_index": -100}, o3=True),
+        C("nll_loss", f(3, 4), target((3,), 1, ignore=0),            # every target ignored: 0/0
+          params={"reduction": "mean", "ignore_index": 0}, grad=False))
+    return out
+
+
+CASES: Dict[str, List[Case]] = _cases()
+
+
+def all_cases() -> List[Case]:
+    return [c for cs in CASES.values() for c in cs]
+
+
+GROUPS = {"sum": "reduce", "max": "reduce", "argmax": "reduce", "matmul": "linalg",
+          "softmax": "nn", "log_softmax": "nn", "nll_loss": "nn"}
+
+
+def group_of(op: str) -> str:
+    """The op module that declares op: one batch per module."""
+    if op in GROUPS:
+        return GROUPS[op]
+    return "elementwise" if OPS[op].kind == "elementwise" or op == "iota" else "shape"
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+def _rng(*key):
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+
+
+def _kinks(dom):
+    a = dom.get("away_from")
+    if a is None:
+        return ()
+    return tuple(a) if isinstance(a, (tuple, list)) else (a,)
+
+
+def _real(rng, shape, dom):
+    size = int(np.prod(shape, dtype=np.int64))
+    if dom.get("distinct"):
+        x = (rng.permutation(size) - size / 2) * 0.25 + rng.uniform(-0.05, 0.05, size)
+        return x.reshape(shape)
+    if dom.get("positive"):
+        return rng.uniform(0.5, 2.0, shape)
+    if dom.get("nonzero"):
+        return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
+    x = rng.standard_normal(shape) * dom.get("scale", 1.0)
+    for k in _kinks(dom):               # keep a margin around kinks (finite differences cross none)
+        x = np.where(np.abs(x - k) < 0.1, x + np.where(x >= k, 0.2, -0.2), x)
+    if dom.get("log_probs"):
+        x = x - np.log(np.sum(np.exp(x), axis=-1, keepdims=True))
+    return x
+
+
+def arg_value(rng, a: Arg, dt: str, op_dom):
+    shape = a.shape
+    if a.kind == "real":
+        return np.asarray(_real(rng, shape, op_dom if a.dom is None else a.dom), dt)
+    if a.kind == "small":
+        return rng.integers(a.lo, a.hi, shape).astype(dt)
+    if a.kind == "bool":
+        return rng.random(shape) < 0.5
+    if a.kind in ("ints", "index"):
+        return np.asarray(rng.integers(a.lo, a.hi, shape), a.dtype)
+    if a.kind == "nzints":
+        v = rng.integers(a.lo, a.hi - 1, shape)
+        return np.asarray(np.where(v >= 0, v + 1, v), a.dtype)
+    if a.kind == "target":
+        v = rng.integers(0, a.hi, shape)
+        if v.ndim:              # some targets ignored (a 0-d one would make the mean 0/0)
+            v = np.where(rng.random(shape) < 0.3, a.lo, v)
+            if not np.any(v == a.lo):
+                v.flat[0] = a.lo
+        return np.asarray(v, a.dtype)
+    raise ValueError(a.kind)
+
+
+@functools.lru_cache(maxsize=None)
+def _inputs(case_id: str, dt: str):
+    case = case_by_id(case_id)
+    rng = _rng(case_id, dt)
+    dom = OPS[case.op].domain
+    return tuple(arg_value(rng, a, dt, dom) for a in case.args)
+
+
+def inputs(case: Case, dt: str) -> List[np.ndarray]:
+    return [np.array(v, copy=True) for v in _inputs(case.id, dt)]
+
+
+def case_by_id(case_id: str) -> Case:
+    op, k = case_id.rsplit("-", 1)
+    return CASES[op][int(k)]
+
+
+def reference(case: Case, dt: str, args=None):
+    _, params = case.resolved(dt)
+    args = inputs(case, dt) if args is None else args
+    return np.asarray(OPS[case.op].ref(*args, **params))
+
+
+def out_type(case: Case, dt: str):
+    from stage.ir.types import TensorType
+    dts, params = case.resolved(dt)
+    return OPS[case.op].infer([TensorType(d, a.shape) for d, a in zip(dts, case.args)], **params)
+
+
+def cotangent(case: Case):
+    t = out_type(case, "float64")
+    return _rng(case.id, "cotangent").standard_normal(t.shape)
+
+
+def direction(case: Case):
+    rng = _rng(case.id, "direction")
+    return [rng.standard_normal(a.shape) for i, a in enumerate(case.args) if a.dtype == F]
+
+
+# ------------------------------------------------------------------------------------------ programs
+
+def stage_op(case: Case, dt: str, reps):
+    _, params = case.resolved(dt)
+    return apply(case.op, *reps, **params)
+
+
+def forward_fn(cases: List[Case], dt: str):
+    """A staged function computing every case's output (arguments: all cases' inputs, flattened)."""
+    def fn(*flat):
+        outs, k = [], 0
+        for c in cases:
+            n = len(c.args)
+            outs.append(stage_op(c, dt, flat[k:k + n]))
+            k += n
+        return tuple(outs)
+    fn.__name__ = "fwd"
+    return fn
+
+
+def forward_inputs(cases: List[Case], dt: str):
+    return [x for c in cases for x in inputs(c, dt)]
+
+
+def loss_fn(case: Case, dt: str, c):
+    """x -> sum(op(x) * c): its gradient is the vjp of the op with cotangent c."""
+    def loss(*args):
+        out = stage_op(case, dt, args)
+        if out.dtype != dt:
+            out = out.astype(dt)
+        return st.sum(out * c)
+    return loss
+
+
+def grad_fn(cases: List[Case]):
+    """A staged function returning every case's vjp (float64; arguments: inputs then cotangent)."""
+    def fn(*flat):
+        res, k = [], 0
+        for c in cases:
+            n = len(c.args)
+            args, cot = flat[k:k + n], flat[k + n]
+            g = st.grad(loss_fn(c, "float64", cot), argnums=c.grad_args)(*args)
+            res.append(tuple(g))
+            k += n + 1
+        return tuple(res)
+    fn.__name__ = "vjp"
+    return fn
+
+
+def grad_inputs(cases: List[Case]):
+    return [x for c in cases for x in inputs(c, "float64") + [cotangent(c)]]
+
+
+def fd_check(case: Case, grads, eps=1e-6):
+    """<t, vjp(c)> vs <jvp_fd(t), c> (central differences of the NumPy reference in float64)."""
+    xs = inputs(case, "float64")
+    c = cotangent(case)
+    ts = direction(case)
+    lhs = float(sum(np.sum(t * g) for t, g in zip(ts, grads)))
+
+    def at(s):
+        a = list(xs)
+        for i, t in zip(case.grad_args, ts):
+            a[i] = xs[i] + s * t
+        return np.asarray(reference(case, "float64", a), np.float64)
+    jvp = (at(eps) - at(-eps)) / (2 * eps)
+    rhs = float(np.sum(jvp * c))
+    scale = max(1.0, abs(lhs), abs(rhs), float(np.sum(np.abs(jvp * c))))
+    assert abs(lhs - rhs) <= 1e-6 * scale, \
+        f"{case.id}: <t, vjp(c)> = {lhs!r} but <jvp_fd(t), c> = {rhs!r}"
+
+
+# ------------------------------------------------------------------------------------------ torch
+
+def _tkey(case, xs, spec):
+    from stage.ir.ops.shape import numpy_key
+    return numpy_key(tuple(xs[0].shape), spec, [int(v) for v in xs[1:]])
+
+
+def _torch_table():
+    import torch
+    TF = torch.nn.functional
+    tdt = {"float32": torch.float32, "float64": torch.float64, "int32": torch.int32,
+           "int64": torch.int64, "bool": torch.bool}
+
+    def setitem_add(x, v, *dyn, spec):
+        key = _tkey(None, [x] + list(dyn), spec)
+        out = x.clone()
+        out[key] += v
+        return out
+
+    def getitem(x, *dyn, spec):
+        return x[_tkey(None, [x] + list(dyn), spec)]
+
+    def take(a, idx, axis):
+        return a[(slice(None),) * axis + (idx,)]
+
+    def scatter_add(x, idx, v, axis):
+        n = x.shape[axis]
+        flat = (idx.reshape(-1) % n).long()
+        vv = v.reshape(x.shape[:axis] + (flat.numel(),) + x.shape[axis + 1:])
+        return x.index_add(axis, flat, vv)
+
+    def clip(x, lo, hi):
+        return torch.clamp(x, min=lo, max=hi)
+
+    def red(fn):
+        def r(x, axis, keepdims):
+            return fn(x, dim=axis, keepdim=keepdims) if axis else None
+        return r
+
+    return {
+        "add": torch.add, "subtract": torch.sub, "multiply": torch.mul, "divide": torch.div,
+        "power": torch.pow, "maximum": torch.maximum, "minimum": torch.minimum,
+        "floor_divide": lambda a, b: torch.floor_divide(a.detach(), b.detach()),   # no derivative
+        "mod": torch.remainder, "negative": torch.neg,
+        "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "square": torch.square,
+        "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "abs": torch.abs,
+        "sign": torch.sign, "sin": torch.sin, "cos": torch.cos, "floor": torch.floor,
+        "logical_not": torch.logical_not, "less": torch.lt, "less_equal": torch.le,
+        "greater": torch.gt, "greater_equal": torch.ge, "equal": torch.eq, "not_equal": torch.ne,
+        "logical_and": torch.logical_and, "logical_or": torch.logical_or, "where": torch.where,
+        "clip": clip, "astype": lambda x, dtype: x.to(tdt[dtype]),
+        "stop_gradient": lambda x: x.detach(),
+        "sum": red(torch.sum), "max": red(torch.amax),
+        "argmax": lambda x, axis: torch.argmax(x, dim=axis),
+        "matmul": torch.matmul, "reshape": lambda x, shape: x.reshape(shape),
+        "transpose": lambda x, axes: x.permute(axes),
+        "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),
+        "getitem": getitem, "setitem_add": setitem_add,
+        "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis), "take": take,
+        "scatter_add": scatter_add,
+        "softmax": lambda x, axis: torch.softmax(x, dim=axis),
+        "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
+        "nll_loss": lambda lp, t, reduction, ignore_index: TF.nll_loss(
+            lp, t.long(), reduction=reduction, ignore_index=ignore_index),
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def torch_table():
+    return _torch_table()
+
+
+def torch_run(case: Case):
+    """(output, gradients of sum(out * c) w.r.t. the float arguments or None) with PyTorch."""
+    import torch
+    fn = torch_table().get(case.op)
+    if fn is None:
+        return None
+    _, params = case.resolved("float64")
+    xs = [torch.tensor(x, requires_grad=(a.dtype == F)) for x, a in zip(inputs(case, "float64"),
+                                                                           case.args)]
+    out = fn(*xs, **params)
+    if out is None:
+        return None
+    grads = None
+    if out.requires_grad:
+        c = torch.tensor(cotangent(case))
+        (out.to(torch.float64) * c).sum().backward()
+        grads = [xs[i].grad for i in case.grad_args]
+        grads = [np.zeros(case.args[i].shape) if g is None else g.numpy()
+                 for i, g in zip(case.grad_args, grads)]
+    return out.detach().numpy(), grads

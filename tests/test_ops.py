@@ -1,0 +1,265 @@
+"""Tests generated from the op table (DESIGN.md §6): completeness, shape rule vs NumPy reference,
+interpreter vs reference, compiled vs interpreter (float32 and float64), gradients vs central finite
+differences in a random direction (interpreted and compiled), PyTorch as a second oracle; then the
+user-facing NumPy-named functions on a few cases each.
+
+Cases live in `optest.py`. Native checks compile one program per op module, dtype and mode.
+"""
+import functools
+
+import numpy as np
+import pytest
+
+import stage as st
+from stage.ir.graph import StageTypeError
+from stage.ir.ops import NONDIFF, OPS
+from stage.ir.types import FLOATS, TensorType
+
+import optest as T
+from optest import F
+
+KINDS = ("elementwise", "reduce", "kernel", "view", "effect")
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+def _param(case, dt, check):
+    marks = []
+    if check in case.xfail:
+        marks.append(pytest.mark.xfail(strict=True, reason=case.xfail[check]))
+    return pytest.param(case, dt, id=f"{case.id}-{dt}", marks=marks)
+
+
+def params(check, dtypes=None, only=None):
+    out = []
+    for c in T.all_cases():
+        if only is not None and not only(c):
+            continue
+        for dt in (dtypes or c.dtypes):
+            if dt in c.dtypes:
+                out.append(_param(c, dt, check))
+    return out
+
+
+def _tol(dt):
+    return 1e-5 if dt == "float32" else 1e-11
+
+
+def assert_close(actual, expected, dt, what=""):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} vs {expected.shape}"
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} vs {expected.dtype}"
+    if actual.dtype.kind != "f":
+        np.testing.assert_array_equal(actual, expected, err_msg=what)
+        return
+    tol = _tol(actual.dtype.name if dt is None else dt)
+    scale = max(1.0, float(np.max(np.abs(expected[np.isfinite(expected)]), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol * scale, err_msg=what)
+
+
+def assert_same(actual, expected, what=""):
+    """Bit-identical (NaNs equal): the interpreter runs the references themselves."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype, \
+        f"{what}: {actual.dtype}{actual.shape} vs {expected.dtype}{expected.shape}"
+    np.testing.assert_array_equal(actual, expected, err_msg=what)
+
+
+def _flags(o3):
+    return {} if o3 else {"cxxflags": T.LIGHT_FLAGS}
+
+
+class _Failed:
+    def __init__(self, exc):
+        self.exc = exc
+
+
+def _memo(fn):
+    """lru_cache that also remembers failures (a failed batch is not rebuilt for each case)."""
+    @functools.lru_cache(maxsize=None)
+    def safe(*key):
+        try:
+            return fn(*key)
+        except Exception as e:          # noqa: BLE001 (re-raised in every test that needs it)
+            return _Failed(e)
+
+    def get(*key):
+        r = safe(*key)
+        if isinstance(r, _Failed):
+            raise r.exc
+        return r
+    return get
+
+
+def _batch(check, group, o3, dt, grad):
+    return [c for c in T.all_cases() if T.group_of(c.op) == group and c.o3 == o3 and
+            check not in c.xfail and dt in c.dtypes and (not grad or _has_grad_check(c))]
+
+
+def _has_grad_check(c):
+    return c.has_float and c.grad and bool(c.grad_args)
+
+
+@_memo
+def native_forward(group, o3, dt):
+    cases = _batch("native", group, o3, dt, False)
+    fn = st.compile(T.forward_fn(cases, dt), **_flags(o3))
+    return dict(zip([c.id for c in cases], fn(*T.forward_inputs(cases, dt))))
+
+
+@_memo
+def native_grads(group, o3):
+    cases = _batch("grad_native", group, o3, "float64", True)
+    fn = st.compile(T.grad_fn(cases), **_flags(o3))
+    return dict(zip([c.id for c in cases], fn(*T.grad_inputs(cases))))
+
+
+def run_forward(case, dt, backend):
+    if backend == "native" and "native" not in case.xfail:
+        return native_forward(T.group_of(case.op), case.o3, dt)[case.id]
+    fn = st.compile(T.forward_fn([case], dt), backend=backend, **_flags(case.o3))
+    return fn(*T.inputs(case, dt))[0]
+
+
+def run_grads(case, backend):
+    if backend == "native" and "grad_native" not in case.xfail:
+        return native_grads(T.group_of(case.op), case.o3)[case.id]
+    fn = st.compile(T.grad_fn([case]), backend=backend, **_flags(case.o3))
+    return fn(*T.grad_inputs([case]))[0]
+
+
+# ------------------------------------------------------------------------------------------ completeness
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_op_is_complete(op):
+    d = OPS[op]
+    assert d.name == op
+    assert callable(d.infer), f"{op}: no shape rule"
+    assert callable(d.ref), f"{op}: no NumPy reference"
+    assert d.kind in KINDS, f"{op}: unknown kind {d.kind!r}"
+    assert d.cpp is not None, f"{op}: no C++ lowering"
+    if d.kind == "elementwise":
+        assert isinstance(d.cpp, str) or callable(d.cpp)
+    elif d.kind == "reduce":
+        assert set(d.cpp) >= {"init", "combine"}
+    else:
+        assert callable(d.cpp), f"{op}: a {d.kind} op needs a lowering function"
+    assert d.grad is NONDIFF or callable(d.grad), f"{op}: no gradient rule (nor NONDIFF)"
+    assert isinstance(d.domain, dict)
+    if op in T.EFFECT_OPS:
+        assert not d.pure and d.grad is NONDIFF
+        return
+    assert d.pure, f"{op}: a table op with effects"
+    cases = T.CASES.get(op)
+    assert cases, f"{op}: no test cases in tests/optest.py"
+    for c in cases:
+        if d.nargs is not None:
+            assert len(c.args) == d.nargs, f"{c.id}: {len(c.args)} arguments for nargs={d.nargs}"
+
+
+def test_cases_name_known_ops():
+    assert set(T.CASES) <= set(OPS)
+
+
+def test_effect_ops_through_staged_control_flow():
+    """new_var / accum / read_var are what gradients of staged control flow are made of."""
+    def f(x, w, n):
+        def body(i, h):
+            return st.tanh(h * w + x[i])
+        h = st.fori_loop(0, n, body, st.zeros((3,), "float64"))
+        return st.sum(h * h)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    n = np.int64(3)
+    g_interp = st.compile(st.grad(f, (0, 1)), backend="interp")
+    gi = g_interp(x, w, n)
+    ir = g_interp.ir
+    for op in ("new_var", "accum", "read_var"):
+        assert f" {op}(" in ir, f"{op} not used by a gradient through fori_loop:\n{ir}"
+    gn = st.compile(st.grad(f, (0, 1)), cxxflags=T.LIGHT_FLAGS)(x, w, n)
+    ev = st.compile(f, backend="interp")
+    rng = np.random.default_rng(1)
+    tx, tw = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    eps = 1e-6
+    fd = (ev(x + eps * tx, w + eps * tw, n) - ev(x - eps * tx, w - eps * tw, n)) / (2 * eps)
+    for g in (gi, gn):
+        lhs = np.sum(g[0] * tx) + np.sum(g[1] * tw)
+        assert abs(lhs - fd) <= 1e-6 * max(1, abs(fd))
+    for a, b in zip(gi, gn):
+        assert_close(a, b, "float64")
+
+
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_store_updates_an_input_in_place(backend):
+    def step(w, g):
+        s = st.sum(w * w)
+        st.assign(w, w - 0.5 * g)
+        return s
+    fn = st.compile(step, backend=backend, cxxflags=T.LIGHT_FLAGS) if backend == "native" else \
+        st.compile(step, backend=backend)
+    w = np.arange(6.0).reshape(2, 3)
+    g = np.ones((2, 3))
+    s = fn(w, g)
+    assert s == 55.0
+    np.testing.assert_array_equal(w, np.arange(6.0).reshape(2, 3) - 0.5)
+    assert " store(" in fn.ir
+
+
+# ------------------------------------------------------------------------------------------ per case
+
+@pytest.mark.parametrize("case,dt", params("infer"))
+def test_infer_matches_reference(case, dt):
+    t = T.out_type(case, dt)
+    assert isinstance(t, TensorType)
+    ref = T.reference(case, dt)
+    assert (ref.dtype.name, ref.shape) == (t.dtype, t.shape), \
+        f"shape rule says {t}, reference gives {ref.dtype.name}{list(ref.shape)}"
+
+
+@pytest.mark.parametrize("case,dt", params("interp"))
+def test_interpreter_forward(case, dt):
+    assert_same(run_forward(case, dt, "interp"), T.reference(case, dt), case.id)
+
+
+@pytest.mark.parametrize("case,dt", params("native"))
+def test_native_forward(case, dt):
+    expected = run_forward(case, dt, "interp") if "interp" not in case.xfail else T.reference(case, dt)
+    assert_close(run_forward(case, dt, "native"), expected, dt, case.id)
+
+
+def check_grads(case, g):
+    for gi, i in zip(g, case.grad_args):
+        assert gi.shape == case.args[i].shape and gi.dtype == np.float64
+    if OPS[case.op].grad is NONDIFF:          # no gradient flows through a non-differentiable op
+        assert all(not np.any(gi) for gi in g), f"{case.id}: nonzero gradient through a NONDIFF op"
+    if case.fd_ok and case.op != "stop_gradient":
+        T.fd_check(case, g)
+
+
+@pytest.mark.parametrize("case,dt", params("grad", ("float64",), _has_grad_check))
+def test_grad_interpreter(case, dt):
+    check_grads(case, run_grads(case, "interp"))
+
+
+@pytest.mark.parametrize("case,dt", params("grad_native", ("float64",), _has_grad_check))
+def test_grad_native(case, dt):
+    g = run_grads(case, "native")
+    check_grads(case, g)
+    if "grad" not in case.xfail:
+        for a, b in zip(g, run_grads(case, "interp")):
+            assert_close(a, b, "float64", case.id)
+
+
+@pytest.mark.parametrize("case,dt", params("torch", ("float64",), lambda c: c.torch))
+def test_torch_oracle(case, dt):
+    pytest.importorskip("torch")
+    r = T.torch_run(case)
+    if r is None:
+        pytest.skip(f"no PyTorch counterpart for {case.id}")
+    out, grads = r
+    ref = T.reference(case, "float64")
+    assert_close(out.astype(ref.dtype) if out.dtype.kind == ref.dtype.kind else out, ref,
+                 "float64", case.id)
+    if grads is not None and _has_grad_check(case) and "grad" not in case.xfail:
+        for a, b in zip(run_grads(case, "interp"), grads):
+            assert_close(a, b, "float64", case.id)
