@@ -1,0 +1,282 @@
+"""Convolution and pooling over NCHW arrays (PyTorch's conventions: weights (O, C, KH, KW), floor
+division for the output size, `stride`/`padding` as (h, w) pairs).
+
+Each gradient is another op of this table, and the set is closed under differentiation: conv2d's
+cotangents are `conv2d_grad_input` (a transposed convolution) and `conv2d_grad_weight`, each of which
+is bilinear with cotangents expressed by the other two, so second derivatives stay staged code.
+Max pooling differentiates through `max_pool2d_indices` (where each maximum came from) and the
+table's `scatter_add`; average pooling and `avg_pool2d_grad` are each other's transposes. The C++ is
+in runtime_cpp/stage/conv.h (im2col + one gemm per call).
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..types import FLOATS, TensorType
+from . import NONDIFF, OpDef, shape_error
+from .. import functions as F
+
+
+def out_size(n, k, s, p):
+    return (n + 2 * p - k) // s + 1
+
+
+def _pair_params(name, stride, padding):
+    for v in (stride, padding):
+        if len(v) != 2:
+            raise shape_error(name, f"stride and padding must be (h, w) pairs, got {stride}, {padding}")
+    if min(stride) < 1 or min(padding) < 0:
+        raise shape_error(name, f"needs stride >= 1 and padding >= 0 (got {stride}, {padding})")
+
+
+def _out_hw(name, hw, khw, stride, padding, *ts):
+    oh, ow = (out_size(hw[d], khw[d], stride[d], padding[d]) for d in range(2))
+    if oh < 1 or ow < 1:
+        raise shape_error(name, f"a {khw[0]}x{khw[1]} window with padding {padding} does not fit "
+                                f"a {hw[0]}x{hw[1]} input", *ts)
+    return oh, ow
+
+
+def _float4(name, *ts):
+    for t in ts:
+        if t.ndim != 4 or t.dtype not in FLOATS:
+            raise shape_error(name, "needs 4-d floating-point NCHW arrays", *ts)
+    if len({t.dtype for t in ts}) > 1:
+        raise shape_error(name, "arguments must have the same dtype", *ts)
+
+
+# ------------------------------------------------------------------------------------ NumPy references
+
+def _windows(x, khw, stride, padding, fill=0.0):
+    """(N, C, OH, OW, KH, KW) view of the padded input's windows."""
+    ph, pw = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    win = sliding_window_view(xp, tuple(khw), axis=(2, 3))
+    oh, ow = (out_size(x.shape[2 + d], khw[d], stride[d], padding[d]) for d in range(2))
+    return win[:, :, ::stride[0], ::stride[1]][:, :, :oh, :ow]
+
+
+def _conv_ref(x, w, stride, padding):
+    win = _windows(x, w.shape[2:], stride, padding)
+    return np.einsum("ncijkl,ockl->noij", win, w).astype(x.dtype)
+
+
+def _scatter_windows(n, c, hw, khw, stride, padding, per_offset, dtype):
+    """The transpose of `_windows`: sum per_offset(ki, kj) (N, C, OH, OW) back into the input."""
+    (h, w), (ph, pw) = hw, padding
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype)
+    for ki in range(khw[0]):
+        for kj in range(khw[1]):
+            v = per_offset(ki, kj)
+            oh, ow = v.shape[2:]
+            out[:, :, ki:ki + stride[0] * (oh - 1) + 1:stride[0],
+                kj:kj + stride[1] * (ow - 1) + 1:stride[1]] += v
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+def _conv_grad_input_ref(g, w, stride, padding, input_hw):
+    return _scatter_windows(g.shape[0], w.shape[1], input_hw, w.shape[2:], stride, padding,
+                            lambda ki, kj: np.einsum("noij,oc->ncij", g, w[:, :, ki, kj]), g.dtype)
+
+
+def _conv_grad_weight_ref(x, g, stride, padding, kernel_hw):
+    win = _windows(x, kernel_hw, stride, padding)
+    return np.einsum("ncijkl,noij->ockl", win, g).astype(x.dtype)
+
+
+def _max_pool_ref(x, kernel_size, stride, padding):
+    return _windows(x, kernel_size, stride, padding, -np.inf).max(axis=(4, 5))
+
+
+def _max_pool_indices_ref(x, kernel_size, stride, padding):
+    win = _windows(x, kernel_size, stride, padding, -np.inf)
+    n, c, oh, ow, kh, kw = win.shape
+    at = win.reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)       # first maximum in scan order
+    ih = np.arange(oh)[:, None] * stride[0] - padding[0] + at // kw
+    iw = np.arange(ow)[None, :] * stride[1] - padding[1] + at % kw
+    plane = np.arange(n * c).reshape(n, c, 1, 1)
+    return (plane * x.shape[2] + ih) * x.shape[3] + iw
+
+
+def _avg_pool_ref(x, kernel_size, stride, padding):
+    scale = x.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
+    return (_windows(x, kernel_size, stride, padding).sum(axis=(4, 5)) * scale).astype(x.dtype)
+
+
+def _avg_pool_grad_ref(g, kernel_size, stride, padding, input_hw):
+    scale = g.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
+    return _scatter_windows(g.shape[0], g.shape[1], input_hw, kernel_size, stride, padding,
+                            lambda ki, kj: g * scale, g.dtype)
+
+
+# ------------------------------------------------------------------------------------ shape rules
+
+def _conv_infer(ts, stride, padding):
+    x, w = ts
+    _float4("conv2d", x, w)
+    _pair_params("conv2d", stride, padding)
+    if x.shape[1] != w.shape[1]:
+        raise shape_error("conv2d", f"input has {x.shape[1]} channels, the weight expects "
+                                    f"{w.shape[1]}", x, w)
+    oh, ow = _out_hw("conv2d", x.shape[2:], w.shape[2:], stride, padding, x, w)
+    return TensorType(x.dtype, (x.shape[0], w.shape[0], oh, ow))
+
+
+def _conv_grad_input_infer(ts, stride, padding, input_hw):
+    g, w = ts
+    _float4("conv2d_grad_input", g, w)
+    _pair_params("conv2d_grad_input", stride, padding)
+    if g.shape[2:] != _out_hw("conv2d_grad_input", input_hw, w.shape[2:], stride, padding, g, w) \
+            or g.shape[1] != w.shape[0]:
+        raise shape_error("conv2d_grad_input", f"the cotangent does not fit an input of size "
+                                               f"{tuple(input_hw)}", g, w)
+    return TensorType(g.dtype, (g.shape[0], w.shape[1]) + tuple(input_hw))
+
+
+def _conv_grad_weight_infer(ts, stride, padding, kernel_hw):
+    x, g = ts
+    _float4("conv2d_grad_weight", x, g)
+    _pair_params("conv2d_grad_weight", stride, padding)
+    if g.shape[2:] != _out_hw("conv2d_grad_weight", x.shape[2:], kernel_hw, stride, padding, x, g) \
+            or g.shape[0] != x.shape[0]:
+        raise shape_error("conv2d_grad_weight", "the cotangent does not match the input", x, g)
+    return TensorType(x.dtype, (g.shape[1], x.shape[1]) + tuple(kernel_hw))
+
+
+def _pool_infer(name, dtype=None):
+    def infer(ts, kernel_size, stride, padding):
+        (x,) = ts
+        _float4(name, x)
+        _pair_params(name, stride, padding)
+        if any(2 * p > k for p, k in zip(padding, kernel_size)):
+            raise shape_error(name, f"padding {padding} must be at most half the window "
+                                    f"{kernel_size}", x)
+        oh, ow = _out_hw(name, x.shape[2:], kernel_size, stride, padding, x)
+        return TensorType(dtype or x.dtype, x.shape[:2] + (oh, ow))
+    return infer
+
+
+def _avg_pool_grad_infer(ts, kernel_size, stride, padding, input_hw):
+    (g,) = ts
+    _float4("avg_pool2d_grad", g)
+    if g.shape[2:] != _out_hw("avg_pool2d_grad", input_hw, kernel_size, stride, padding, g):
+        raise shape_error("avg_pool2d_grad", f"the cotangent does not fit an input of size "
+                                             f"{tuple(input_hw)}", g)
+    return TensorType(g.dtype, g.shape[:2] + tuple(input_hw))
+
+
+# ------------------------------------------------------------------------------------ C++
+
+def _conv_shape(x_shape, o, khw, out_hw, stride, padding):
+    n, c, h, w = x_shape
+    dims = (n, c, h, w, o) + tuple(khw) + tuple(stride) + tuple(padding) + tuple(out_hw)
+    return "stage::Conv2dShape{" + ", ".join(str(d) for d in dims) + "}"
+
+
+def _conv_cpp(lw, node):
+    x, w = node.args
+    s = _conv_shape(x.type.shape, w.type.shape[0], w.type.shape[2:], node.sym.type.shape[2:],
+                    node.params["stride"], node.params["padding"])
+    return [f"stage::conv2d({s}, {lw.ptr(x)}, {lw.ptr(w)}, {lw.out_ptr(node.sym)});"]
+
+
+def _conv_grad_input_cpp(lw, node):
+    g, w = node.args
+    s = _conv_shape(node.sym.type.shape, w.type.shape[0], w.type.shape[2:], g.type.shape[2:],
+                    node.params["stride"], node.params["padding"])
+    return [f"stage::conv2d_grad_input({s}, {lw.ptr(g)}, {lw.ptr(w)}, {lw.out_ptr(node.sym)});"]
+
+
+def _conv_grad_weight_cpp(lw, node):
+    x, g = node.args
+    s = _conv_shape(x.type.shape, g.type.shape[1], node.params["kernel_hw"], g.type.shape[2:],
+                    node.params["stride"], node.params["padding"])
+    return [f"stage::conv2d_grad_weight({s}, {lw.ptr(x)}, {lw.ptr(g)}, {lw.out_ptr(node.sym)});"]
+
+
+def _pool_shape(x_shape, out_hw, p):
+    n, c, h, w = x_shape
+    dims = (n * c, h, w) + tuple(p["kernel_size"]) + tuple(p["stride"]) + tuple(p["padding"]) + \
+        tuple(out_hw)
+    return "stage::Pool2dShape{" + ", ".join(str(d) for d in dims) + "}"
+
+
+def _max_pool_cpp(lw, node):
+    (x,) = node.args
+    s = _pool_shape(x.type.shape, node.sym.type.shape[2:], node.params)
+    return [f"stage::max_pool2d({s}, {lw.ptr(x)}, {lw.out_ptr(node.sym)}, (int64_t*)nullptr);"]
+
+
+def _max_pool_indices_cpp(lw, node):
+    (x,) = node.args
+    s = _pool_shape(x.type.shape, node.sym.type.shape[2:], node.params)
+    T = "float" if x.type.dtype == "float32" else "double"
+    return [f"stage::max_pool2d({s}, {lw.ptr(x)}, ({T}*)nullptr, {lw.out_ptr(node.sym)});"]
+
+
+def _avg_pool_cpp(lw, node):
+    (x,) = node.args
+    s = _pool_shape(x.type.shape, node.sym.type.shape[2:], node.params)
+    return [f"stage::avg_pool2d({s}, {lw.ptr(x)}, {lw.out_ptr(node.sym)});"]
+
+
+def _avg_pool_grad_cpp(lw, node):
+    (g,) = node.args
+    s = _pool_shape(node.sym.type.shape, g.type.shape[2:], node.params)
+    return [f"stage::avg_pool2d_grad({s}, {lw.ptr(g)}, {lw.out_ptr(node.sym)});"]
+
+
+# ------------------------------------------------------------------------------------ gradients
+
+def _conv_grad(g, out, x, w, stride, padding):
+    return (F.apply("conv2d_grad_input", g, w, stride=stride, padding=padding,
+                    input_hw=x.shape[2:]),
+            F.apply("conv2d_grad_weight", x, g, stride=stride, padding=padding,
+                    kernel_hw=w.shape[2:]))
+
+
+def _conv_grad_input_grad(c, out, g, w, stride, padding, input_hw):
+    # out = A_w^T g is bilinear: <c, out> = <conv2d(c, w), g>
+    return (F.apply("conv2d", c, w, stride=stride, padding=padding),
+            F.apply("conv2d_grad_weight", c, g, stride=stride, padding=padding,
+                    kernel_hw=w.shape[2:]))
+
+
+def _conv_grad_weight_grad(c, out, x, g, stride, padding, kernel_hw):
+    # <c, out> = <conv2d(x, c), g>
+    return (F.apply("conv2d_grad_input", g, c, stride=stride, padding=padding,
+                    input_hw=x.shape[2:]),
+            F.apply("conv2d", x, c, stride=stride, padding=padding))
+
+
+def _max_pool_grad(g, out, x, kernel_size, stride, padding):
+    idx = F.apply("max_pool2d_indices", x, kernel_size=kernel_size, stride=stride, padding=padding)
+    flat = F.scatter_add(F.zeros((x.size,), x.dtype), F.reshape(idx, (-1,)), F.reshape(g, (-1,)))
+    return (F.reshape(flat, x.shape),)
+
+
+def _avg_pool_grad(g, out, x, kernel_size, stride, padding):
+    return (F.apply("avg_pool2d_grad", g, kernel_size=kernel_size, stride=stride, padding=padding,
+                    input_hw=x.shape[2:]),)
+
+
+def _avg_pool_grad_grad(c, out, g, kernel_size, stride, padding, input_hw):
+    return (F.apply("avg_pool2d", c, kernel_size=kernel_size, stride=stride, padding=padding),)
+
+
+CONV = {"stride": (1, 1), "padding": (0, 0)}
+POOL = {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0)}
+
+OpDef("conv2d", _conv_infer, _conv_ref, "kernel", _conv_cpp, _conv_grad, nargs=2,
+      domain={"params": CONV})
+OpDef("conv2d_grad_input", _conv_grad_input_infer, _conv_grad_input_ref, "kernel",
+      _conv_grad_input_cpp, _conv_grad_input_grad, nargs=2)
+OpDef("conv2d_grad_weight", _conv_grad_weight_infer, _conv_grad_weight_ref, "kernel",
+      _conv_grad_weight_cpp, _conv_grad_weight_grad, nargs=2)
+OpDef("max_pool2d", _pool_infer("max_pool2d"), _max_pool_ref, "kernel", _max_pool_cpp,
+      _max_pool_grad, nargs=1, domain={"params": POOL, "distinct": True})
+OpDef("max_pool2d_indices", _pool_infer("max_pool2d_indices", "int64"), _max_pool_indices_ref,
+      "kernel", _max_pool_indices_cpp, NONDIFF, nargs=1, domain={"params": POOL, "distinct": True})
+OpDef("avg_pool2d", _pool_infer("avg_pool2d"), _avg_pool_ref, "kernel", _avg_pool_cpp,
+      _avg_pool_grad, nargs=1, domain={"params": POOL})
+OpDef("avg_pool2d_grad", _avg_pool_grad_infer, _avg_pool_grad_ref, "kernel", _avg_pool_grad_cpp,
+      _avg_pool_grad_grad, nargs=1)

@@ -1,0 +1,213 @@
+// Convolution, pooling and counter-based random numbers, called by the ops of stage/ir/ops/conv.py
+// and random.py. Arrays are NCHW and contiguous. A convolution is im2col + ONE gemm over the whole
+// batch (the column matrix is (C*KH*KW, N*OH*OW)), so BLAS sees one large product it can thread,
+// not N small ones; scratch lives in the arena (a Frame released when the kernel returns).
+#pragma once
+
+namespace stage {
+
+struct Conv2dShape {
+  int64_t N, C, H, W, O, KH, KW, SH, SW, PH, PW, OH, OW;
+  int64_t ckk() const { return C * KH * KW; }
+  int64_t cols() const { return N * OH * OW; }
+};
+
+// first and one-past-last output column whose input column ow*S - P + k falls inside [0, W)
+inline void valid_range(int64_t k, int64_t S, int64_t P, int64_t W, int64_t OW, int64_t& lo,
+                        int64_t& hi) {
+  lo = P - k > 0 ? (P - k + S - 1) / S : 0;
+  hi = W - 1 + P - k >= 0 ? std::min(OW, (W - 1 + P - k) / S + 1) : 0;
+  if (lo > hi) lo = hi;
+}
+
+// col[(c, ki, kj), (n, oh, ow)] = x[n, c, oh*SH - PH + ki, ow*SW - PW + kj] (0 outside)
+template <class T>
+inline void im2col(const Conv2dShape& s, const T* x, T* col) {
+  const int64_t L = s.cols(), OHW = s.OH * s.OW;
+  for (int64_t c = 0; c < s.C; ++c)
+    for (int64_t ki = 0; ki < s.KH; ++ki)
+      for (int64_t kj = 0; kj < s.KW; ++kj) {
+        T* row = col + ((c * s.KH + ki) * s.KW + kj) * L;
+        int64_t lo, hi;
+        valid_range(kj, s.SW, s.PW, s.W, s.OW, lo, hi);
+        for (int64_t n = 0; n < s.N; ++n) {
+          const T* plane = x + (n * s.C + c) * s.H * s.W;
+          for (int64_t oh = 0; oh < s.OH; ++oh) {
+            T* o = row + n * OHW + oh * s.OW;
+            const int64_t ih = oh * s.SH - s.PH + ki;
+            if (ih < 0 || ih >= s.H) { std::fill(o, o + s.OW, T(0)); continue; }
+            const T* xr = plane + ih * s.W - s.PW + kj;
+            std::fill(o, o + lo, T(0));
+            if (s.SW == 1) std::memcpy(o + lo, xr + lo, sizeof(T) * (hi - lo));
+            else for (int64_t ow = lo; ow < hi; ++ow) o[ow] = xr[ow * s.SW];
+            std::fill(o + hi, o + s.OW, T(0));
+          }
+        }
+      }
+}
+
+// dx = 0, then dx[n, c, ih, iw] += col[(c, ki, kj), (n, oh, ow)]: the transpose of im2col
+template <class T>
+inline void col2im(const Conv2dShape& s, const T* col, T* dx) {
+  const int64_t L = s.cols(), OHW = s.OH * s.OW;
+  std::fill(dx, dx + s.N * s.C * s.H * s.W, T(0));
+  for (int64_t c = 0; c < s.C; ++c)
+    for (int64_t ki = 0; ki < s.KH; ++ki)
+      for (int64_t kj = 0; kj < s.KW; ++kj) {
+        const T* row = col + ((c * s.KH + ki) * s.KW + kj) * L;
+        int64_t lo, hi;
+        valid_range(kj, s.SW, s.PW, s.W, s.OW, lo, hi);
+        for (int64_t n = 0; n < s.N; ++n) {
+          T* plane = dx + (n * s.C + c) * s.H * s.W;
+          for (int64_t oh = 0; oh < s.OH; ++oh) {
+            const int64_t ih = oh * s.SH - s.PH + ki;
+            if (ih < 0 || ih >= s.H) continue;
+            const T* o = row + n * OHW + oh * s.OW;
+            T* xr = plane + ih * s.W - s.PW + kj;
+            if (s.SW == 1) {
+#pragma omp simd
+              for (int64_t ow = lo; ow < hi; ++ow) xr[ow] += o[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) xr[ow * s.SW] += o[ow];
+            }
+          }
+        }
+      }
+}
+
+// (N, O, OHW) <-> (O, N, OHW): the gemm works on channel-major rows, the arrays are batch-major
+template <class T>
+inline void swap_batch_channel(const T* in, T* out, int64_t A, int64_t B, int64_t inner) {
+  for (int64_t a = 0; a < A; ++a)
+    for (int64_t b = 0; b < B; ++b)
+      std::memcpy(out + (b * A + a) * inner, in + (a * B + b) * inner, sizeof(T) * inner);
+}
+
+// out (N, O, OH, OW) = conv(x (N, C, H, W), w (O, C, KH, KW))
+template <class T>
+inline void conv2d(const Conv2dShape& s, const T* x, const T* w, T* out) {
+  const int64_t K = s.ckk(), L = s.cols();
+  Frame scratch(sizeof(T) * (K * L + s.O * L));
+  T* col = (T*)scratch.base;
+  T* y = col + K * L;                                      // (O, N*OH*OW)
+  im2col(s, x, col);
+  matmul<T>(false, false, s.O, L, K, w, K, col, L, T(0), y, L);
+  swap_batch_channel(y, out, s.O, s.N, s.OH * s.OW);
+}
+
+// dx (N, C, H, W) from g (N, O, OH, OW) and w: col2im(w^T @ g)
+template <class T>
+inline void conv2d_grad_input(const Conv2dShape& s, const T* g, const T* w, T* dx) {
+  const int64_t K = s.ckk(), L = s.cols();
+  Frame scratch(sizeof(T) * (K * L + s.O * L));
+  T* dcol = (T*)scratch.base;
+  T* gt = dcol + K * L;
+  swap_batch_channel(g, gt, s.N, s.O, s.OH * s.OW);
+  matmul<T>(true, false, K, L, s.O, w, K, gt, L, T(0), dcol, L);
+  col2im(s, dcol, dx);
+}
+
+// dw (O, C, KH, KW) from x and g: g @ im2col(x)^T
+template <class T>
+inline void conv2d_grad_weight(const Conv2dShape& s, const T* x, const T* g, T* dw) {
+  const int64_t K = s.ckk(), L = s.cols();
+  Frame scratch(sizeof(T) * (K * L + s.O * L));
+  T* col = (T*)scratch.base;
+  T* gt = col + K * L;
+  im2col(s, x, col);
+  swap_batch_channel(g, gt, s.N, s.O, s.OH * s.OW);
+  matmul<T>(false, true, s.O, K, L, gt, L, col, L, T(0), dw, K);
+}
+
+// ------------------------------------------------------------------------------------------ pooling
+
+struct Pool2dShape {
+  int64_t planes, H, W, KH, KW, SH, SW, PH, PW, OH, OW;
+};
+
+// out = the window's maximum (padding never wins, as in PyTorch); idx = the flat position in x of
+// the first maximum, in scan order (what the gradient scatters to). Either output may be null.
+template <class T>
+inline void max_pool2d(const Pool2dShape& s, const T* x, T* out, int64_t* idx) {
+  for (int64_t p = 0; p < s.planes; ++p) {
+    const T* plane = x + p * s.H * s.W;
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow) {
+        const int64_t h0 = oh * s.SH - s.PH, w0 = ow * s.SW - s.PW;
+        const int64_t h1 = std::min(h0 + s.KH, s.H), w1 = std::min(w0 + s.KW, s.W);
+        T best = -std::numeric_limits<T>::infinity();
+        int64_t at = std::max(h0, int64_t(0)) * s.W + std::max(w0, int64_t(0));
+        for (int64_t ih = std::max(h0, int64_t(0)); ih < h1; ++ih)
+          for (int64_t iw = std::max(w0, int64_t(0)); iw < w1; ++iw) {
+            const T v = plane[ih * s.W + iw];
+            if (v > best || std::isnan(v)) { best = v; at = ih * s.W + iw; }
+          }
+        const int64_t o = (p * s.OH + oh) * s.OW + ow;
+        if (out) out[o] = best;
+        if (idx) idx[o] = p * s.H * s.W + at;
+      }
+  }
+}
+
+// out = the window's mean over KH*KW positions (padding counts as zeros: count_include_pad)
+template <class T>
+inline void avg_pool2d(const Pool2dShape& s, const T* x, T* out) {
+  const T scale = T(1) / T(s.KH * s.KW);
+  for (int64_t p = 0; p < s.planes; ++p) {
+    const T* plane = x + p * s.H * s.W;
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow) {
+        const int64_t h0 = oh * s.SH - s.PH, w0 = ow * s.SW - s.PW;
+        const int64_t h1 = std::min(h0 + s.KH, s.H), w1 = std::min(w0 + s.KW, s.W);
+        T acc = 0;
+        for (int64_t ih = std::max(h0, int64_t(0)); ih < h1; ++ih)
+          for (int64_t iw = std::max(w0, int64_t(0)); iw < w1; ++iw) acc += plane[ih * s.W + iw];
+        out[(p * s.OH + oh) * s.OW + ow] = acc * scale;
+      }
+  }
+}
+
+// dx = the transpose of avg_pool2d applied to g
+template <class T>
+inline void avg_pool2d_grad(const Pool2dShape& s, const T* g, T* dx) {
+  const T scale = T(1) / T(s.KH * s.KW);
+  std::fill(dx, dx + s.planes * s.H * s.W, T(0));
+  for (int64_t p = 0; p < s.planes; ++p) {
+    T* plane = dx + p * s.H * s.W;
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow) {
+        const int64_t h0 = oh * s.SH - s.PH, w0 = ow * s.SW - s.PW;
+        const int64_t h1 = std::min(h0 + s.KH, s.H), w1 = std::min(w0 + s.KW, s.W);
+        const T v = g[(p * s.OH + oh) * s.OW + ow] * scale;
+        for (int64_t ih = std::max(h0, int64_t(0)); ih < h1; ++ih)
+          for (int64_t iw = std::max(w0, int64_t(0)); iw < w1; ++iw) plane[ih * s.W + iw] += v;
+      }
+  }
+}
+
+// ------------------------------------------------------------------------------------------ random
+// Counter-based: element i of a draw is a pure function of (seed, counter, stream, i), so the native
+// code, the NumPy reference and any thread split all produce the same bits.
+
+inline uint64_t mix64(uint64_t z) {      // the splitmix64 finaliser
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+inline uint64_t random_key(int64_t seed, int64_t counter, int64_t stream) {
+  return mix64(mix64(mix64((uint64_t)seed) + (uint64_t)counter) + (uint64_t)stream);
+}
+
+// uniform in [0, 1): the top 24 (float) or 53 (double) bits, scaled exactly
+template <class T>
+inline void random_uniform(int64_t seed, int64_t counter, int64_t stream, T* out, int64_t n) {
+  const uint64_t key = random_key(seed, counter, stream);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t bits = mix64(key + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
+    if (sizeof(T) == 4) out[i] = T(bits >> 40) * T(1.0 / 16777216.0);
+    else out[i] = T(bits >> 11) * T(1.0 / 9007199254740992.0);
+  }
+}
+
+}  // namespace stage
