@@ -80,4 +80,4 @@ def defcompare(name, ref, cpp):
                  nargs=2)
 
 
-from . import elementwise, reduce, linalg, shape, nn, effects  # noqa: E402,F401  (register ops)
+from . import elementwise, reduce, linalg, shape, nn, effects, conv, random  # noqa: E402,F401  (register ops)
