@@ -1,0 +1,171 @@
+"""Layers: parameters named, shaped and initialised as in PyTorch, so state dicts move both ways."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import functional as Fn
+from . import init
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    def __init__(self, in_features, out_features, bias=True, seed=None, dtype="float32"):
+        super().__init__()
+        rng = init.generator(seed)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(init.kaiming_uniform(rng, (out_features, in_features), dtype=dtype))
+        self.bias = Parameter(init.uniform(rng, (out_features,), 1 / math.sqrt(in_features), dtype)) \
+            if bias else None
+
+    def forward(self, x):
+        return Fn.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """A lookup table; `freeze=True` (or from_pretrained) keeps it out of training."""
+
+    def __init__(self, num_embeddings, embedding_dim, freeze=False, seed=None, dtype="float32",
+                 _weight=None):
+        super().__init__()
+        w = init.normal(init.generator(seed), (num_embeddings, embedding_dim), dtype=dtype) \
+            if _weight is None else np.asarray(_weight, dtype)
+        self.weight = Parameter(w, requires_grad=not freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True):
+        e = np.asarray(embeddings)
+        return cls(e.shape[0], e.shape[1], freeze=freeze, dtype=e.dtype.name, _weight=e)
+
+    def forward(self, indices):
+        return Fn.embedding(indices, self.weight)
+
+    def extra_repr(self):
+        return f"{self.weight.shape[0]}, {self.weight.shape[1]}"
+
+
+class Conv2d(Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 seed=None, dtype="float32"):
+        super().__init__()
+        rng = init.generator(seed)
+        kh, kw = Fn._pair(kernel_size)
+        self.stride, self.padding = Fn._pair(stride), Fn._pair(padding)
+        shape = (out_channels, in_channels, kh, kw)
+        self.weight = Parameter(init.kaiming_uniform(rng, shape, dtype=dtype))
+        self.bias = Parameter(init.uniform(rng, (out_channels,), 1 / math.sqrt(init.fan_in(shape)),
+                                           dtype)) if bias else None
+
+    def forward(self, x):
+        return Fn.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self):
+        o, c, kh, kw = self.weight.shape
+        return f"{c}, {o}, kernel_size=({kh}, {kw}), stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x):
+        return Fn.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}"
+
+
+class AvgPool2d(MaxPool2d):
+    def forward(self, x):
+        return Fn.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class _BatchNorm(Module):
+    """Normalises per channel; keeps running averages (momentum as PyTorch: new = (1 - m) old + m
+    batch, with the unbiased batch variance), used in eval mode."""
+    ndims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, dtype="float32"):
+        super().__init__()
+        self.eps, self.momentum, self.track = eps, momentum, track_running_stats
+        self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype))
+
+    def forward(self, x):
+        if x.ndim not in self.ndims:
+            raise ValueError(f"{type(self).__name__} expects {self.ndims}-d input, got {x.shape}")
+        use_batch = self.training or not self.track
+        if self.training and self.track:
+            mean, var, axes = Fn.batch_stats(x)
+            n = x.size // x.shape[1]
+            m = self.momentum
+            self.update_buffer("running_mean", (1 - m) * self.running_mean + m * mean.reshape(-1))
+            self.update_buffer("running_var", (1 - m) * self.running_var +
+                               (m * n / max(n - 1, 1)) * var.reshape(-1))
+        return Fn.batch_norm(x, getattr(self, "running_mean", None),
+                             getattr(self, "running_var", None), self.weight, self.bias,
+                             training=use_batch, eps=self.eps)
+
+    def extra_repr(self):
+        return f"{self.weight.shape[0] if self.weight is not None else ''}, eps={self.eps}, " \
+               f"momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    ndims = (4,)
+
+
+class Dropout(Module):
+    """Zeroes elements with probability p in training mode (in native code, from the step's seed
+    and counter); the identity in eval mode."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        return Fn.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return Fn.flatten(x, self.start_dim, self.end_dim)
+
+
+class _Activation(Module):
+    fn = None
+
+    def forward(self, x):
+        return type(self).fn(x)
+
+
+class ReLU(_Activation):
+    fn = staticmethod(Fn.relu)
+
+
+class Tanh(_Activation):
+    fn = staticmethod(Fn.tanh)
+
+
+class Sigmoid(_Activation):
+    fn = staticmethod(Fn.sigmoid)

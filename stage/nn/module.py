@@ -1,0 +1,217 @@
+"""`Module`: a tree of layers owning NumPy arrays (parameters and buffers), PyTorch-style.
+
+A module's arrays are plain float32 NumPy arrays, updated in place by a compiled training step, so
+`model.weight` always shows the current values without a copy. While a step is staged, `bind`
+swaps each array for the staged value (`Rep`) that the compiled function receives for it, so the
+same `forward` code runs on NumPy values eagerly and on staged values when compiled; buffer updates
+made during a staged forward (batch-norm running statistics) are collected and written back by the
+step with `st.assign`.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections import OrderedDict
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from ..ir.rep import Rep
+
+
+class Parameter:
+    """Marks an array assigned to a module attribute as a parameter (`requires_grad=False`: frozen,
+    e.g. pretrained embeddings: passed to the step, never differentiated or updated)."""
+
+    def __init__(self, data, requires_grad: bool = True):
+        self.data = np.ascontiguousarray(data)
+        self.requires_grad = requires_grad
+
+
+class Binding:
+    """What a staged forward sees: the random key for dropout, and the buffer updates it makes."""
+
+    def __init__(self, rng=None):
+        self.rng = rng                       # (seed, counter) staged int64 scalars, or None
+        self.streams = 0                     # one random stream per dropout call site
+        self.updates: Dict[str, Rep] = {}    # full buffer name -> new value
+
+    def next_stream(self) -> int:
+        self.streams += 1
+        return self.streams
+
+
+_BINDINGS: List[Binding] = []
+
+
+def current_binding() -> Optional[Binding]:
+    return _BINDINGS[-1] if _BINDINGS else None
+
+
+class Module:
+    def __init__(self):
+        d = self.__dict__
+        d["_parameters"] = OrderedDict()     # name -> array
+        d["_frozen"] = set()                 # names of parameters with requires_grad=False
+        d["_buffers"] = OrderedDict()        # name -> array (state that is not trained)
+        d["_modules"] = OrderedDict()        # name -> Module
+        d["_bound"] = None                   # name -> Rep while a step is staged
+        d["_prefix"] = ""                    # full name of this module inside the bound root
+        d["training"] = True
+
+    # -- attributes ----------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError("call Module.__init__() before assigning attributes")
+        for table in ("_parameters", "_buffers", "_modules"):
+            d[table].pop(name, None)
+        d["_frozen"].discard(name)
+        if isinstance(value, Parameter):
+            d["_parameters"][name] = value.data
+            if not value.requires_grad:
+                d["_frozen"].add(name)
+        elif isinstance(value, Module):
+            d["_modules"][name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):             # only called when normal lookup fails
+        d = self.__dict__
+        bound = d.get("_bound")
+        if bound is not None and name in bound:
+            return bound[name]
+        for table in ("_parameters", "_buffers", "_modules"):
+            t = d.get(table)
+            if t is not None and name in t:
+                return t[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def register_buffer(self, name: str, array):
+        self.__dict__["_buffers"][name] = np.ascontiguousarray(array)
+
+    def update_buffer(self, name: str, value):
+        """Set a buffer: recorded for the step to write back when staged, in place when eager."""
+        b = current_binding()
+        if self._bound is not None and b is not None:
+            b.updates[self._prefix + name] = value
+        else:
+            np.copyto(self._buffers[name], np.asarray(value))
+
+    # -- the tree ------------------------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
+        yield prefix, self
+        for name, m in self._modules.items():
+            yield from m.named_modules(f"{prefix}{name}.")
+
+    def modules(self):
+        return [m for _, m in self.named_modules()]
+
+    def children(self):
+        return list(self._modules.values())
+
+    def named_parameters(self, trainable_only: bool = False) -> List[Tuple[str, np.ndarray]]:
+        return [(p + n, a) for p, m in self.named_modules() for n, a in m._parameters.items()
+                if not (trainable_only and n in m._frozen)]
+
+    def parameters(self, trainable_only: bool = False) -> List[np.ndarray]:
+        return [a for _, a in self.named_parameters(trainable_only)]
+
+    def named_buffers(self) -> List[Tuple[str, np.ndarray]]:
+        return [(p + n, a) for p, m in self.named_modules() for n, a in m._buffers.items()]
+
+    def num_parameters(self) -> int:
+        return int(sum(a.size for a in self.parameters()))
+
+    # -- modes ---------------------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def modes(self) -> tuple:
+        """The training flags of every submodule: static values a compiled step is specialised on."""
+        return tuple(m.training for m in self.modules())
+
+    # -- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Parameters and buffers by full name (PyTorch's names); the arrays themselves, not copies."""
+        return OrderedDict(self.named_parameters() + self.named_buffers())
+
+    def load_state_dict(self, state: dict, strict: bool = True):
+        """Copy values into the module's arrays in place (NumPy arrays or PyTorch tensors)."""
+        own = self.state_dict()
+        extra = [k for k in state if k not in own and not k.endswith("num_batches_tracked")]
+        missing = [k for k in own if k not in state]
+        if strict and (extra or missing):
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {extra}")
+        for k, a in own.items():
+            if k not in state:
+                continue
+            v = state[k]
+            if hasattr(v, "detach"):                 # a torch tensor
+                v = v.detach().cpu().numpy()
+            v = np.asarray(v)
+            if v.shape != a.shape:
+                raise ValueError(f"load_state_dict: {k} has shape {v.shape}, the module's is {a.shape}")
+            np.copyto(a, v.astype(a.dtype, copy=False))
+        return self
+
+    # -- calling -------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}" + (")" if not self._modules else "")]
+        for name, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {sub}")
+        if self._modules:
+            lines.append(")")
+        return "\n".join(lines)
+
+
+class Sequential(Module):
+    def __init__(self, *layers: Module):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            setattr(self, str(i), layer)
+
+    def __getitem__(self, i) -> Module:
+        return list(self._modules.values())[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def forward(self, x):
+        for layer in self._modules.values():
+            x = layer(x)
+        return x
+
+
+@contextlib.contextmanager
+def bind(model: Module, values: Dict[str, Rep], rng=None):
+    """Inside the block, the model's arrays named in `values` (full names) read as those staged
+    values; yields the `Binding` that collects buffer updates."""
+    binding = Binding(rng)
+    mods = list(model.named_modules())
+    for prefix, m in mods:
+        names = list(m._parameters) + list(m._buffers)
+        m.__dict__["_bound"] = {n: values[prefix + n] for n in names if prefix + n in values}
+        m.__dict__["_prefix"] = prefix
+    _BINDINGS.append(binding)
+    try:
+        yield binding
+    finally:
+        _BINDINGS.pop()
+        for _, m in mods:
+            m.__dict__["_bound"] = None
+            m.__dict__["_prefix"] = ""

@@ -1,0 +1,149 @@
+"""Compiled functions of a module's state: `st.train_step` and `st.eval_step`.
+
+The staged function takes every array the step reads or writes as a runtime input -- trainable and
+frozen parameters, buffers, optimizer state -- plus the hyper-parameters as runtime scalars and the
+random key (seed, counter) for dropout; the module and optimizer own those arrays and the returned
+Python callable passes them along on each call. Inside, the loss's value and gradient, the optimizer
+update and the buffer updates are one program, and `st.assign` writes the new values into the very
+arrays the module and optimizer hold: after `step(x, y)` returns, `model.weight` is updated, with no
+copy. Changing a hyper-parameter (a learning-rate schedule) changes only a runtime scalar; the
+modules' training flags are static, so `model.eval()` selects another specialisation.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+
+from .compile import compile as _compile
+from .cps.api import value_and_grad
+from .ir import functions as F
+from .nn.module import Module, bind
+
+
+class _ModuleFunction:
+    """A compiled function of (module state, *args); subclasses say what runs inside."""
+
+    def __init__(self, model: Module, backend=None, seed: int = 0, **options):
+        self.model = model
+        self.seed = int(seed)
+        self.counter = 0                      # advances the dropout key on every call
+
+        def staged(*a):
+            return self._staged(*a)
+        staged.__name__ = getattr(self, "__name__", type(self).__name__)
+        self.compiled = _compile(staged, backend=backend, **options)
+
+    def _state(self):
+        m = self.model
+        trainable = dict(m.named_parameters(trainable_only=True))
+        frozen = {k: v for k, v in m.named_parameters() if k not in trainable}
+        return trainable, frozen, dict(m.named_buffers())
+
+    def _key(self):
+        key = (np.int64(self.seed), np.int64(self.counter))
+        self.counter += 1
+        return key
+
+    def _forward(self, fn, values, buffers, key, args):
+        """Run fn(*args) with the module bound to staged values; returns (result, buffer updates)."""
+        with bind(self.model, values, rng=key) as b:
+            res = fn(*args)
+        return res, dict(b.updates)
+
+    @staticmethod
+    def _write_back(buffers, updates):
+        for k, v in updates.items():
+            F.assign(buffers[k], v)
+
+    # what st.compile exposes, for reading the generated code
+    @property
+    def source(self):
+        return self.compiled.source
+
+    @property
+    def ir(self):
+        return self.compiled.ir
+
+    @property
+    def library_path(self):
+        return self.compiled.library_path
+
+    @property
+    def num_specializations(self):
+        return self.compiled.num_specializations
+
+
+class TrainStep(_ModuleFunction):
+    """`step(*args)`: one optimisation step of `loss_fn(*args)` over the model's trainable
+    parameters; returns the loss (or `(loss, aux)` with has_aux). See `train_step`."""
+
+    def __init__(self, loss_fn: Callable, model: Module, optimizer, has_aux: bool = False,
+                 backend=None, seed: int = 0, **options):
+        self.loss_fn, self.optimizer, self.has_aux = loss_fn, optimizer, has_aux
+        self.__name__ = f"train_step_{getattr(loss_fn, '__name__', 'loss')}".replace("<", "").replace(">", "")
+        super().__init__(model, backend, seed, **options)
+        optimizer.attach(dict(model.named_parameters(trainable_only=True)))
+
+    def __call__(self, *args):
+        trainable, frozen, buffers = self._state()
+        opt = self.optimizer
+        out = self.compiled(trainable, frozen, buffers, opt.state, opt.hyper(), self._key(),
+                            self.model.modes(), args)
+        opt.steps += 1
+        return out
+
+    def _staged(self, trainable, frozen, buffers, opt_state, hyper, key, modes, args):
+        def loss_of(params, frozen, buffers, key, args):
+            res, updates = self._forward(self.loss_fn, {**params, **frozen, **buffers}, buffers,
+                                         key, args)
+            loss, aux = res if self.has_aux else (res, None)
+            return loss, (aux, updates)
+        (loss, (aux, updates)), grads = value_and_grad(loss_of, has_aux=True)(
+            trainable, frozen, buffers, key, args)
+        new_params, new_state = self.optimizer.update(trainable, grads, opt_state, hyper)
+        for k, p in trainable.items():
+            F.assign(p, new_params[k])
+        for k, s in opt_state.items():
+            for name, arr in s.items():
+                F.assign(arr, new_state[k][name])
+        self._write_back(buffers, updates)
+        return (loss, aux) if self.has_aux else loss
+
+
+class EvalStep(_ModuleFunction):
+    """`f(*args)`: fn(*args) over the model's current parameters (runtime inputs, never baked in),
+    in the model's current mode; buffer updates (batch norm in training mode) are written back."""
+
+    def __init__(self, fn: Callable, model: Module, backend=None, seed: int = 0, **options):
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", "eval_step").replace("<", "").replace(">", "")
+        super().__init__(model, backend, seed, **options)
+
+    def __call__(self, *args):
+        trainable, frozen, buffers = self._state()
+        return self.compiled({**trainable, **frozen}, buffers, self._key(), self.model.modes(), args)
+
+    def _staged(self, params, buffers, key, modes, args):
+        res, updates = self._forward(self.fn, {**params, **buffers}, buffers, key, args)
+        self._write_back(buffers, updates)
+        return res
+
+
+def train_step(loss_fn: Callable, model: Module, optimizer, has_aux: bool = False,
+               backend: Optional[str] = None, seed: int = 0, **options) -> TrainStep:
+    """A compiled training step: `step = st.train_step(loss_fn, model, st.optim.Adam(lr=1e-3))`,
+    then `loss = step(x, y)` runs forward, backward and the optimizer update natively and updates
+    the model's parameters (and the optimizer's state, and batch-norm statistics) in place.
+
+    `loss_fn(*args)` computes a scalar loss using `model` (closed over); with `has_aux` it returns
+    `(loss, aux)` and the step returns both. `seed` seeds dropout (each call draws new masks);
+    `backend` and other options are st.compile's."""
+    return TrainStep(loss_fn, model, optimizer, has_aux, backend, seed, **options)
+
+
+def eval_step(fn: Callable, model: Module, backend: Optional[str] = None, seed: int = 0,
+              **options) -> EvalStep:
+    """A compiled function of the model's current parameters: `predict = st.eval_step(lambda x:
+    st.argmax(model(x), 1), model.eval())`."""
+    return EvalStep(fn, model, backend, seed, **options)
