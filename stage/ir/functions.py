@@ -492,3 +492,15 @@ def assign(x, value):
     This is how a training step updates parameters and optimizer state without copies."""
     x = as_rep(x)
     apply("store", x, as_rep(value, x.dtype) if not isinstance(value, Rep) else value)
+
+
+def pad(array, pad_width, constant_values=0):
+    """NumPy's constant-mode `np.pad`: pad_width is an int, a (before, after) pair, or one pair per
+    dimension. Written as a scatter into a filled array, so its gradient is a slice (a free view)."""
+    x = as_rep(array)
+    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)).tolist()
+    if builtins.any(a < 0 or b < 0 for a, b in pw):
+        raise StageTypeError(f"pad: widths must be non-negative, got {pad_width}")
+    shape = tuple(n + a + b for n, (a, b) in zip(x.shape, pw))
+    spec = tuple(("slice", a, a + n, 1) for n, (a, _) in zip(x.shape, pw))
+    return setitem_add(full(shape, constant_values, x.dtype), x, [], spec)
