@@ -17,6 +17,26 @@ class Executable:
 
     key = None
 
+    def matches(self, leaves) -> bool:
+        """Whether flattened arguments fit this specialisation (cheap checks; no errors raised)."""
+        checks = self.__dict__.get("_checks")
+        if checks is None:
+            if self.key is None:
+                return False
+            checks = self._checks = [(True, np.dtype(k[1]), k[2]) if k[0] == "a" else
+                                     (False, k[0], k[1]) for k in self.key[1]]
+        for x, (runtime, a, b) in zip(leaves, checks):
+            if runtime:
+                tx = type(x)
+                if tx is np.ndarray or isinstance(x, np.generic):
+                    if x.shape != b or not (x.dtype is a or x.dtype == a):
+                        return False
+                else:
+                    return False
+            elif not (x is b or (type(x).__name__ == a and x == b)):
+                return False
+        return True
+
     def __call__(self, *args):
         """Run on arguments of this specialisation's signature; anything else is a clear error."""
         leaves, td = pytree.flatten(args)
@@ -51,6 +71,8 @@ class InterpretedExecutable(Executable):
         args = [_check_arg(p, k, leaves[i]) for k, i in enumerate(p.runtime_leaves)]
         outs = interpret(p.block, args)
         return pytree.unflatten(p.out_td, [np.array(o) for o in outs])
+
+    call = run
 
 
 def _check_arg(p: Program, k: int, x):
@@ -98,6 +120,11 @@ class Compiled:
         return exe
 
     def __call__(self, *args):
+        fast = self.last
+        if fast is not None:               # the common case: the same signature as last time
+            leaves = pytree.match_leaves(fast.program.in_td, args)
+            if leaves is not None and fast.matches(leaves):
+                return fast.call(leaves)
         exe = self.lower(*args)
         return exe.run(pytree.flatten(args)[0])
 

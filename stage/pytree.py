@@ -1,56 +1,66 @@
-"""Minimal pytrees: nested tuples, lists, dicts and namedtuples of leaves."""
+"""Minimal pytrees: nested tuples, lists, dicts and namedtuples of leaves.
+
+`flatten` is on the hot path of every compiled call, so tree definitions are small immutable objects
+with precomputed hashes, and the walk dispatches on exact container types first.
+"""
 from __future__ import annotations
 
 from typing import Any, Callable, List, Tuple
 
 
 class TreeDef:
-    __slots__ = ("kind", "meta", "children")
+    __slots__ = ("kind", "meta", "children", "_hash", "num_leaves")
 
     def __init__(self, kind, meta, children):
         self.kind, self.meta, self.children = kind, meta, children
+        self._hash = hash((kind, meta, children))
+        self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
 
     def __eq__(self, other):
-        return isinstance(other, TreeDef) and (self.kind, self.meta, self.children) == \
-            (other.kind, other.meta, other.children)
+        return self is other or (isinstance(other, TreeDef) and self._hash == other._hash and
+                                 (self.kind, self.meta, self.children) ==
+                                 (other.kind, other.meta, other.children))
 
     def __hash__(self):
-        return hash((self.kind, self.meta, self.children))
+        return self._hash
 
     def __repr__(self):
         if self.kind == "leaf":
             return "*"
         return f"{self.kind}{self.meta or ''}{list(self.children)}"
 
-    @property
-    def num_leaves(self):
-        return 1 if self.kind == "leaf" else sum(c.num_leaves for c in self.children)
-
 
 LEAF = TreeDef("leaf", None, ())
-
-
-def _is_namedtuple(x):
-    return isinstance(x, tuple) and hasattr(x, "_fields")
+NONE = TreeDef("none", None, ())
 
 
 def flatten(tree, is_leaf: Callable[[Any], bool] = None) -> Tuple[List[Any], TreeDef]:
     leaves: List[Any] = []
+    append = leaves.append
 
     def rec(x):
+        t = type(x)
         if is_leaf is not None and is_leaf(x):
-            leaves.append(x)
+            append(x)
             return LEAF
-        if _is_namedtuple(x):
-            return TreeDef("namedtuple", type(x), tuple(rec(c) for c in x))
+        if t is tuple:
+            return TreeDef("tuple", None, tuple([rec(c) for c in x]))
+        if t is list:
+            return TreeDef("list", None, tuple([rec(c) for c in x]))
+        if t is dict:
+            keys = tuple(sorted(x))
+            return TreeDef("dict", keys, tuple([rec(x[k]) for k in keys]))
+        if x is None:
+            return NONE
+        if isinstance(x, tuple) and hasattr(x, "_fields"):
+            return TreeDef("namedtuple", t, tuple([rec(c) for c in x]))
         if isinstance(x, (tuple, list)):
-            return TreeDef(type(x).__name__, None, tuple(rec(c) for c in x))
+            return TreeDef(type(x).__name__ if isinstance(x, list) else "tuple", None,
+                           tuple([rec(c) for c in x]))
         if isinstance(x, dict):
             keys = tuple(sorted(x))
-            return TreeDef("dict", keys, tuple(rec(x[k]) for k in keys))
-        if x is None:
-            return TreeDef("none", None, ())
-        leaves.append(x)
+            return TreeDef("dict", keys, tuple([rec(x[k]) for k in keys]))
+        append(x)
         return LEAF
     return leaves, rec(tree)
 
@@ -71,11 +81,48 @@ def unflatten(td: TreeDef, leaves) -> Any:
         if t.kind == "list":
             return kids
         return dict(zip(t.meta, kids))
-    out = rec(td)
-    return out
+    return rec(td)
 
 
 def tree_map(fn, tree, *rest):
     leaves, td = flatten(tree)
     others = [flatten(r)[0] for r in rest]
     return unflatten(td, [fn(x, *ys) for x, *ys in zip(leaves, *others)])
+
+
+def match_leaves(td: TreeDef, tree) -> Any:
+    """The leaves of `tree` if it has exactly the structure `td`, else None (no TreeDef is built:
+    this is the fast path of a call whose structure was seen before)."""
+    out: List[Any] = []
+    append = out.append
+    stack = [(td, tree)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        t, x = pop()
+        k = t.kind
+        if k == "leaf":
+            tx = type(x)
+            if tx is tuple or tx is list or tx is dict or x is None:
+                return None
+            append(x)
+        elif k == "tuple" or k == "list":
+            if type(x) is not (tuple if k == "tuple" else list) or len(x) != len(t.children):
+                return None
+            for c, v in zip(reversed(t.children), reversed(x)):
+                push((c, v))
+        elif k == "dict":
+            if type(x) is not dict or len(x) != len(t.meta):
+                return None
+            for key, c in zip(reversed(t.meta), reversed(t.children)):
+                if key not in x:
+                    return None
+                push((c, x[key]))
+        elif k == "none":
+            if x is not None:
+                return None
+        else:                                   # namedtuple
+            if type(x) is not t.meta:
+                return None
+            for c, v in zip(reversed(t.children), reversed(x)):
+                push((c, v))
+    return out

@@ -131,7 +131,7 @@ def test_ten_thousand_op_program_stages():
     p = trace(st.value_and_grad(big_chain), (x,))
     assert len(p.block.nodes) > 20_000
     lowered, src = generate(p)
-    assert src.count("std::tanh") >= 5000
+    assert src.count("tanh(") >= 5000
     v, g = st.compile(st.value_and_grad(big_chain), backend="interp")(x)
     ev = st.compile(big_chain, backend="interp")
     t = np.array([0.3, -1.0, 0.5])

@@ -37,8 +37,7 @@ class NativeExecutable(Executable):
         self._name = program.name
 
     def run(self, leaves: List):
-        fb = self.ffi.from_buffer
-        ptrs = []
+        """Check every runtime argument, then call (the checked path)."""
         for k, i in enumerate(self._runtime):
             x = leaves[i]
             dt, shape = self._in[k]
@@ -53,7 +52,16 @@ class NativeExecutable(Executable):
             if not x.flags.c_contiguous:
                 raise ValueError(f"{self._name}: argument {k} is not C-contiguous; pass "
                                  f"np.ascontiguousarray(x)")
-            ptrs.append(fb(x))
+        return self.call(leaves)
+
+    def call(self, leaves: List):
+        """Call with arguments already known to match the signature (see Executable.matches)."""
+        fb = self.ffi.from_buffer
+        try:
+            ptrs = [fb(leaves[i]) for i in self._runtime]
+        except ValueError as e:
+            raise ValueError(f"{self._name}: an argument is not a C-contiguous array ({e}); pass "
+                             f"np.ascontiguousarray(x)") from None
         outs = [np.empty(shape, dt) for dt, shape in self._out]
         rc = self._entry(*ptrs, *[fb(o) for o in outs])
         if rc:

@@ -24,7 +24,7 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 4; ++i1) {
         const float v14 = x13[i0 * 4 + i1] + x1[i1];
-        const float v15 = std::tanh(v14);
+        const float v15 = stage::tanh(v14);
         x15[i0 * 4 + i1] = v15;
       }
     }
@@ -90,7 +90,7 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     for (int64_t i0 = 0; i0 < 16; ++i0) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 4; ++i1) {
-        const float v29 = std::exp(x16[i0 * 4 + i1]);
+        const float v29 = stage::exp(x16[i0 * 4 + i1]);
         const float v31 = v29 * x30[i0];
         const float v32 = x28[i0 * 4 + i1] - v31;
         const float v33 = x15[i0 * 4 + i1] * x15[i0 * 4 + i1];

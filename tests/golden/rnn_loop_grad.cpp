@@ -62,7 +62,7 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 8; ++i0) {
           const float v39 = x37[i0] + x38[i0];
-          const float v40 = std::tanh(v39);
+          const float v40 = stage::tanh(v39);
           x40[i0] = v40;
         }
         // x41 = multiply(x40, x40) : f32[2,4]

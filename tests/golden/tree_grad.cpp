@@ -41,7 +41,7 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 3; ++i0) {
           const float v54 = x44[ix2 * 3 + i0] * x45[i0];
-          const float v55 = std::tanh(v54);
+          const float v55 = stage::tanh(v54);
           x55[i0] = v55;
         }
         // x57 = new_var(x56) : ref f32[3]
@@ -78,7 +78,7 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
             #pragma omp simd
             for (int64_t i0 = 0; i0 < 3; ++i0) {
               const float v69 = x64[i0] + x67[i0];
-              const float v70 = std::tanh(v69);
+              const float v70 = stage::tanh(v69);
               x70[i0] = v70;
             }
             // x72 = new_var(x71) : ref f32[3]

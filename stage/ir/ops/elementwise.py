@@ -55,12 +55,12 @@ def _split_ties(g, wins, ties):
 
 
 defunary("negative", np.negative, "-{0}", lambda g, out, a: (-g,), float_only=False)
-defunary("exp", np.exp, "std::exp({0})", lambda g, out, a: (g * out,))
+defunary("exp", np.exp, "stage::exp({0})", lambda g, out, a: (g * out,))
 defunary("log", np.log, "std::log({0})", lambda g, out, a: (g / a,), domain={"positive": True})
 defunary("sqrt", np.sqrt, "std::sqrt({0})", lambda g, out, a: (g / (2 * out),),
          domain={"positive": True})
 defunary("square", np.square, "{0} * {0}", lambda g, out, a: (g * (2 * a),), float_only=False)
-defunary("tanh", np.tanh, "std::tanh({0})", lambda g, out, a: (g * (1 - out * out),))
+defunary("tanh", np.tanh, "stage::tanh({0})", lambda g, out, a: (g * (1 - out * out),))
 defunary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), "stage::sigmoid({0})",
          lambda g, out, a: (g * out * (1 - out),))
 defunary("relu", lambda x: np.maximum(x, 0), "stage::relu({0})",

@@ -115,9 +115,9 @@ inline void softmax_impl(const T* x, T* out, int64_t outer, int64_t n, int64_t i
       T s = 0;
       if (inner == 1) {
 #pragma omp simd reduction(+ : s)
-        for (int64_t i = 0; i < n; ++i) { T e = std::exp(p[i] - m); if (!LOG) q[i] = e; s += e; }
+        for (int64_t i = 0; i < n; ++i) { T e = stage::exp(p[i] - m); if (!LOG) q[i] = e; s += e; }
       } else {
-        for (int64_t i = 0; i < n; ++i) { T e = std::exp(p[i * inner] - m); if (!LOG) q[i * inner] = e; s += e; }
+        for (int64_t i = 0; i < n; ++i) { T e = stage::exp(p[i * inner] - m); if (!LOG) q[i * inner] = e; s += e; }
       }
       if (LOG) {
         T ls = m + std::log(s);
