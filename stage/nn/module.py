@@ -15,6 +15,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from ..ir.graph import current_scope
 from ..ir.rep import Rep
 
 
@@ -164,7 +165,18 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
+        if current_scope() is None and not kwargs:
+            return self._eager()(*args)
         return self.forward(*args, **kwargs)
+
+    def _eager(self):
+        """Called on NumPy arrays outside staging: run forward with the interpreter, the module's
+        arrays passed as runtime inputs (never baked in), buffer updates written back."""
+        f = self.__dict__.get("_eager_fn")
+        if f is None:
+            from ..train import EvalStep
+            f = self.__dict__["_eager_fn"] = EvalStep(self.forward, self, backend="interp")
+        return f
 
     def extra_repr(self) -> str:
         return ""
