@@ -496,11 +496,21 @@ def assign(x, value):
 
 def pad(array, pad_width, constant_values=0):
     """NumPy's constant-mode `np.pad`: pad_width is an int, a (before, after) pair, or one pair per
-    dimension. Written as a scatter into a filled array, so its gradient is a slice (a free view)."""
+    dimension. Written as a scatter into zeros (then the border filled), so its gradient is a slice
+    (a free view)."""
     x = as_rep(array)
     pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)).tolist()
     if builtins.any(a < 0 or b < 0 for a, b in pw):
         raise StageTypeError(f"pad: widths must be non-negative, got {pad_width}")
     shape = tuple(n + a + b for n, (a, b) in zip(x.shape, pw))
     spec = tuple(("slice", a, a + n, 1) for n, (a, _) in zip(x.shape, pw))
-    return setitem_add(full(shape, constant_values, x.dtype), x, [], spec)
+    out = setitem_add(zeros(shape, x.dtype), x, [], spec)
+    if _is_weak(constant_values) and constant_values == 0:
+        return out
+    inside = None                       # index masks (iota views: no memory) of the interior
+    for d, (n, (a, b)) in enumerate(zip(x.shape, pw)):
+        if a or b:
+            i = iota(shape, d)
+            m = logical_and(greater_equal(i, a), less(i, a + n))
+            inside = m if inside is None else logical_and(inside, m)
+    return out if inside is None else where(inside, out, as_rep(constant_values, x.dtype))

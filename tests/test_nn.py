@@ -1,0 +1,194 @@
+"""Modules: PyTorch's names, shapes, initialisation and numerics; state dicts both ways; dropout in
+native code (bit-identical to the interpreter); batch-norm statistics; a CNN that learns digits."""
+import numpy as np
+import pytest
+
+import stage as st
+from stage.datasets import load_digits, train_test_split
+
+nn = st.nn
+torch = pytest.importorskip("torch")
+rng = np.random.default_rng(0)
+
+
+def _t(x):
+    return torch.tensor(np.asarray(x))
+
+
+def _close(a, b, tol=1e-5):
+    np.testing.assert_allclose(np.asarray(a), b.detach().numpy() if hasattr(b, "detach") else b,
+                               rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("make", [
+    lambda T: T.Linear(5, 3), lambda T: T.Conv2d(2, 3, 3, stride=2, padding=1),
+    lambda T: T.Conv2d(2, 3, (3, 2), bias=False), lambda T: T.RNNCell(4, 3),
+    lambda T: T.LSTMCell(4, 3), lambda T: T.GRUCell(4, 3), lambda T: T.Embedding(7, 3),
+    lambda T: T.BatchNorm1d(4), lambda T: T.BatchNorm2d(2)])
+def test_same_parameters_as_torch_and_loads_its_state(make):
+    torch.manual_seed(0)
+    tm, sm = make(torch.nn), make(nn)
+    tsd = {k: v for k, v in tm.state_dict().items() if not k.endswith("num_batches_tracked")}
+    ssd = sm.state_dict()
+    assert list(ssd) == list(tsd)
+    for k in tsd:
+        assert ssd[k].shape == tuple(tsd[k].shape) and ssd[k].dtype == np.float32
+    sm.load_state_dict(tm.state_dict())
+    for k in tsd:
+        np.testing.assert_array_equal(ssd[k], tsd[k].numpy())     # copied into the same arrays
+    assert sm.state_dict()[list(tsd)[0]] is ssd[list(tsd)[0]]
+
+
+def test_default_init_follows_pytorch_bounds_and_seed():
+    a, b = nn.Linear(100, 50, seed=1), nn.Linear(100, 50, seed=1)
+    np.testing.assert_array_equal(a.weight, b.weight)
+    assert np.abs(a.weight).max() <= 0.1 and np.abs(a.weight).max() > 0.09     # 1/sqrt(100)
+    c = nn.Conv2d(3, 8, 5, seed=2)
+    assert np.abs(c.weight).max() <= 1 / np.sqrt(75) and np.abs(c.bias).max() <= 1 / np.sqrt(75)
+    lstm = nn.LSTMCell(10, 25, seed=3)
+    assert np.abs(lstm.weight_hh).max() <= 0.2 and lstm.weight_ih.shape == (100, 10)
+    e = nn.Embedding(1000, 20, seed=4)
+    assert 0.9 < e.weight.std() < 1.1
+    nn.manual_seed(5)
+    w1 = nn.Linear(4, 4).weight.copy()
+    nn.manual_seed(5)
+    np.testing.assert_array_equal(nn.Linear(4, 4).weight, w1)
+
+
+def test_forward_matches_torch_native_and_eager():
+    torch.manual_seed(0)
+    T = torch.nn
+    tm = T.Sequential(T.Conv2d(2, 4, 3, padding=1), T.BatchNorm2d(4), T.ReLU(), T.AvgPool2d(2),
+                      T.Conv2d(4, 6, 2, stride=2), T.ReLU(), T.MaxPool2d(2, padding=1), T.Flatten(),
+                      T.Linear(24, 5)).eval()
+    sm = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AvgPool2d(2),
+                       nn.Conv2d(4, 6, 2, stride=2), nn.ReLU(), nn.MaxPool2d(2, padding=1),
+                       nn.Flatten(), nn.Linear(24, 5))
+    tm[1].running_mean.uniform_(-1, 1)
+    tm[1].running_var.uniform_(0.5, 2)
+    sm.load_state_dict(tm.state_dict())
+    sm.eval()
+    x = rng.standard_normal((3, 2, 8, 8)).astype(np.float32)
+    expected = tm(_t(x))
+    _close(sm(x), expected)                                           # eager (interpreter)
+    _close(st.eval_step(lambda x: sm(x), sm, cxxflags="-O1")(x), expected)
+
+
+def test_cells_match_torch():
+    torch.manual_seed(0)
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    h = rng.standard_normal((3, 5)).astype(np.float32)
+    c = rng.standard_normal((3, 5)).astype(np.float32)
+    for name, state in [("RNNCell", h), ("GRUCell", h), ("LSTMCell", (h, c))]:
+        tm = getattr(torch.nn, name)(4, 5)
+        sm = getattr(nn, name)(4, 5).load_state_dict(tm.state_dict())
+        ts = tuple(map(_t, state)) if isinstance(state, tuple) else _t(state)
+        out, ref = sm(x, state), tm(_t(x), ts)
+        for a, b in zip(out if isinstance(out, tuple) else (out,),
+                        ref if isinstance(ref, tuple) else (ref,)):
+            _close(a, b)
+    lstm = nn.LSTMCell(4, 5)
+    h1, c1 = lstm(x[0])                     # unbatched, zero initial state
+    assert h1.shape == (5,) and c1.shape == (5,)
+
+
+def test_frozen_embedding_is_an_input_but_not_trained():
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding.from_pretrained(rng.standard_normal((6, 3)).astype(np.float32))
+            self.out = nn.Linear(3, 2, seed=0)
+
+        def forward(self, idx):
+            return self.out(st.sum(self.emb(idx), axis=0))
+    m = Bag()
+    frozen = m.emb.weight.copy()
+    w = m.out.weight.copy()
+    step = st.train_step(lambda i, y: nn.cross_entropy(m(i)[None], y), m, st.optim.SGD(lr=0.5),
+                         cxxflags="-O1")
+    step(np.array([1, 4, 4]), np.array([1]))
+    np.testing.assert_array_equal(m.emb.weight, frozen)
+    assert not np.allclose(m.out.weight, w)
+    m.emb.weight[...] += 1                  # still a runtime input: the next step sees the change
+    assert [k for k, _ in m.named_parameters(trainable_only=True)] == ["out.weight", "out.bias"]
+
+
+def test_dropout_native_matches_interpreter_bit_for_bit():
+    m = nn.Sequential(nn.Linear(6, 40, seed=0), nn.Dropout(0.5), nn.Linear(40, 3, seed=1))
+    m2 = nn.Sequential(nn.Linear(6, 40, seed=0), nn.Dropout(0.5), nn.Linear(40, 3, seed=1))
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 8)
+    loss = lambda m: (lambda x, y: nn.cross_entropy(m(x), y))           # noqa: E731
+    s_nat = st.train_step(loss(m), m, st.optim.SGD(lr=0.1), seed=7, cxxflags="-O1")
+    s_int = st.train_step(loss(m2), m2, st.optim.SGD(lr=0.1), seed=7, backend="interp")
+    for _ in range(3):
+        np.testing.assert_allclose(s_nat(x, y), s_int(x, y), rtol=1e-6)
+    np.testing.assert_allclose(m[0].weight, m2[0].weight, rtol=1e-5, atol=1e-6)
+    # the masks themselves are bit-identical: p=0.5 keeps about half and scales by 2
+    f = st.compile(lambda x, s, c: nn.functional.dropout(x, 0.5, True, key=(s, c)))
+    fi = st.compile(lambda x, s, c: nn.functional.dropout(x, 0.5, True, key=(s, c)),
+                    backend="interp")
+    ones = np.ones(10_000, np.float32)
+    a, b = f(ones, np.int64(3), np.int64(1)), fi(ones, np.int64(3), np.int64(1))
+    np.testing.assert_array_equal(a, b)
+    assert set(np.unique(a)) == {0.0, 2.0} and 0.47 < np.mean(a == 0) < 0.53
+    assert not np.array_equal(a, f(ones, np.int64(3), np.int64(2)))     # a new counter, a new mask
+    m.eval()
+    assert np.array_equal(m(x), m(x))                                     # identity in eval mode
+
+
+def test_batchnorm_training_statistics_match_torch():
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+    sm = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    sm.load_state_dict(tm.state_dict())
+    topt = torch.optim.SGD(tm.parameters(), lr=0.1)
+    step = st.train_step(lambda x, y: nn.mse_loss(sm(x), y), sm, st.optim.SGD(lr=0.1),
+                         cxxflags="-O1")
+    for _ in range(3):
+        x = rng.standard_normal((16, 3)).astype(np.float32)
+        y = rng.standard_normal((16, 2)).astype(np.float32)
+        loss = step(x, y)
+        topt.zero_grad()
+        tl = torch.nn.functional.mse_loss(tm(_t(x)), _t(y))
+        tl.backward()
+        topt.step()
+        np.testing.assert_allclose(loss, tl.item(), rtol=1e-5)
+    _close(sm[1].running_mean, tm[1].running_mean)
+    _close(sm[1].running_var, tm[1].running_var)
+    tm.eval()
+    sm.eval()
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    _close(st.eval_step(lambda x: sm(x), sm, cxxflags="-O1")(x), tm(_t(x)))
+
+
+def test_functional_pad_and_flatten():
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    f = st.compile(lambda x: (nn.functional.pad(x, (1, 2), 0.5), nn.functional.flatten(x)),
+                   backend="interp")
+    p, fl = f(x)
+    _close(p, torch.nn.functional.pad(_t(x), (1, 2), value=0.5))
+    assert fl.shape == (2, 12)
+    np.testing.assert_array_equal(st.compile(lambda x: st.pad(x, ((0, 1), (2, 0), (1, 1))),
+                                             backend="interp")(x),
+                                  np.pad(x, ((0, 1), (2, 0), (1, 1))))
+
+
+def test_small_cnn_learns_digits():
+    """A small CNN on the 8x8 UCI digits reaches >= 95 % held-out accuracy."""
+    X, y = load_digits()
+    Xtr, Xte, ytr, yte = train_test_split(X.reshape(-1, 1, 8, 8), y, seed=0)
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(128, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 10))
+    step = st.train_step(lambda x, y: nn.cross_entropy(model(x), y), model,
+                         st.optim.SGD(lr=0.05, momentum=0.9))
+    order = np.random.default_rng(0)
+    for epoch in range(12):
+        perm = order.permutation(len(Xtr))
+        for b in range(len(Xtr) // 50):
+            i = perm[b * 50:(b + 1) * 50]
+            step(Xtr[i], ytr[i])
+    predict = st.eval_step(lambda x: st.argmax(model(x), 1), model.eval())
+    acc = float(np.mean(predict(Xte) == yte))
+    assert acc >= 0.95, acc
