@@ -64,7 +64,7 @@ def f32(*shape, scale=1.0):
 MLP_PARAMS = [{"w": f32(8, 16, scale=0.5), "b": f32(16, scale=0.1)},
               {"w": f32(16, 3, scale=0.5), "b": np.zeros(3, np.float32)}]
 MLP_X, MLP_Y = f32(5, 8), rng.integers(0, 3, 5)
-T, B = 40, 2
+T, N, B = 5000, 40, 2         # xs holds T steps; the C program runs N (or T: too deep)
 RNN_PARAMS = {"wx": f32(4, 6, scale=0.5), "wh": f32(6, 6, scale=0.4), "b": f32(6, scale=0.1),
               "wo": f32(6, 2, scale=0.5)}
 RNN_XS, RNN_Y = f32(T, B, 4), f32(B, 2)
@@ -149,7 +149,6 @@ static void* train(void* arg) {
 }
 
 int main(int argc, char** argv) {
-  (void)argc;
   char err[512];
   XS = slurp(argv[1], sizeof(float) * RNN_PREDICT_XS_NUMEL);
   Y = slurp(argv[2], sizeof(float) * RNN_TRAIN_STEP_Y_NUMEL);
@@ -157,6 +156,14 @@ int main(int argc, char** argv) {
   rnn_model* b = rnn_create("rnn.params", err, sizeof err);
   if (!a || !b) { printf("create: %s\n", err); return 2; }
   float out[RNN_PREDICT_OUT_NUMEL];
+  if (argc > 4) {                 /* deep: T steps of backward recursion on a 1 MiB stack */
+    float loss;
+    int rc = rnn_train_step(a, XS, (int64_t)T, Y, LR, &loss);
+    printf("deep %d %s\n", rc, rnn_error(a));
+    rc = rnn_train_step(a, XS, (int64_t)N, Y, LR, &loss);     /* the handle is still usable */
+    printf("after %d %g\n", rc, loss);
+    return 0;
+  }
   int64_t lengths[3] = {0, 7, N};
   for (int k = 0; k < 3; ++k) {
     if (rnn_predict(a, XS, lengths[k], out) != RNN_OK) { printf("predict: %s\n", rnn_error(a)); return 2; }
@@ -164,7 +171,7 @@ int main(int argc, char** argv) {
     snprintf(tag, sizeof tag, "predict%d", k);
     show(tag, out, RNN_PREDICT_OUT_NUMEL);
   }
-  int rc = rnn_predict(a, XS, (int64_t)(RNN_PREDICT_XS_NUMEL / (B * 4)) + 1, out);
+  int rc = rnn_predict(a, XS, (int64_t)T + 1, out);
   printf("too_long %d %s\n", rc, rnn_error(a));
 
   /* two handles trained concurrently on two threads */
@@ -187,8 +194,8 @@ int main(int argc, char** argv) {
 """
 
 
-def build_and_run(exp_dir, name, main, defines, inputs, tmp_path, env_extra=None):
-    """Compile `main` against the export in exp_dir with one cc command; run it without Python."""
+def build(exp_dir, name, main, defines, tmp_path):
+    """Compile `main` against the export in exp_dir with one cc command."""
     src = tmp_path / f"{name}_main.c"
     src.write_text("".join(f"#define {k} {v}\n" for k, v in defines.items()) +
                    PRELUDE.format(name=name) + textwrap.dedent(main))
@@ -196,20 +203,30 @@ def build_and_run(exp_dir, name, main, defines, inputs, tmp_path, env_extra=None
     subprocess.run([CC, "-std=c99", "-O1", "-Wall", "-Werror", str(src), f"-I{exp_dir}",
                     f"-L{exp_dir}", f"-l{name}", f"-Wl,-rpath,{exp_dir}", "-lpthread", "-o",
                     str(exe)], check=True, capture_output=True, text=True)
+    return exe
+
+
+def run(exe, exp_dir, inputs, tmp_path, *extra_args, env=None):
+    """Run the C program without Python; returns its printed lines by tag."""
     files = []
     for k, a in enumerate(inputs):
-        f = tmp_path / f"{name}_in{k}.bin"
+        f = tmp_path / f"{exe.name}_in{k}.bin"
         a.tofile(f)
         files.append(str(f))
-    saved = tmp_path / f"{name}_saved.params"
-    r = subprocess.run([str(exe), *files, str(saved)], cwd=exp_dir, env=_no_python_env(tmp_path,
-                       env_extra), capture_output=True, text=True, timeout=60)
+    r = subprocess.run([str(exe), *files, *map(str, extra_args)], cwd=exp_dir,
+                       env=_no_python_env(tmp_path, env), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     out = {}
     for line in r.stdout.splitlines():
         tag, _, rest = line.partition(" ")
         out[tag] = rest
-    return out, saved
+    return out
+
+
+def build_and_run(exp_dir, name, main, defines, inputs, tmp_path):
+    exe = build(exp_dir, name, main, defines, tmp_path)
+    saved = tmp_path / f"{name}_saved.params"
+    return run(exe, exp_dir, inputs, tmp_path, saved), saved
 
 
 def _no_python_env(tmp_path, extra=None):
@@ -297,23 +314,24 @@ def test_mlp_exported_and_run_from_c(tmp_path):
 
 def test_rnn_with_runtime_length_exported_and_run_from_c(tmp_path):
     params = copy_tree(RNN_PARAMS)
-    n = np.int64(T)
+    n = np.int64(N)
     exp, d = relocated_export({"predict": (rnn_predict, (params, RNN_XS, n)),
                                "train_step": (rnn_train_step, (params, RNN_XS, n, RNN_Y, LR))},
                               tmp_path, "rnn", march="native")
     assert "int rnn_predict(rnn_model* model, const float* xs, int64_t n, float* out);" in \
         (d / "rnn.h").read_text()
     assert_self_contained(d / "librnn.so")
-    out, saved = build_and_run(d, "rnn", RNN_MAIN, {"STEPS": STEPS, "LR": "0.1f", "N": T, "B": B},
-                               [RNN_XS, RNN_Y], tmp_path)
+    exe = build(d, "rnn", RNN_MAIN, {"STEPS": STEPS, "LR": "0.1f", "N": N, "T": T}, tmp_path)
+    saved = tmp_path / "rnn_saved.params"
+    out = run(exe, d, [RNN_XS, RNN_Y], tmp_path, saved)
 
     ref = copy_tree(RNN_PARAMS)
     predict, step = st.compile(rnn_predict), st.compile(rnn_train_step)
     tol = dict(rtol=1e-4, atol=1e-5)
-    for k, length in enumerate([0, 7, T]):
+    for k, length in enumerate([0, 7, N]):
         np.testing.assert_allclose(floats(out[f"predict{k}"]),
                                    predict(ref, RNN_XS, np.int64(length)).ravel(), **tol)
-    assert out["too_long"].startswith("1 predict: index 40 is out of bounds for size 40")
+    assert out["too_long"].startswith("1 predict: index 5000 is out of bounds for size 5000")
     losses = [float(step(ref, RNN_XS, n, RNN_Y, LR)) for _ in range(STEPS)]
     np.testing.assert_allclose(floats(out["loss_a"]), losses, **tol)
     np.testing.assert_array_equal(floats(out["loss_a"]), floats(out["loss_b"]))
@@ -322,6 +340,11 @@ def test_rnn_with_runtime_length_exported_and_run_from_c(tmp_path):
     assert list(trained) == ["p.b", "p.wh", "p.wo", "p.wx"]
     for k, v in ref.items():
         np.testing.assert_allclose(trained[f"p.{k}"], v, **tol)
+
+    # staged recursion deeper than the private stack: RecursionError's code, then business as usual
+    deep = run(exe, d, [RNN_XS, RNN_Y], tmp_path, saved, "deep", env={"STAGE_STACK_MB": "1"})
+    assert deep["deep"].startswith("3 train_step: staged recursion too deep"), deep
+    assert deep["after"].startswith("0 ")
 
 
 def test_params_format_roundtrip(tmp_path):
@@ -344,3 +367,63 @@ def test_export_refuses_a_foreign_directory(tmp_path):
     with pytest.raises(FileExistsError):
         st.export(mlp_predict, (MLP_PARAMS, MLP_X), tmp_path, params=(0,))
     assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+MODULE_MAIN = r"""
+int main(int argc, char** argv) {
+  (void)argc;
+  char err[512];
+  mod_model* m = mod_create("mod.params", err, sizeof err);
+  if (!m) { printf("create: %s\n", err); return 2; }
+  float* x = slurp(argv[1], sizeof(float) * MOD_TRAIN_STEP_X_NUMEL);
+  int64_t* y = slurp(argv[2], sizeof(int64_t) * MOD_TRAIN_STEP_Y_NUMEL);
+  float out[MOD_PREDICT_OUT_NUMEL], loss[STEPS];
+  for (int s = 0; s < STEPS; ++s)        /* SGD with momentum: PyTorch's dampening is 0 at first */
+    if (mod_train_step(m, s ? DAMPENING : 0.0f, LR, MOMENTUM, x, y, &loss[s]) != MOD_OK) {
+      printf("train: %s\n", mod_error(m));
+      return 2;
+    }
+  show("loss", loss, STEPS);
+  if (mod_predict(m, x, out) != MOD_OK) { printf("predict: %s\n", mod_error(m)); return 2; }
+  show("predict", out, MOD_PREDICT_OUT_NUMEL);
+  mod_save_params(m, argv[3]);
+  mod_destroy(m);
+  return 0;
+}
+"""
+
+
+def make_module_model():
+    return st.nn.Sequential(st.nn.Linear(6, 8, seed=0), st.nn.Tanh(), st.nn.Linear(8, 3, seed=1))
+
+
+def test_train_step_and_eval_step_of_a_module_exported(tmp_path):
+    """st.train_step / st.eval_step export with the module's parameters and the optimizer's state
+    bound into the handle; the optimizer's hyper-parameters are runtime arguments."""
+    model = make_module_model()
+    opt = st.optim.SGD(lr=0.1, momentum=0.9, dampening=0.1)
+    x, y = f32(4, 6), rng.integers(0, 3, 4)
+    step = st.train_step(lambda x, y: st.nn.cross_entropy(model(x), y), model, opt)
+    predict = st.eval_step(lambda x: model(x), model)
+    exp = st.export({"predict": (predict, (x,)), "train_step": (step, (x, y))}, tmp_path / "mod")
+    header = exp.header.read_text()
+    assert ("int mod_train_step(mod_model* model, float hyper_dampening, float hyper_lr, "
+            "float hyper_momentum, const float* x, const int64_t* y, float* out);") in header
+    assert "int mod_predict(mod_model* model, const float* x, float* out);" in header
+    assert [p.name for p in exp.params] == [
+        "params.0.bias", "params.0.weight", "params.2.bias", "params.2.weight",
+        "opt_state.0.bias.momentum_buffer", "opt_state.0.weight.momentum_buffer",
+        "opt_state.2.bias.momentum_buffer", "opt_state.2.weight.momentum_buffer"]
+    out, saved = build_and_run(exp.path, "mod", MODULE_MAIN,
+                               {"STEPS": STEPS, "LR": "0.1f", "MOMENTUM": "0.9f",
+                                "DAMPENING": "0.1f"}, [x, y.astype(np.int64)], tmp_path)
+    losses = [float(step(x, y)) for _ in range(STEPS)]       # the same steps in Python
+    tol = dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(floats(out["loss"]), losses, **tol)
+    np.testing.assert_allclose(floats(out["predict"]), predict(x).ravel(), **tol)
+    trained = load_params(saved)
+    for k, v in model.named_parameters():
+        np.testing.assert_allclose(trained[f"params.{k}"], v, **tol)
+    for k, slots in opt.state.items():
+        np.testing.assert_allclose(trained[f"opt_state.{k}.momentum_buffer"],
+                                   slots["momentum_buffer"], **tol)

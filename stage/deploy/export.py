@@ -14,6 +14,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -105,11 +106,11 @@ def export(fn, example_args=None, path=None, *, params: Sequence[int] = (), name
     model: Dict[int, Param] = {}
     pnames = Unique()
     specs = []
-    for ename, f, args, argnums in entries:
+    for ename, f, args, argnums, naming in entries:
         program = trace(f, args, name=getattr(f, "__name__", ename))
         from ..codegen.build import generate
         _lowered, source = generate(program)
-        spec = describe(identifier(ename), f, args, program, argnums, model, pnames)
+        spec = describe(identifier(ename), f, args, program, argnums, model, pnames, **naming)
         spec.source = source
         specs.append(spec)
     plist = sorted(model.values(), key=lambda p: p.index)
@@ -119,14 +120,40 @@ def export(fn, example_args=None, path=None, *, params: Sequence[int] = (), name
 
 
 def _entry(ename, e, default_params):
+    """(name, function to trace, its arguments, params argnums, naming of the leaves)."""
     if not isinstance(e, (tuple, list)) or len(e) not in (2, 3):
         raise TypeError(f"export: entry {ename!r} must be (fn, args) or (fn, args, params)")
     f, args = e[0], e[1]
-    argnums = tuple(e[2]) if len(e) == 3 else tuple(default_params)
-    f = getattr(f, "fn", f) if type(f).__name__ == "Compiled" else f
     if not isinstance(args, tuple):
         args = tuple(args) if isinstance(args, list) else (args,)
-    return ename, f, args, argnums
+    from ..train import EvalStep, TrainStep
+    if isinstance(f, (TrainStep, EvalStep)):
+        return (ename,) + _module_entry(f, args)
+    argnums = tuple(e[2]) if len(e) == 3 else tuple(default_params)
+    from ..compile import Compiled
+    f = f.fn if isinstance(f, Compiled) else f
+    return ename, f, args, argnums, {}
+
+
+def _module_entry(step, args):
+    """An st.train_step / st.eval_step: its staged function over the module's state, with the
+    parameters, buffers and optimizer state bound into the handle (what `step(*args)` passes)."""
+    from ..train import TrainStep
+    from .signature import arg_names
+    trainable, frozen, buffers = step._state()
+    key = (np.int64(step.seed), np.int64(step.counter))
+    modes = step.model.modes()
+    if isinstance(step, TrainStep):
+        opt = step.optimizer
+        full = (trainable, frozen, buffers, opt.state, opt.hyper(), key, modes, args)
+        roots = ["params", "frozen", "buffers", "opt_state", "hyper", "key", "modes", "args"]
+        argnums, user = (0, 1, 2, 3), step.loss_fn
+    else:
+        full = ({**trainable, **frozen}, buffers, key, modes, args)
+        roots = ["params", "buffers", "key", "modes", "args"]
+        argnums, user = (0, 1), step.fn
+    return step.compiled.fn, full, argnums, dict(roots=roots, user_args=(len(roots) - 1,
+                                                                          arg_names(user, len(args))))
 
 
 # ------------------------------------------------------------------------------------------ files
@@ -252,19 +279,26 @@ def _entry_context(exp: Export, e: EntrySpec) -> dict:
     cname = f"{name}_{e.name}"
     impl = f"stage_export_{name}_{e.name}"
     proto = [f"{name}_model* model"]
-    docs = [("model", f"{name}_model*", "the handle (its parameters: " +
-             (", ".join(f"{a.path} = #{a.param.index}" for a in e.bound) or "none") + ")")]
+    docs = [("model", f"{name}_model*", "the handle (holds the parameters below)")]
     call, checks, sizes = [], [], []
+    locals_, omitted = [], []
     for a in e.inputs:
         if a.param is not None:
             call.append(f"({a.ctype}*)model->params[{a.param.index}]")
             continue
         by_value = a.shape == () and not a.mutable
+        if not a.used:              # the program never reads it: not an argument of the C function
+            omitted.append(a.path)
+            if by_value:
+                locals_.append(f"{a.ctype} {a.cname} = 0;")
+            call.append(f"&{a.cname}" if by_value else "nullptr")
+            continue
         decl = f"{a.ctype} {a.cname}" if by_value else \
             f"{'' if a.mutable else 'const '}{a.ctype}* {a.cname}"
         proto.append(decl)
         docs.append((a.cname, decl.rsplit(" ", 1)[0], f"{a.type_doc}  <- {a.path}" +
-                     ("  (updated in place)" if a.mutable else "")))
+                     ("  (updated in place)" if a.mutable else "") +
+                     (f"  (example: {a.example})" if a.example else "")))
         call.append(f"&{a.cname}" if by_value else a.cname)
         if not by_value:
             sizes.append((f"{NAME}_{e.name.upper()}_{a.cname.upper()}_NUMEL", a.numel))
@@ -280,9 +314,13 @@ def _entry_context(exp: Export, e: EntrySpec) -> dict:
     width = max(len(d[0]) for d in docs)
     twidth = max(len(d[1]) for d in docs)
     doc = [f"{n:<{width}}  {t:<{twidth}}  {s}" for n, t, s in docs]
-    updated = [f"{a.path} (#{a.param.index})" for a in e.bound if a.mutable]
+    wrap = lambda items: textwrap.wrap(", ".join(items), 92)     # noqa: E731
+    updated = wrap(f"#{a.param.index}" for a in e.bound if a.mutable)
+    bound = wrap(f"{a.path} = #{a.param.index}" for a in e.bound)
+    omitted = wrap(omitted)
     return dict(spec=e, name=e.name, cname=cname, impl=impl, proto=", ".join(proto), call=call,
-                checks=checks, sizes=sizes, doc=doc, updated=updated,
+                checks=checks, sizes=sizes, doc=doc, updated=updated, locals=locals_, bound=bound,
+                omitted=omitted,
                 statics=[f"{p} = {v}" for p, v in e.statics],
                 program_file=f"{e.name}.stage.cpp", glue_file=f"{name}_{e.name}.cpp",
                 signature=f"int {cname}({', '.join(proto)})")

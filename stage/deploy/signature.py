@@ -53,7 +53,9 @@ class Arg:
     dtype: str
     shape: Tuple[int, ...]
     mutable: bool = False
+    used: bool = True          # read by the program (unused runtime inputs are left out of the C API)
     param: Optional[Param] = None
+    example: str = ""          # a runtime scalar's value in the example arguments
 
     @property
     def ctype(self) -> str:
@@ -81,7 +83,7 @@ class EntrySpec:
 
     @property
     def runtime(self) -> List[Arg]:
-        return [a for a in self.inputs if a.param is None]
+        return [a for a in self.inputs if a.param is None and a.used]
 
     @property
     def bound(self) -> List[Arg]:
@@ -149,31 +151,53 @@ class Unique:
         return name
 
 
+def used_inputs(block) -> set:
+    """Ids of the block's inputs that anything reads (a node, a nested block's result, the result)."""
+    ids = {s.id for s in block.inputs}
+    used = {e.id for e in block.result if getattr(e, "id", None) in ids}
+    for n in block.walk():
+        used.update(a.id for a in n.args if getattr(a, "id", None) in ids)
+        for b in n.blocks:
+            used.update(e.id for e in b.result if getattr(e, "id", None) in ids)
+    return used
+
+
 def describe(name: str, fn, args: tuple, program, param_argnums: Sequence[int],
-             params: Dict[int, Param], param_names: Unique) -> EntrySpec:
+             params: Dict[int, Param], param_names: Unique, roots: Optional[List[str]] = None,
+             user_args: Optional[Tuple[int, List[str]]] = None) -> EntrySpec:
     """The C view of one traced entry; new parameters are added to `params` (keyed by the id of the
-    example array, so an array passed to several entries is one parameter of the model)."""
+    example array, so an array passed to several entries is one parameter of the model).
+
+    Leaves are named after `roots` (default: fn's parameter names) and their pytree paths; with
+    `user_args = (k, names)`, the leaves under argument k are named after `names` instead (the
+    user's own arguments, wrapped by st.train_step / st.eval_step)."""
     leaves, td = pytree.flatten(tuple(args))
     paths = tree_paths(td)
     assert len(paths) == len(leaves)
-    roots = arg_names(fn, len(args))
+    roots = roots or arg_names(fn, len(args))
     block = program.block
     mutable = {n.args[0].id for n in block.nodes if n.op == "store"}
+    used = used_inputs(block)
     runtime = set(program.runtime_leaves)
     for a in param_argnums:
         if not 0 <= a < len(args):
             raise ValueError(f"export: params argnum {a} is out of range for {len(args)} arguments "
                              f"of {name!r}")
+
+    def parts(path):
+        if user_args is not None and path[0] == user_args[0] and len(path) > 1:
+            return user_args[1][path[1]], path[2:]
+        return roots[path[0]], path[1:]
     unique = Unique()
     inputs = []
     for k, i in enumerate(program.runtime_leaves):
         path = paths[i]
-        root, rest = roots[path[0]], path[1:]
+        root, rest = parts(path)
         sym = block.inputs[k]
         x = leaves[i]
         arr = np.asarray(x)
-        arg = Arg(unique(root + "_" + "_".join(map(str, rest)) if rest else root),
-                  _py_path(root, rest), arr.dtype.name, tuple(arr.shape), sym.id in mutable)
+        arg = Arg(unique("_".join([root, *map(str, rest)])), _py_path(root, rest), arr.dtype.name,
+                  tuple(arr.shape), sym.id in mutable, used=sym.id in used)
         if path[0] in param_argnums:
             p = params.get(id(x))
             if p is None:
@@ -182,8 +206,10 @@ def describe(name: str, fn, args: tuple, program, param_argnums: Sequence[int],
                 params[id(x)] = p
             p.mutable |= arg.mutable
             arg.param = p
+        elif arr.shape == ():
+            arg.example = str(arr)
         inputs.append(arg)
-    statics = [(_py_path(roots[paths[i][0]], paths[i][1:]), repr(leaves[i]))
+    statics = [(_py_path(*parts(paths[i])), repr(leaves[i]))
                for i in range(len(leaves)) if i not in runtime]
     out_paths = tree_paths(program.out_td)
     outputs = []
