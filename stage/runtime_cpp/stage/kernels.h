@@ -104,6 +104,8 @@ inline void argmax(const T* x, int64_t* out, int64_t outer, int64_t n, int64_t i
 
 // ------------------------------------------------------------------------------------------ softmax
 
+// Rows along a contiguous axis (inner == 1) are the common case and get vectorised loops; the
+// general strided case keeps plain loops.
 template <class T, bool LOG>
 inline void softmax_impl(const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
   for (int64_t o = 0; o < outer; ++o)
@@ -111,19 +113,36 @@ inline void softmax_impl(const T* x, T* out, int64_t outer, int64_t n, int64_t i
       const T* p = x + o * n * inner + j;
       T* q = out + o * n * inner + j;
       T m = -std::numeric_limits<T>::infinity();
-      for (int64_t i = 0; i < n; ++i) m = std::max(m, p[i * inner]);
       T s = 0;
       if (inner == 1) {
+#pragma omp simd reduction(max : m)
+        for (int64_t i = 0; i < n; ++i) m = std::max(m, p[i]);
+        if (LOG) {
 #pragma omp simd reduction(+ : s)
-        for (int64_t i = 0; i < n; ++i) { T e = stage::exp(p[i] - m); if (!LOG) q[i] = e; s += e; }
-      } else {
-        for (int64_t i = 0; i < n; ++i) { T e = stage::exp(p[i * inner] - m); if (!LOG) q[i * inner] = e; s += e; }
+          for (int64_t i = 0; i < n; ++i) s += stage::exp(p[i] - m);
+          const T ls = m + std::log(s);
+#pragma omp simd
+          for (int64_t i = 0; i < n; ++i) q[i] = p[i] - ls;
+        } else {
+#pragma omp simd reduction(+ : s)
+          for (int64_t i = 0; i < n; ++i) { const T e = stage::exp(p[i] - m); q[i] = e; s += e; }
+          const T r = T(1) / s;
+#pragma omp simd
+          for (int64_t i = 0; i < n; ++i) q[i] *= r;
+        }
+        continue;
+      }
+      for (int64_t i = 0; i < n; ++i) m = std::max(m, p[i * inner]);
+      for (int64_t i = 0; i < n; ++i) {
+        const T e = stage::exp(p[i * inner] - m);
+        if (!LOG) q[i * inner] = e;
+        s += e;
       }
       if (LOG) {
-        T ls = m + std::log(s);
+        const T ls = m + std::log(s);
         for (int64_t i = 0; i < n; ++i) q[i * inner] = p[i * inner] - ls;
       } else {
-        T r = T(1) / s;
+        const T r = T(1) / s;
         for (int64_t i = 0; i < n; ++i) q[i * inner] *= r;
       }
     }
