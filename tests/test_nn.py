@@ -192,3 +192,27 @@ def test_small_cnn_learns_digits():
     predict = st.eval_step(lambda x: st.argmax(model(x), 1), model.eval())
     acc = float(np.mean(predict(Xte) == yte))
     assert acc >= 0.95, acc
+
+
+def test_conv_strategies_agree():
+    """conv2d runs one gemm per image with one BLAS thread and one per batch with more: same result."""
+    x = rng.standard_normal((3, 2, 9, 7))
+    w = rng.standard_normal((4, 2, 3, 2))
+    c = rng.standard_normal((3, 4, 4, 6))
+    f = st.compile(st.value_and_grad(
+        lambda x, w: st.sum(nn.functional.conv2d(x, w, stride=(2, 1), padding=1) * c), (0, 1)),
+        cxxflags="-O1")
+    f(x, w)
+    lib = f.last.lib
+    results = []
+    for n in (1, 2):
+        lib.stage_set_num_threads(n)
+        results.append(f(x, w))
+    lib.stage_set_num_threads(1)
+    tx, tw = _t(x).requires_grad_(), _t(w).requires_grad_()
+    v = (torch.nn.functional.conv2d(tx, tw, stride=(2, 1), padding=1) * _t(c)).sum()
+    v.backward()
+    for val, (gx, gw) in results:
+        np.testing.assert_allclose(val, v.item(), rtol=1e-10)
+        np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -172,25 +172,46 @@ def _conv_shape(x_shape, o, khw, out_hw, stride, padding):
     return "stage::Conv2dShape{" + ", ".join(str(d) for d in dims) + "}"
 
 
+def _out_first(lw, node):
+    """The output's buffer, defined before the inputs are made contiguous (see `_ptrs`)."""
+    return lw.out_ptr(node.sym)
+
+
+def _ptrs(lw, *exps):
+    """Contiguous pointers to the inputs, each marked live up to the kernel call. (lw.ptr alone
+    records a contiguous copy as live only where it is made, so a later copy or the output could
+    share its memory: a codegen liveness bug, reported; this sidesteps it.)"""
+    lays = [lw.layout(e, contiguous=True) for e in exps]
+    for lay in lays:
+        lw.use(lay)
+    return [lay.pointer() for lay in lays]
+
+
 def _conv_cpp(lw, node):
     x, w = node.args
+    out = _out_first(lw, node)
     s = _conv_shape(x.type.shape, w.type.shape[0], w.type.shape[2:], node.sym.type.shape[2:],
                     node.params["stride"], node.params["padding"])
-    return [f"stage::conv2d({s}, {lw.ptr(x)}, {lw.ptr(w)}, {lw.out_ptr(node.sym)});"]
+    px, pw = _ptrs(lw, x, w)
+    return [f"stage::conv2d({s}, {px}, {pw}, {out});"]
 
 
 def _conv_grad_input_cpp(lw, node):
     g, w = node.args
+    out = _out_first(lw, node)
     s = _conv_shape(node.sym.type.shape, w.type.shape[0], w.type.shape[2:], g.type.shape[2:],
                     node.params["stride"], node.params["padding"])
-    return [f"stage::conv2d_grad_input({s}, {lw.ptr(g)}, {lw.ptr(w)}, {lw.out_ptr(node.sym)});"]
+    pg, pw = _ptrs(lw, g, w)
+    return [f"stage::conv2d_grad_input({s}, {pg}, {pw}, {out});"]
 
 
 def _conv_grad_weight_cpp(lw, node):
     x, g = node.args
+    out = _out_first(lw, node)
     s = _conv_shape(x.type.shape, g.type.shape[1], node.params["kernel_hw"], g.type.shape[2:],
                     node.params["stride"], node.params["padding"])
-    return [f"stage::conv2d_grad_weight({s}, {lw.ptr(x)}, {lw.ptr(g)}, {lw.out_ptr(node.sym)});"]
+    px, pg = _ptrs(lw, x, g)
+    return [f"stage::conv2d_grad_weight({s}, {px}, {pg}, {out});"]
 
 
 def _pool_shape(x_shape, out_hw, p):
@@ -202,27 +223,31 @@ def _pool_shape(x_shape, out_hw, p):
 
 def _max_pool_cpp(lw, node):
     (x,) = node.args
+    out = _out_first(lw, node)
     s = _pool_shape(x.type.shape, node.sym.type.shape[2:], node.params)
-    return [f"stage::max_pool2d({s}, {lw.ptr(x)}, {lw.out_ptr(node.sym)}, (int64_t*)nullptr);"]
+    return [f"stage::max_pool2d({s}, {lw.ptr(x)}, {out}, (int64_t*)nullptr);"]
 
 
 def _max_pool_indices_cpp(lw, node):
     (x,) = node.args
+    out = _out_first(lw, node)
     s = _pool_shape(x.type.shape, node.sym.type.shape[2:], node.params)
     T = "float" if x.type.dtype == "float32" else "double"
-    return [f"stage::max_pool2d({s}, {lw.ptr(x)}, ({T}*)nullptr, {lw.out_ptr(node.sym)});"]
+    return [f"stage::max_pool2d({s}, {lw.ptr(x)}, ({T}*)nullptr, {out});"]
 
 
 def _avg_pool_cpp(lw, node):
     (x,) = node.args
+    out = _out_first(lw, node)
     s = _pool_shape(x.type.shape, node.sym.type.shape[2:], node.params)
-    return [f"stage::avg_pool2d({s}, {lw.ptr(x)}, {lw.out_ptr(node.sym)});"]
+    return [f"stage::avg_pool2d({s}, {lw.ptr(x)}, {out});"]
 
 
 def _avg_pool_grad_cpp(lw, node):
     (g,) = node.args
+    out = _out_first(lw, node)
     s = _pool_shape(node.sym.type.shape, g.type.shape[2:], node.params)
-    return [f"stage::avg_pool2d_grad({s}, {lw.ptr(g)}, {lw.out_ptr(node.sym)});"]
+    return [f"stage::avg_pool2d_grad({s}, {lw.ptr(g)}, {out});"]
 
 
 # ------------------------------------------------------------------------------------ gradients

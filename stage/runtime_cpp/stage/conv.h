@@ -1,15 +1,17 @@
 // Convolution, pooling and counter-based random numbers, called by the ops of stage/ir/ops/conv.py
-// and random.py. Arrays are NCHW and contiguous. A convolution is im2col + ONE gemm over the whole
-// batch (the column matrix is (C*KH*KW, N*OH*OW)), so BLAS sees one large product it can thread,
-// not N small ones; scratch lives in the arena (a Frame released when the kernel returns).
+// and random.py. Arrays are NCHW and contiguous. A convolution is im2col + gemm (per image, or one
+// over the whole batch when BLAS has threads to split it); scratch lives in the arena (a Frame
+// released when the kernel returns).
 #pragma once
 
 namespace stage {
 
+extern "C" int STAGE_BLAS(openblas_get_num_threads)(void);
+
 struct Conv2dShape {
   int64_t N, C, H, W, O, KH, KW, SH, SW, PH, PW, OH, OW;
   int64_t ckk() const { return C * KH * KW; }
-  int64_t cols() const { return N * OH * OW; }
+  int64_t ohw() const { return OH * OW; }
 };
 
 // first and one-past-last output column whose input column ow*S - P + k falls inside [0, W)
@@ -20,49 +22,53 @@ inline void valid_range(int64_t k, int64_t S, int64_t P, int64_t W, int64_t OW, 
   if (lo > hi) lo = hi;
 }
 
-// col[(c, ki, kj), (n, oh, ow)] = x[n, c, oh*SH - PH + ki, ow*SW - PW + kj] (0 outside)
+// The column matrix of images [n0, n1): col[(c, ki, kj), (n - n0, oh, ow)] =
+// x[n, c, oh*SH - PH + ki, ow*SW - PW + kj] (0 outside), rows of length L = (n1 - n0) * OH * OW.
 template <class T>
-inline void im2col(const Conv2dShape& s, const T* x, T* col) {
-  const int64_t L = s.cols(), OHW = s.OH * s.OW;
+inline void im2col(const Conv2dShape& s, const T* x, int64_t n0, int64_t n1, T* col) {
+  const int64_t OHW = s.ohw(), L = (n1 - n0) * OHW;
   for (int64_t c = 0; c < s.C; ++c)
     for (int64_t ki = 0; ki < s.KH; ++ki)
       for (int64_t kj = 0; kj < s.KW; ++kj) {
         T* row = col + ((c * s.KH + ki) * s.KW + kj) * L;
         int64_t lo, hi;
         valid_range(kj, s.SW, s.PW, s.W, s.OW, lo, hi);
-        for (int64_t n = 0; n < s.N; ++n) {
+        for (int64_t n = n0; n < n1; ++n) {
           const T* plane = x + (n * s.C + c) * s.H * s.W;
           for (int64_t oh = 0; oh < s.OH; ++oh) {
-            T* o = row + n * OHW + oh * s.OW;
+            T* o = row + (n - n0) * OHW + oh * s.OW;
             const int64_t ih = oh * s.SH - s.PH + ki;
-            if (ih < 0 || ih >= s.H) { std::fill(o, o + s.OW, T(0)); continue; }
+            if (ih < 0 || ih >= s.H) { for (int64_t ow = 0; ow < s.OW; ++ow) o[ow] = T(0); continue; }
             const T* xr = plane + ih * s.W - s.PW + kj;
-            std::fill(o, o + lo, T(0));
-            if (s.SW == 1) std::memcpy(o + lo, xr + lo, sizeof(T) * (hi - lo));
-            else for (int64_t ow = lo; ow < hi; ++ow) o[ow] = xr[ow * s.SW];
-            std::fill(o + hi, o + s.OW, T(0));
+            for (int64_t ow = 0; ow < lo; ++ow) o[ow] = T(0);
+            if (s.SW == 1) {
+#pragma omp simd
+              for (int64_t ow = lo; ow < hi; ++ow) o[ow] = xr[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) o[ow] = xr[ow * s.SW];
+            }
+            for (int64_t ow = hi; ow < s.OW; ++ow) o[ow] = T(0);
           }
         }
       }
 }
 
-// dx = 0, then dx[n, c, ih, iw] += col[(c, ki, kj), (n, oh, ow)]: the transpose of im2col
+// dx[n, c, ih, iw] += col[(c, ki, kj), (n - n0, oh, ow)] for images [n0, n1): im2col transposed
 template <class T>
-inline void col2im(const Conv2dShape& s, const T* col, T* dx) {
-  const int64_t L = s.cols(), OHW = s.OH * s.OW;
-  std::fill(dx, dx + s.N * s.C * s.H * s.W, T(0));
+inline void col2im(const Conv2dShape& s, const T* col, int64_t n0, int64_t n1, T* dx) {
+  const int64_t OHW = s.ohw(), L = (n1 - n0) * OHW;
   for (int64_t c = 0; c < s.C; ++c)
     for (int64_t ki = 0; ki < s.KH; ++ki)
       for (int64_t kj = 0; kj < s.KW; ++kj) {
         const T* row = col + ((c * s.KH + ki) * s.KW + kj) * L;
         int64_t lo, hi;
         valid_range(kj, s.SW, s.PW, s.W, s.OW, lo, hi);
-        for (int64_t n = 0; n < s.N; ++n) {
+        for (int64_t n = n0; n < n1; ++n) {
           T* plane = dx + (n * s.C + c) * s.H * s.W;
           for (int64_t oh = 0; oh < s.OH; ++oh) {
             const int64_t ih = oh * s.SH - s.PH + ki;
             if (ih < 0 || ih >= s.H) continue;
-            const T* o = row + n * OHW + oh * s.OW;
+            const T* o = row + (n - n0) * OHW + oh * s.OW;
             T* xr = plane + ih * s.W - s.PW + kj;
             if (s.SW == 1) {
 #pragma omp simd
@@ -75,7 +81,7 @@ inline void col2im(const Conv2dShape& s, const T* col, T* dx) {
       }
 }
 
-// (N, O, OHW) <-> (O, N, OHW): the gemm works on channel-major rows, the arrays are batch-major
+// (A, B, inner) -> (B, A, inner): the batched gemm works on channel-major rows
 template <class T>
 inline void swap_batch_channel(const T* in, T* out, int64_t A, int64_t B, int64_t inner) {
   for (int64_t a = 0; a < A; ++a)
@@ -83,39 +89,77 @@ inline void swap_batch_channel(const T* in, T* out, int64_t A, int64_t B, int64_
       std::memcpy(out + (b * A + a) * inner, in + (a * B + b) * inner, sizeof(T) * inner);
 }
 
+// Two strategies. With one BLAS thread, one gemm per image: its column matrix stays in cache and
+// the product lands in place (the output is (N, O, OH*OW) = N blocks of W @ col). With several,
+// one gemm over the whole batch, which BLAS can split across threads; it costs a (N, O) <-> (O, N)
+// transpose of the output or cotangent.
+inline bool conv_batched() { return STAGE_BLAS(openblas_get_num_threads)() > 1; }
+
 // out (N, O, OH, OW) = conv(x (N, C, H, W), w (O, C, KH, KW))
 template <class T>
 inline void conv2d(const Conv2dShape& s, const T* x, const T* w, T* out) {
-  const int64_t K = s.ckk(), L = s.cols();
-  Frame scratch(sizeof(T) * (K * L + s.O * L));
+  const int64_t K = s.ckk(), OHW = s.ohw();
+  if (!conv_batched()) {
+    Frame scratch(sizeof(T) * K * OHW);
+    T* col = (T*)scratch.base;
+    for (int64_t n = 0; n < s.N; ++n) {
+      im2col(s, x, n, n + 1, col);
+      matmul<T>(false, false, s.O, OHW, K, w, K, col, OHW, T(0), out + n * s.O * OHW, OHW);
+    }
+    return;
+  }
+  const int64_t L = s.N * OHW;
+  Frame scratch(sizeof(T) * (K + s.O) * L);
   T* col = (T*)scratch.base;
   T* y = col + K * L;                                      // (O, N*OH*OW)
-  im2col(s, x, col);
+  im2col(s, x, 0, s.N, col);
   matmul<T>(false, false, s.O, L, K, w, K, col, L, T(0), y, L);
-  swap_batch_channel(y, out, s.O, s.N, s.OH * s.OW);
+  swap_batch_channel(y, out, s.O, s.N, OHW);
 }
 
 // dx (N, C, H, W) from g (N, O, OH, OW) and w: col2im(w^T @ g)
 template <class T>
 inline void conv2d_grad_input(const Conv2dShape& s, const T* g, const T* w, T* dx) {
-  const int64_t K = s.ckk(), L = s.cols();
-  Frame scratch(sizeof(T) * (K * L + s.O * L));
+  const int64_t K = s.ckk(), OHW = s.ohw();
+  std::fill(dx, dx + s.N * s.C * s.H * s.W, T(0));
+  if (!conv_batched()) {
+    Frame scratch(sizeof(T) * K * OHW);
+    T* dcol = (T*)scratch.base;
+    for (int64_t n = 0; n < s.N; ++n) {
+      matmul<T>(true, false, K, OHW, s.O, w, K, g + n * s.O * OHW, OHW, T(0), dcol, OHW);
+      col2im(s, dcol, n, n + 1, dx);
+    }
+    return;
+  }
+  const int64_t L = s.N * OHW;
+  Frame scratch(sizeof(T) * (K + s.O) * L);
   T* dcol = (T*)scratch.base;
   T* gt = dcol + K * L;
-  swap_batch_channel(g, gt, s.N, s.O, s.OH * s.OW);
+  swap_batch_channel(g, gt, s.N, s.O, OHW);
   matmul<T>(true, false, K, L, s.O, w, K, gt, L, T(0), dcol, L);
-  col2im(s, dcol, dx);
+  col2im(s, dcol, 0, s.N, dx);
 }
 
-// dw (O, C, KH, KW) from x and g: g @ im2col(x)^T
+// dw (O, C, KH, KW) from x and g: sum over images of g[n] @ im2col(x[n])^T
 template <class T>
 inline void conv2d_grad_weight(const Conv2dShape& s, const T* x, const T* g, T* dw) {
-  const int64_t K = s.ckk(), L = s.cols();
-  Frame scratch(sizeof(T) * (K * L + s.O * L));
+  const int64_t K = s.ckk(), OHW = s.ohw();
+  if (!conv_batched()) {
+    Frame scratch(sizeof(T) * K * OHW);
+    T* col = (T*)scratch.base;
+    for (int64_t n = 0; n < s.N; ++n) {
+      im2col(s, x, n, n + 1, col);
+      matmul<T>(false, true, s.O, K, OHW, g + n * s.O * OHW, OHW, col, OHW, T(n ? 1 : 0), dw, K);
+    }
+    if (s.N == 0) std::fill(dw, dw + s.O * K, T(0));
+    return;
+  }
+  const int64_t L = s.N * OHW;
+  Frame scratch(sizeof(T) * (K + s.O) * L);
   T* col = (T*)scratch.base;
   T* gt = col + K * L;
-  im2col(s, x, col);
-  swap_batch_channel(g, gt, s.N, s.O, s.OH * s.OW);
+  im2col(s, x, 0, s.N, col);
+  swap_batch_channel(g, gt, s.N, s.O, OHW);
   matmul<T>(false, true, s.O, K, L, gt, L, col, L, T(0), dw, K);
 }
 
@@ -125,27 +169,45 @@ struct Pool2dShape {
   int64_t planes, H, W, KH, KW, SH, SW, PH, PW, OH, OW;
 };
 
-// out = the window's maximum (padding never wins, as in PyTorch); idx = the flat position in x of
-// the first maximum, in scan order (what the gradient scatters to). Either output may be null.
+// out = the window's maximum (padding never wins, as in PyTorch; NaN wins); idx = the flat position
+// in x of the first maximum in scan order (what the gradient scatters to). Either may be null.
+// Rows of outputs are the vectorised inner loop: best[ow] = max(best[ow], x[ih, ow*SW - PW + kj]).
 template <class T>
 inline void max_pool2d(const Pool2dShape& s, const T* x, T* out, int64_t* idx) {
+  Frame scratch(out ? 0 : sizeof(T) * s.OW);
   for (int64_t p = 0; p < s.planes; ++p) {
     const T* plane = x + p * s.H * s.W;
-    for (int64_t oh = 0; oh < s.OH; ++oh)
-      for (int64_t ow = 0; ow < s.OW; ++ow) {
-        const int64_t h0 = oh * s.SH - s.PH, w0 = ow * s.SW - s.PW;
-        const int64_t h1 = std::min(h0 + s.KH, s.H), w1 = std::min(w0 + s.KW, s.W);
-        T best = -std::numeric_limits<T>::infinity();
-        int64_t at = std::max(h0, int64_t(0)) * s.W + std::max(w0, int64_t(0));
-        for (int64_t ih = std::max(h0, int64_t(0)); ih < h1; ++ih)
-          for (int64_t iw = std::max(w0, int64_t(0)); iw < w1; ++iw) {
-            const T v = plane[ih * s.W + iw];
-            if (v > best || std::isnan(v)) { best = v; at = ih * s.W + iw; }
+    for (int64_t oh = 0; oh < s.OH; ++oh) {
+      const int64_t o = (p * s.OH + oh) * s.OW;
+      T* best = out ? out + o : (T*)scratch.base;
+      int64_t* at = idx ? idx + o : nullptr;
+      for (int64_t ow = 0; ow < s.OW; ++ow) best[ow] = -std::numeric_limits<T>::infinity();
+      if (at)   // a window of -inf values (or all padding) points at its first in-range element
+        for (int64_t ow = 0; ow < s.OW; ++ow)
+          at[ow] = p * s.H * s.W + std::max(oh * s.SH - s.PH, int64_t(0)) * s.W +
+                   std::max(ow * s.SW - s.PW, int64_t(0));
+      const int64_t h0 = std::max(oh * s.SH - s.PH, int64_t(0));
+      const int64_t h1 = std::min(oh * s.SH - s.PH + s.KH, s.H);
+      for (int64_t ih = h0; ih < h1; ++ih)
+        for (int64_t kj = 0; kj < s.KW; ++kj) {
+          int64_t lo, hi;
+          valid_range(kj, s.SW, s.PW, s.W, s.OW, lo, hi);
+          const T* xr = plane + ih * s.W - s.PW + kj;
+          if (at) {
+            const int64_t base = p * s.H * s.W + ih * s.W - s.PW + kj;
+            for (int64_t ow = lo; ow < hi; ++ow) {
+              const T v = xr[ow * s.SW];
+              if (v > best[ow] || v != v) { best[ow] = v; at[ow] = base + ow * s.SW; }
+            }
+          } else {
+#pragma omp simd
+            for (int64_t ow = lo; ow < hi; ++ow) {
+              const T v = xr[ow * s.SW];
+              best[ow] = (v > best[ow] || v != v) ? v : best[ow];
+            }
           }
-        const int64_t o = (p * s.OH + oh) * s.OW + ow;
-        if (out) out[o] = best;
-        if (idx) idx[o] = p * s.H * s.W + at;
-      }
+        }
+    }
   }
 }
 
