@@ -109,9 +109,9 @@ def export(fn, example_args=None, path=None, *, params: Sequence[int] = (), name
     model: Dict[int, Param] = {}
     pnames = Unique()
     specs = []
+    from ..codegen.build import generate
     for ename, f, args, argnums, naming in entries:
         program = trace(f, args, name=getattr(f, "__name__", ename))
-        from ..codegen.build import generate
         _lowered, source = generate(program)
         spec = describe(identifier(ename), f, args, program, argnums, model, pnames, **naming)
         spec.source = source
@@ -195,39 +195,49 @@ def _write(exp: Export, march, cxxflags, copy_blas):
                                   f"choose an empty or new directory")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    keep = False
     try:
-        ctx = _context(exp, _opt_flags(march, cxxflags))
-        src = tmp / "src"
-        (src / "stage").mkdir(parents=True)
-        from ..codegen.compiler import RUNTIME_DIR
-        for h in sorted((RUNTIME_DIR / "stage").glob("*.h")):
-            shutil.copyfile(h, src / "stage" / h.name)
-        for e in ctx["entries"]:
-            (src / e["program_file"]).write_text(e["spec"].source)
-            (src / e["glue_file"]).write_text(_render("export_entry.cpp.j2", e=e, **ctx))
-        files = {f"{exp.name}_internal.h": "export_internal.h.j2",
-                 f"{exp.name}_api.cpp": "export_api.cpp.j2", f"{exp.name}.map": "export_symbols.map.j2",
-                 "build.sh": "export_build.sh.j2"}
-        for fname, tmpl in files.items():
-            (src / fname).write_text(_render(tmpl, **ctx))
-        os.chmod(src / "build.sh", 0o755)
-        blob = encode({p.name: p.array for p in exp.params})
-        (tmp / f"{exp.name}.params").write_bytes(blob)
-        if exp.baked:
-            (src / f"{exp.name}_params_blob.cpp").write_text(
-                _render("export_blob.cpp.j2", params_file=f"{exp.name}.params", **ctx))
-        (tmp / f"{exp.name}.h").write_text(_render("export_header.h.j2", **ctx))
-        (tmp / "README.md").write_text(_render("export_readme.md.j2", marker=MARKER, **ctx))
-        lib, blas_path = _blas()
-        if copy_blas:
-            _link_or_copy(blas_path, tmp / blas_path.name)
-        _build(src, blas_path.parent if not copy_blas else tmp)
+        _write_files(tmp, exp, _context(exp, _opt_flags(march, cxxflags)))
+        _lib, blas_path = _blas()
+        if copy_blas:           # a copy, not a link: tools that patch the export in place exist
+            shutil.copy2(blas_path, tmp / blas_path.name)
+        try:
+            _build(tmp / "src", blas_path.parent if not copy_blas else tmp)
+        except ExportError as e:
+            keep = True
+            raise ExportError(f"{e} (the sources are kept in {tmp / 'src'})") from None
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(tmp, dest)
     finally:
-        if tmp.exists():
+        if tmp.exists() and not keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_files(d: Path, exp: Export, ctx: dict):
+    """The header, parameters and README in d; the sources and runtime headers in d/src."""
+    from ..codegen.compiler import RUNTIME_DIR
+    src = d / "src"
+    (src / "stage").mkdir(parents=True)
+    for h in sorted((RUNTIME_DIR / "stage").glob("*.h")):
+        shutil.copyfile(h, src / "stage" / h.name)
+    for e in ctx["entries"]:
+        (src / e["program_file"]).write_text(e["spec"].source)
+        (src / e["glue_file"]).write_text(_render("export_entry.cpp.j2", e=e, **ctx))
+    files = {f"{exp.name}_internal.h": "export_internal.h.j2",
+             f"{exp.name}_api.cpp": "export_api.cpp.j2", f"{exp.name}.map": "export_symbols.map.j2",
+             "build.sh": "export_build.sh.j2"}
+    if exp.baked:
+        files[f"{exp.name}_params_blob.cpp"] = "export_blob.cpp.j2"
+    for fname, tmpl in files.items():
+        (src / fname).write_text(_render(tmpl, params_file=f"{exp.name}.params", **ctx))
+    os.chmod(src / "build.sh", 0o755)
+    (d / f"{exp.name}.params").write_bytes(encode({p.name: p.array for p in exp.params}))
+    (d / f"{exp.name}.h").write_text(_render("export_header.h.j2", **ctx))
+    (d / "README.md").write_text(_render("export_readme.md.j2", marker=MARKER, **ctx))
 
 
 def _build(src: Path, blas_dir: Path):
@@ -237,13 +247,6 @@ def _build(src: Path, blas_dir: Path):
     r = subprocess.run(["sh", str(src / "build.sh")], capture_output=True, text=True, env=env)
     if r.returncode != 0:
         raise ExportError(f"export: building the library failed:\n{r.stderr[-8000:]}")
-
-
-def _link_or_copy(a: Path, b: Path):
-    try:
-        os.link(a, b)
-    except OSError:
-        shutil.copy2(a, b)
 
 
 # ------------------------------------------------------------------------------------------ context
