@@ -9,6 +9,7 @@ its printed outputs are compared with the same functions run by `st.compile` in 
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -431,3 +432,25 @@ def test_train_step_and_eval_step_of_a_module_exported(tmp_path):
     for k, slots in opt.state.items():
         np.testing.assert_allclose(trained[f"opt_state.{k}.momentum_buffer"],
                                    slots["momentum_buffer"], **tol)
+
+
+def test_deploy_example_end_to_end(tmp_path):
+    """examples/deploy: train (briefly), export, build.sh (one command), run the demo."""
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "examples", "deploy")
+    sys.path.insert(0, root)
+    try:
+        import train_and_export
+        acc = train_and_export.main(["--epochs", "2", "--out", str(tmp_path / "out")])
+    finally:
+        sys.path.remove(root)
+    subprocess.run(["sh", os.path.join(root, "build.sh"), str(tmp_path / "out")], check=True,
+                   capture_output=True)
+    moved = tmp_path / "moved"
+    shutil.move(str(tmp_path / "out"), str(moved))         # relocatable as a whole
+    r = subprocess.run([str(moved / "digits_demo"), str(moved)], capture_output=True, text=True,
+                       env=_no_python_env(tmp_path), timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"exported model: test accuracy {acc:.4f}" in r.stdout
+    assert "classify(NULL) -> 2: classify: argument x is NULL" in r.stdout
+    assert (moved / "digits_finetuned.params").exists()
