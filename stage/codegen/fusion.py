@@ -21,7 +21,7 @@ def _is_elementwise(n: Node) -> bool:
 
 
 def plan(block: Block) -> Set[int]:
-    """ids of the nodes to inline into their consumer."""
+    """ids of the nodes to inline into their consumer (also fills `consumers`: sym id -> count)."""
     uses: Dict[int, int] = {}
     user: Dict[int, tuple] = {}
     home: Dict[int, int] = {}
@@ -59,4 +59,7 @@ def plan(block: Block) -> Set[int]:
                 inlined.add(id(n))
         elif n.op == "matmul" and u.op in ("accum", "store") and u.args[1] is s:
             inlined.add(id(n))
+        elif n.op in OPS and OPS[n.op].sparse_update and u.op == "accum" and u.args[1] is s:
+            inlined.add(id(n))            # applied to the ref directly (see Lowering.accumulate_into)
+    plan.consumers = uses
     return inlined

@@ -61,6 +61,9 @@ class Lowering:
         self.program = program
         self.name = name
         self.inlined = fusion.plan(program.block)
+        self.consumers = fusion.plan.consumers
+        self.in_place: set = set()      # syms whose storage already holds their base argument
+        self.node_uses: Optional[list] = None
         self.store: Dict[int, object] = {}          # sym id -> Layout | closure name
         self.closure_caps: Dict[int, set] = {}      # closure sym id -> captured buffers
         self.buf_of: Dict[int, memory.Buffer] = {}
@@ -108,9 +111,13 @@ class Lowering:
         return Layout(name, t.dtype, t.shape, contiguous_strides(t.shape), 0, b.id)
 
     def use(self, layout: Layout):
-        """Record a use of a layout's buffer at the current position (liveness)."""
+        """Record a use of a layout's buffer at the current position (liveness). While a node is
+        being lowered its uses are also kept, and extended to the node's last statement."""
         if layout.root is not None:
-            self._use_buffer(self.buf_of[layout.root])
+            b = self.buf_of[layout.root]
+            self._use_buffer(b)
+            if self.node_uses is not None:
+                self.node_uses.append(b)
 
     def _use_buffer(self, b: memory.Buffer):
         if b.owner is self.fn:
@@ -154,6 +161,7 @@ class Lowering:
         self.use(lay)
         if contiguous and not lay.is_contiguous():
             lay = self.materialize(lay)
+            self.use(lay)
         return lay
 
     def _const_layout(self, c: Const) -> Layout:
@@ -209,15 +217,41 @@ class Lowering:
         return []
 
     def copy_into(self, sym: Sym, e: Exp) -> List[str]:
+        """Initialise sym's storage with e (an op that updates a copy of its first argument). The
+        copy is skipped when sym is computed in place: into a ref, or into e's own buffer when e
+        has no other consumer and no view of it exists."""
+        if sym.id in self.in_place:
+            return []
+        if sym.id not in self.store and self._can_steal(e):
+            self.store[sym.id] = self.layout(e)
+            del self.store[e.id]           # e is dead: this node was its only consumer
+            return []
         out = self.out_layout(sym)
         src = self.layout(e)
         return self.loops.copy(out, src)
+
+    def _can_steal(self, e: Exp) -> bool:
+        if not isinstance(e, Sym) or self.consumers.get(e.id) != 1:
+            return False
+        lay = self.store.get(e.id)
+        if not isinstance(lay, Layout) or lay.root is None or not lay.is_contiguous() or \
+                self.buf_of[lay.root].owner is not self.fn:
+            return False
+        return sum(1 for v in self.store.values()
+                   if isinstance(v, Layout) and v.root == lay.root) == 1
 
     def accumulate_into(self, ref: Exp, e: Exp) -> List[str]:
         target = self.layout(ref)
         prod = self.producers.get(getattr(e, "id", None))
         if prod is not None and id(prod) in self.inlined and prod.op == "matmul":
             return OPS["matmul"].cpp(self, prod, out=target.pointer(), beta=literal(1, target.dtype))
+        if prod is not None and id(prod) in self.inlined and OPS[prod.op].sparse_update:
+            base = self.layout(prod.args[0])
+            if base.kind == "scalar" and base.base in ("0", "0.0", "0.0f"):
+                self.store[prod.sym.id] = target      # update the ref's positions directly
+                self.in_place.add(prod.sym.id)
+                return OPS[prod.op].cpp(self, prod)
+            self.lower_node_now(prod)
         return self.loops.elementwise(target, e, accumulate=True)
 
     def store_into(self, x: Exp, e: Exp) -> List[str]:
@@ -277,6 +311,11 @@ class Lowering:
         for n in block.nodes:
             self.lower_node(n)
 
+    def lower_node_now(self, n: Node):
+        """Lower a node that fusion had deferred to its consumer, at the consumer's position."""
+        self.inlined.discard(id(n))
+        self.lower_node(n)
+
     def lower_node(self, n: Node):
         if id(n) in self.inlined:
             return
@@ -296,12 +335,20 @@ class Lowering:
             self.store[n.sym.id] = lay
             return
         self.emit(f"// {format_node(n)}" + (f"  [{n.origin}]" if n.origin else ""))
-        if kind == "elementwise":
-            self.emit_all(self.loops.elementwise_node(n))
-        elif kind == "reduce":
-            self.emit_all(self.loops.reduce(n))
-        else:
-            self.emit_all(opdef.cpp(self, n))
+        outer, self.node_uses = self.node_uses, []
+        try:
+            if kind == "elementwise":
+                lines = self.loops.elementwise_node(n)
+            elif kind == "reduce":
+                lines = self.loops.reduce(n)
+            else:
+                lines = opdef.cpp(self, n)
+            self.emit_all(lines)
+            # a kernel asks for its operands (and copies of them) before its statement is emitted
+            for b in self.node_uses:
+                self._use_buffer(b)
+        finally:
+            self.node_uses = outer
 
     # ------------------------------------------------------------------------------------ functions
     def bind_param(self, sym: Sym) -> str:
@@ -357,7 +404,10 @@ class Lowering:
         params, inputs = [], []
         for k, s in enumerate(block.inputs):
             t = s.type
-            if t.shape == ():
+            if t.shape == () and s.id in self.mutable:     # updated in place: keep the pointer
+                params.append(f"{ctype(t.dtype)}* {s.name}")
+                self.store[s.id] = Layout(s.name, t.dtype, (), ())
+            elif t.shape == ():
                 params.append(f"const {ctype(t.dtype)}* {s.name}_p")
                 self.emit(f"const {ctype(t.dtype)} {s.name} = *{s.name}_p;")
                 self.store[s.id] = Layout(s.name, t.dtype, (), (), kind="scalar")

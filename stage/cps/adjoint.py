@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Optional
 
 from ..ir import functions as F
-from ..ir.graph import Scope, current_scope, in_scope, reflect
+from ..ir.graph import Scope, current_scope, defining_node, in_scope, is_zeros, reflect
+from ..ir.ops import OPS
 from ..ir.rep import Rep
 from ..ir.types import TensorType
 
@@ -28,7 +29,7 @@ class Adj:
     def add(self, g: Rep):
         """Accumulate a cotangent of this value's exact type."""
         if self.ref is None and current_scope() is self.scope:
-            self.d = g if self.d is None else self.d + g
+            self.d = g if self.d is None else _sum(self.d, g)
             return
         reflect("accum", self.ref_for_call().exp, g.exp)
 
@@ -46,6 +47,15 @@ class Adj:
         if self.ref is not None:
             return Rep(reflect("read_var", self.ref.exp)[0])
         return self.d
+
+
+def _sum(d: Rep, g: Rep) -> Rep:
+    """d + g, where a sparse cotangent (an update of zeros) is applied to the other term instead."""
+    for a, b in ((d, g), (g, d)):
+        n = defining_node(b.exp)
+        if n is not None and OPS[n.op].sparse_update and is_zeros(n.args[0]) and a.type == b.type:
+            return Rep(reflect(n.op, a.exp, *n.args[1:], **n.params)[0])
+    return d + g
 
 
 def zero_ref(type: TensorType) -> Rep:

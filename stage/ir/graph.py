@@ -77,6 +77,20 @@ class Const(Exp):
         return self.name
 
 
+def defining_node(e: Exp) -> Optional["Node"]:
+    """The node that bound `e` in the current staging session (None for constants and inputs)."""
+    sc = current_scope()
+    return sc.trace.defs.get(e.id) if isinstance(e, Sym) and sc is not None else None
+
+
+def is_zeros(e: Exp) -> bool:
+    """Whether `e` is known to be all zeros (a zero constant, possibly broadcast)."""
+    if isinstance(e, Const):
+        return not e.value.any()
+    n = defining_node(e)
+    return n is not None and n.op == "broadcast_to" and is_zeros(n.args[0])
+
+
 def exp_key(e: Exp):
     return e.key() if isinstance(e, Const) else e.id
 
@@ -174,6 +188,7 @@ class Trace:
     def __init__(self):
         self.counter = itertools.count()
         self.root: Optional[Scope] = None
+        self.defs: Dict[int, Node] = {}   # symbol id -> the node that binds it
         self.probing = 0          # > 0 while inferring a recursive function's result type
 
     def fresh(self, type: Type) -> Sym:
@@ -331,8 +346,10 @@ def reflect(op: str, *args: Exp, blocks=(), out_types=None, scope: Optional[Scop
             return hit
     if syms is None:
         syms = tuple(sc.trace.fresh(t) for t in out_types)
-    sc.nodes.append(Node(syms, op, args, params, blocks, user_location(),
-                         getattr(_state, "origin", None)))
+    node = Node(syms, op, args, params, blocks, user_location(), getattr(_state, "origin", None))
+    sc.nodes.append(node)
+    for s in syms:
+        sc.trace.defs[s.id] = node
     sc.defined.update(s.id for s in syms)
     if pure:
         sc.cse[key] = syms

@@ -11,6 +11,8 @@ gradient rule (or an explicit non-differentiable mark).
   staged `Rep` code so gradients are optimised, compiled and differentiable again. `NONDIFF` marks an op
   without a gradient (comparisons, integer ops). The CPS step that calls it lives in `stage.cps`.
 - `domain` describes valid inputs for the generated tests (e.g. `positive`).
+- `sparse_update` marks ops computing `args[0]` plus an update of a few positions (the gradients of
+  indexing and gathers), which gradient accumulation and codegen apply in place.
 """
 from __future__ import annotations
 
@@ -35,6 +37,10 @@ class OpDef:
     simplify: Optional[Callable[..., Any]] = None
     domain: Dict[str, Any] = field(default_factory=dict)
     nargs: Optional[int] = None        # fixed arity (None: variadic)
+    # `out = args[0] + (an update of a few positions)`: a cotangent made of such an op on zeros is
+    # accumulated by applying the op to the running sum (or into a ref) instead of adding a mostly-zero
+    # array, and codegen updates args[0]'s buffer in place when nothing else needs it.
+    sparse_update: bool = False
 
     def __post_init__(self):
         OPS[self.name] = self

@@ -77,6 +77,7 @@ struct Arena {
     return p;
   }
   void pop(int chunk, size_t u) { cur = chunk; used = u; }
+  ~Arena() { for (int i = 0; i < nchunks; ++i) std::free(chunks[i].mem); }   // at thread exit
 };
 
 inline Arena& arena() {
