@@ -24,61 +24,76 @@ inline void valid_range(int64_t k, int64_t S, int64_t P, int64_t W, int64_t OW, 
 
 // The column matrix of images [n0, n1): col[(c, ki, kj), (n - n0, oh, ow)] =
 // x[n, c, oh*SH - PH + ki, ow*SW - PW + kj] (0 outside), rows of length L = (n1 - n0) * OH * OW.
+// Shapes are copied to locals first: the loops are short (OW is often 8 to 24), so keeping every
+// bound in a register matters more than anything inside them.
 template <class T>
 inline void im2col(const Conv2dShape& s, const T* x, int64_t n0, int64_t n1, T* col) {
-  const int64_t OHW = s.ohw(), L = (n1 - n0) * OHW;
-  for (int64_t c = 0; c < s.C; ++c)
-    for (int64_t ki = 0; ki < s.KH; ++ki)
-      for (int64_t kj = 0; kj < s.KW; ++kj) {
-        T* row = col + ((c * s.KH + ki) * s.KW + kj) * L;
+  const int64_t C = s.C, H = s.H, W = s.W, KH = s.KH, KW = s.KW, SH = s.SH, SW = s.SW;
+  const int64_t PH = s.PH, PW = s.PW, OH = s.OH, OW = s.OW, OHW = OH * OW, L = (n1 - n0) * OHW;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t ki = 0; ki < KH; ++ki) {
+      // output rows whose input row oh*SH - PH + ki is inside [0, H)
+      int64_t oh_lo, oh_hi;
+      valid_range(ki, SH, PH, H, OH, oh_lo, oh_hi);
+      for (int64_t kj = 0; kj < KW; ++kj) {
+        T* row = col + ((c * KH + ki) * KW + kj) * L;
         int64_t lo, hi;
-        valid_range(kj, s.SW, s.PW, s.W, s.OW, lo, hi);
+        valid_range(kj, SW, PW, W, OW, lo, hi);
         for (int64_t n = n0; n < n1; ++n) {
-          const T* plane = x + (n * s.C + c) * s.H * s.W;
-          for (int64_t oh = 0; oh < s.OH; ++oh) {
-            T* o = row + (n - n0) * OHW + oh * s.OW;
-            const int64_t ih = oh * s.SH - s.PH + ki;
-            if (ih < 0 || ih >= s.H) { for (int64_t ow = 0; ow < s.OW; ++ow) o[ow] = T(0); continue; }
-            const T* xr = plane + ih * s.W - s.PW + kj;
-            for (int64_t ow = 0; ow < lo; ++ow) o[ow] = T(0);
-            if (s.SW == 1) {
+          const T* src = x + (n * C + c) * H * W + (ki - PH) * W + (kj - PW);
+          T* dst = row + (n - n0) * OHW;
+          std::fill(dst, dst + oh_lo * OW, T(0));
+          if (SW == 1 && lo == 0 && hi == OW) {           // no column padding: plain row copies
+            for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+              const T* a = src + oh * SH * W;
+              T* b = dst + oh * OW;
 #pragma omp simd
-              for (int64_t ow = lo; ow < hi; ++ow) o[ow] = xr[ow];
-            } else {
-              for (int64_t ow = lo; ow < hi; ++ow) o[ow] = xr[ow * s.SW];
+              for (int64_t ow = 0; ow < OW; ++ow) b[ow] = a[ow];
             }
-            for (int64_t ow = hi; ow < s.OW; ++ow) o[ow] = T(0);
+          } else {
+            for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+              const T* a = src + oh * SH * W;
+              T* b = dst + oh * OW;
+              for (int64_t ow = 0; ow < lo; ++ow) b[ow] = T(0);
+              for (int64_t ow = lo; ow < hi; ++ow) b[ow] = a[ow * SW];
+              for (int64_t ow = hi; ow < OW; ++ow) b[ow] = T(0);
+            }
           }
+          std::fill(dst + oh_hi * OW, dst + OHW, T(0));
         }
       }
+    }
 }
 
 // dx[n, c, ih, iw] += col[(c, ki, kj), (n - n0, oh, ow)] for images [n0, n1): im2col transposed
 template <class T>
 inline void col2im(const Conv2dShape& s, const T* col, int64_t n0, int64_t n1, T* dx) {
-  const int64_t OHW = s.ohw(), L = (n1 - n0) * OHW;
-  for (int64_t c = 0; c < s.C; ++c)
-    for (int64_t ki = 0; ki < s.KH; ++ki)
-      for (int64_t kj = 0; kj < s.KW; ++kj) {
-        const T* row = col + ((c * s.KH + ki) * s.KW + kj) * L;
+  const int64_t C = s.C, H = s.H, W = s.W, KH = s.KH, KW = s.KW, SH = s.SH, SW = s.SW;
+  const int64_t PH = s.PH, PW = s.PW, OH = s.OH, OW = s.OW, OHW = OH * OW, L = (n1 - n0) * OHW;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t ki = 0; ki < KH; ++ki) {
+      int64_t oh_lo, oh_hi;
+      valid_range(ki, SH, PH, H, OH, oh_lo, oh_hi);
+      for (int64_t kj = 0; kj < KW; ++kj) {
+        const T* row = col + ((c * KH + ki) * KW + kj) * L;
         int64_t lo, hi;
-        valid_range(kj, s.SW, s.PW, s.W, s.OW, lo, hi);
+        valid_range(kj, SW, PW, W, OW, lo, hi);
         for (int64_t n = n0; n < n1; ++n) {
-          T* plane = dx + (n * s.C + c) * s.H * s.W;
-          for (int64_t oh = 0; oh < s.OH; ++oh) {
-            const int64_t ih = oh * s.SH - s.PH + ki;
-            if (ih < 0 || ih >= s.H) continue;
-            const T* o = row + (n - n0) * OHW + oh * s.OW;
-            T* xr = plane + ih * s.W - s.PW + kj;
-            if (s.SW == 1) {
+          T* dst = dx + (n * C + c) * H * W + (ki - PH) * W + (kj - PW);
+          const T* src = row + (n - n0) * OHW;
+          for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+            T* a = dst + oh * SH * W;
+            const T* b = src + oh * OW;
+            if (SW == 1) {
 #pragma omp simd
-              for (int64_t ow = lo; ow < hi; ++ow) xr[ow] += o[ow];
+              for (int64_t ow = lo; ow < hi; ++ow) a[ow] += b[ow];
             } else {
-              for (int64_t ow = lo; ow < hi; ++ow) xr[ow * s.SW] += o[ow];
+              for (int64_t ow = lo; ow < hi; ++ow) a[ow * SW] += b[ow];
             }
           }
         }
       }
+    }
 }
 
 // (A, B, inner) -> (B, A, inner): the batched gemm works on channel-major rows
