@@ -38,18 +38,50 @@ class Arg:
     lo: int = 0              # | target (classes in [0, hi), some = lo as ignore_index) | small
     hi: int = 0              # (small integer-valued floats, for ties)
     dom: Optional[Dict[str, Any]] = None     # overrides the op's domain for this argument
+    view: Optional[str] = None   # passed as a view of a runtime array: T (reversed axes), step
+    value: Any = None            # (x[..., ::2]), rev (x[..., ::-1]), bcast (of a size-1 dim 0);
+    #                              kind const: a staged constant `value` (not a runtime input)
+
+    @property
+    def source_shape(self):
+        if self.view == "T":
+            return tuple(reversed(self.shape))
+        if self.view == "step":
+            return self.shape[:-1] + (2 * self.shape[-1],)
+        if self.view == "bcast":
+            return (1,) + self.shape[1:]
+        return self.shape
 
 
-def f(*shape, dom=None):
-    return Arg(tuple(shape), F, dom=dom)
+def f(*shape, dom=None, view=None):
+    return Arg(tuple(shape), F, dom=dom, view=view)
+
+
+def const(value, dtype=F):
+    return Arg((), dtype, "const", value=value)
+
+
+def apply_view(x, view, shape, staged):
+    """The view of a source array (NumPy, or staged with the user-facing functions)."""
+    if view is None:
+        return x
+    if view == "T":
+        return st.transpose(x) if staged else np.transpose(x)
+    if view == "step":
+        return x[..., ::2]
+    if view == "rev":
+        return x[..., ::-1]
+    if view == "bcast":
+        return st.broadcast_to(x, shape) if staged else np.broadcast_to(x, shape)
+    raise ValueError(view)
 
 
 def small(*shape):
     return Arg(tuple(shape), F, "small", -2, 3)
 
 
-def ints(shape, lo=-5, hi=6, dtype="int64"):
-    return Arg(tuple(shape), dtype, "ints", lo, hi)
+def ints(shape, lo=-5, hi=6, dtype="int64", view=None):
+    return Arg(tuple(shape), dtype, "ints", lo, hi, view=view)
 
 
 def nzints(shape, lo=-5, hi=6, dtype="int64"):
@@ -60,8 +92,8 @@ def bools(*shape):
     return Arg(tuple(shape), "bool", "bool")
 
 
-def index(n, shape=(), dtype="int64"):
-    return Arg(tuple(shape), dtype, "index", -n, n)
+def index(n, shape=(), dtype="int64", view=None):
+    return Arg(tuple(shape), dtype, "index", -n, n, view=view)
 
 
 def target(shape, classes, ignore=-100, dtype="int64"):
@@ -97,8 +129,14 @@ class Case:
         return self.fd and not any(a.kind == "small" for a in self.args)   # small: on the kinks
 
     @property
+    def runtime(self):
+        """The arguments that are runtime inputs (not constants)."""
+        return [a for a in self.args if a.kind != "const"]
+
+    @property
     def grad_args(self):
-        return tuple(i for i, a in enumerate(self.args) if a.dtype == F)
+        """Positions, among the runtime inputs, of the float arguments (differentiated)."""
+        return tuple(i for i, a in enumerate(self.runtime) if a.dtype == F)
 
     def resolved(self, dt):
         """(argument dtypes, params) with F replaced by dt."""
@@ -271,6 +309,76 @@ def _cases():
     add(C("nll_loss", f(6, 5), target((6,), 5), params={"reduction": "mean", "ignore_index": -100}, o3=True),
         C("nll_loss", f(3, 4), target((3,), 1, ignore=0),            # every target ignored: 0/0
           params={"reduction": "mean", "ignore_index": 0}, grad=False))
+
+    # -- convolution and pooling (NCHW) -----------------------------------------------------------
+    def cp(stride, padding, **kw):
+        return dict(stride=stride, padding=padding, **kw)
+    for xs, ws, prm, o3 in [((2, 3, 7, 6), (4, 3, 3, 2), cp((1, 1), (0, 0)), False),
+                            ((2, 3, 8, 6), (4, 3, 3, 2), cp((2, 2), (1, 0)), False),
+                            ((1, 1, 5, 5), (2, 1, 5, 5), cp((3, 3), (2, 2)), False),
+                            ((2, 2, 4, 3), (3, 2, 1, 1), cp((1, 2), (0, 1)), False),
+                            ((2, 3, 10, 10), (5, 3, 3, 3), cp((1, 1), (1, 1)), True)]:
+        from stage.ir.ops.conv import out_size
+        ohw = tuple(out_size(xs[2 + d], ws[2 + d], prm["stride"][d], prm["padding"][d]) for d in range(2))
+        gs = (xs[0], ws[0]) + ohw
+        add(C("conv2d", f(*xs), f(*ws), params=prm, o3=o3),
+            C("conv2d_grad_input", f(*gs), f(*ws), params=dict(prm, input_hw=xs[2:]), o3=o3),
+            C("conv2d_grad_weight", f(*xs), f(*gs), params=dict(prm, kernel_hw=ws[2:]), o3=o3))
+    for xs, k, stride, pad, o3 in [((2, 3, 6, 6), (2, 2), (2, 2), (0, 0), False),
+                                   ((1, 2, 5, 7), (3, 3), (2, 2), (1, 1), False),
+                                   ((1, 2, 5, 6), (3, 2), (1, 2), (0, 0), False),
+                                   ((2, 1, 7, 7), (2, 2), (2, 2), (0, 0), False),
+                                   ((2, 4, 12, 12), (2, 2), (2, 2), (0, 0), True)]:
+        from stage.ir.ops.conv import out_size
+        prm = dict(kernel_size=k, stride=stride, padding=pad)
+        ohw = tuple(out_size(xs[2 + d], k[d], stride[d], pad[d]) for d in range(2))
+        add(C("max_pool2d", f(*xs), params=prm, o3=o3),
+            C("max_pool2d_indices", f(*xs), params=prm, o3=o3),
+            C("avg_pool2d", f(*xs), params=prm, o3=o3),
+            C("avg_pool2d_grad", f(*xs[:2], *ohw), params=dict(prm, input_hw=xs[2:]), o3=o3))
+
+    # -- constant operands (staged constants, as Python scalars become) --------------------------
+    add(C("maximum", ints((5,)), const(0, "int64")), C("minimum", f(3, 4), const(0.5)),
+        C("floor_divide", ints((5,), -9, 10), const(2, "int64")), C("mod", ints((5,), -9, 10), const(3, "int64")),
+        C("mod", f(2, 3), const(1.5)), C("power", f(3, 2), const(2.5)), C("add", ints((4,)), const(1, "int64")),
+        C("where", bools(3, 4), ints((3, 4)), const(0, "int64")), C("divide", const(1.0), f(2, 3, dom={"nonzero": True})),
+        C("clip", f(3, 4, view="T"), params={"lo": -0.5, "hi": 0.5}),
+        C("max", ints((3, 4), view="T"), params={"axis": (0,), "keepdims": False}))
+
+    # -- operands that are views (transposed, strided, reversed, broadcast): layouts and copies ----
+    add(C("matmul", f(3, 4, view="T"), f(4, 5)), C("matmul", f(3, 4), f(4, 5, view="T")),
+        C("matmul", f(3, 4, view="T"), f(4, 5, view="T")), C("matmul", f(3, 4, view="step"), f(4, 2)),
+        C("matmul", f(3, 4), f(4, view="rev")), C("matmul", f(2, 3, 4, view="bcast"), f(4, 5)),
+        C("matmul", f(2, 3, 4, view="T"), f(2, 4, 5, view="step")),
+        C("matmul", f(20, 30, view="T"), f(30, 10), o3=True), C("matmul", f(30, view="step"), f(30, 20, view="T"), o3=True))
+    add(C("take", f(5, 3, view="T"), index(5, (4,)), params={"axis": 0}),
+        C("take", f(4, 6, view="step"), index(6, (5,)), params={"axis": 1}),
+        C("take", f(5, 3), index(5, (2, 3), view="T"), params={"axis": 0}),
+        C("scatter_add", f(5, 3, view="T"), index(5, (6,)), f(6, 3, view="T"), params={"axis": 0}))
+    add(C("softmax", f(3, 5, view="T"), params={"axis": 1}), C("log_softmax", f(3, 5, view="step"), params={"axis": 0}),
+        C("nll_loss", f(6, 5, view="T"), target((6,), 5), params={"reduction": "sum", "ignore_index": -100}),
+        C("argmax", f(3, 4, view="T"), params={"axis": 1}),
+        C("concatenate", f(2, 3, view="T"), f(4, 3, view="rev"), params={"axis": 0}),
+        C("sum", f(3, 4, view="T"), params={"axis": (1,), "keepdims": False}),
+        C("max", f(2, 3, 4, view="step"), params={"axis": (2,), "keepdims": True}),
+        C("sum", f(3, 4, view="bcast"), params={"axis": (0,), "keepdims": False}),
+        C("reshape", f(3, 4, view="T"), params={"shape": (12,)}),
+        C("reshape", f(2, 6, view="step"), params={"shape": (3, 4)}),
+        C("transpose", f(3, 4, view="step"), params={"axes": (1, 0)}),
+        C("broadcast_to", f(1, 4, view="rev"), params={"shape": (3, 4)}),
+        C("getitem", f(4, 5, view="T"), index(4), params={"spec": (("dyn", 0), ("slice", 1, 5, 2))}),
+        C("setitem_add", f(4, 5, view="T"), f(5, view="rev"), params={"spec": (("int", 1), full5)}),
+        C("add", f(3, 4, view="T"), f(3, 4, view="step")), C("exp", f(3, 4, view="rev")),
+        C("where", bools(3, 4), f(3, 4, view="T"), f(3, 4, view="bcast")),
+        C("conv2d", f(2, 3, 7, 6, view="step"), f(4, 3, 3, 2, view="T"), params=cp((1, 1), (1, 0))),
+        C("max_pool2d", f(2, 3, 6, 6, view="T"), params=dict(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))),
+        C("avg_pool2d", f(2, 3, 6, 6, view="step"), params=dict(kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))))
+
+    # -- random numbers ---------------------------------------------------------------------------
+    add(C("random_uniform", ints((), 0, 1000), ints((), 0, 1000), params=dict(shape=(3, 4), dtype=F, stream=0)),
+        C("random_uniform", ints((), -5, 5), ints((), 0, 9, "int32"), params=dict(shape=(7,), dtype=F, stream=3)),
+        C("random_uniform", ints((), 0, 10), ints((), 0, 10), params=dict(shape=(), dtype=F, stream=1)),
+        C("random_uniform", ints((), 0, 10), ints((), 0, 10), params=dict(shape=(2, 0), dtype=F, stream=1)))
     return out
 
 
@@ -282,13 +390,15 @@ def all_cases() -> List[Case]:
 
 
 GROUPS = {"sum": "reduce", "max": "reduce", "argmax": "reduce", "matmul": "linalg",
-          "softmax": "nn", "log_softmax": "nn", "nll_loss": "nn"}
+          "softmax": "nn", "log_softmax": "nn", "nll_loss": "nn", "random_uniform": "random"}
 
 
 def group_of(op: str) -> str:
     """The op module that declares op: one batch per module."""
     if op in GROUPS:
         return GROUPS[op]
+    if "conv" in op or "pool" in op:
+        return "conv"
     return "elementwise" if OPS[op].kind == "elementwise" or op == "iota" else "shape"
 
 
@@ -323,7 +433,7 @@ def _real(rng, shape, dom):
 
 
 def arg_value(rng, a: Arg, dt: str, op_dom):
-    shape = a.shape
+    shape = a.source_shape
     if a.kind == "real":
         return np.asarray(_real(rng, shape, op_dom if a.dom is None else a.dom), dt)
     if a.kind == "small":
@@ -350,11 +460,25 @@ def _inputs(case_id: str, dt: str):
     case = case_by_id(case_id)
     rng = _rng(case_id, dt)
     dom = OPS[case.op].domain
-    return tuple(arg_value(rng, a, dt, dom) for a in case.args)
+    return tuple(arg_value(rng, a, dt, dom) for a in case.runtime)
 
 
 def inputs(case: Case, dt: str) -> List[np.ndarray]:
+    """The runtime inputs (source arrays of views; no constants)."""
     return [np.array(v, copy=True) for v in _inputs(case.id, dt)]
+
+
+def full_args(case: Case, dt: str, xs, staged):
+    """All of the op's arguments: runtime inputs through their views, and constants."""
+    out, it = [], iter(xs)
+    for a in case.args:
+        d = dt if a.dtype == F else a.dtype
+        if a.kind == "const":
+            v = np.asarray(a.value, d)
+            out.append(st.as_rep(v) if staged else v)
+        else:
+            out.append(apply_view(next(it), a.view, a.shape, staged))
+    return out
 
 
 def case_by_id(case_id: str) -> Case:
@@ -364,7 +488,7 @@ def case_by_id(case_id: str) -> Case:
 
 def reference(case: Case, dt: str, args=None):
     _, params = case.resolved(dt)
-    args = inputs(case, dt) if args is None else args
+    args = full_args(case, dt, inputs(case, dt) if args is None else args, False)
     return np.asarray(OPS[case.op].ref(*args, **params))
 
 
@@ -381,14 +505,14 @@ def cotangent(case: Case):
 
 def direction(case: Case):
     rng = _rng(case.id, "direction")
-    return [rng.standard_normal(a.shape) for i, a in enumerate(case.args) if a.dtype == F]
+    return [rng.standard_normal(a.source_shape) for a in case.runtime if a.dtype == F]
 
 
 # ------------------------------------------------------------------------------------------ programs
 
 def stage_op(case: Case, dt: str, reps):
     _, params = case.resolved(dt)
-    return apply(case.op, *reps, **params)
+    return apply(case.op, *full_args(case, dt, reps, True), **params)
 
 
 def forward_fn(cases: List[Case], dt: str):
@@ -396,7 +520,7 @@ def forward_fn(cases: List[Case], dt: str):
     def fn(*flat):
         outs, k = [], 0
         for c in cases:
-            n = len(c.args)
+            n = len(c.runtime)
             outs.append(stage_op(c, dt, flat[k:k + n]))
             k += n
         return tuple(outs)
@@ -423,7 +547,7 @@ def grad_fn(cases: List[Case]):
     def fn(*flat):
         res, k = [], 0
         for c in cases:
-            n = len(c.args)
+            n = len(c.runtime)
             args, cot = flat[k:k + n], flat[k + n]
             g = st.grad(loss_fn(c, "float64", cot), argnums=c.grad_args)(*args)
             res.append(tuple(g))
@@ -487,6 +611,11 @@ def _torch_table():
         vv = v.reshape(x.shape[:axis] + (flat.numel(),) + x.shape[axis + 1:])
         return x.index_add(axis, flat, vv)
 
+    def max_pool_indices(x, kernel_size, stride, padding):
+        idx = TF.max_pool2d(x, kernel_size, stride, padding, return_indices=True)[1]
+        n, c, h, w = x.shape
+        return idx + (torch.arange(n * c).reshape(n, c, 1, 1) * (h * w))
+
     def clip(x, lo, hi):
         return torch.clamp(x, min=lo, max=hi)
 
@@ -518,6 +647,16 @@ def _torch_table():
         "scatter_add": scatter_add,
         "softmax": lambda x, axis: torch.softmax(x, dim=axis),
         "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
+        "conv2d": lambda x, w, stride, padding: TF.conv2d(x, w, stride=stride, padding=padding),
+        "conv2d_grad_input": lambda g, w, stride, padding, input_hw: torch.nn.grad.conv2d_input(
+            (g.shape[0], w.shape[1]) + tuple(input_hw), w, g, stride=stride, padding=padding),
+        "conv2d_grad_weight": lambda x, g, stride, padding, kernel_hw: torch.nn.grad.conv2d_weight(
+            x, (g.shape[1], x.shape[1]) + tuple(kernel_hw), g, stride=stride, padding=padding),
+        "max_pool2d": lambda x, kernel_size, stride, padding: TF.max_pool2d(
+            x, kernel_size, stride, padding),
+        "max_pool2d_indices": max_pool_indices,
+        "avg_pool2d": lambda x, kernel_size, stride, padding: TF.avg_pool2d(
+            x, kernel_size, stride, padding, count_include_pad=True),
         "nll_loss": lambda lp, t, reduction, ignore_index: TF.nll_loss(
             lp, t.long(), reduction=reduction, ignore_index=ignore_index),
     }
@@ -528,6 +667,18 @@ def torch_table():
     return _torch_table()
 
 
+def _torch_view(x, a: Arg):
+    if a.view == "T":
+        return x.permute(*reversed(range(x.ndim)))
+    if a.view == "rev":
+        return x.flip(-1)
+    if a.view == "step":
+        return x[..., ::2]
+    if a.view == "bcast":
+        return x.expand(*a.shape)
+    return x
+
+
 def torch_run(case: Case):
     """(output, gradients of sum(out * c) w.r.t. the float arguments or None) with PyTorch."""
     import torch
@@ -536,8 +687,14 @@ def torch_run(case: Case):
         return None
     _, params = case.resolved("float64")
     xs = [torch.tensor(x, requires_grad=(a.dtype == F)) for x, a in zip(inputs(case, "float64"),
-                                                                           case.args)]
-    out = fn(*xs, **params)
+                                                                           case.runtime)]
+    args, it = [], iter(xs)
+    for a in case.args:
+        if a.kind == "const":
+            args.append(torch.tensor(np.asarray(a.value, "float64" if a.dtype == F else a.dtype)))
+            continue
+        args.append(_torch_view(next(it), a))
+    out = fn(*args, **params)
     if out is None:
         return None
     grads = None
@@ -545,6 +702,232 @@ def torch_run(case: Case):
         c = torch.tensor(cotangent(case))
         (out.to(torch.float64) * c).sum().backward()
         grads = [xs[i].grad for i in case.grad_args]
-        grads = [np.zeros(case.args[i].shape) if g is None else g.numpy()
+        grads = [np.zeros(case.runtime[i].source_shape) if g is None else g.numpy()
                  for i, g in zip(case.grad_args, grads)]
     return out.detach().numpy(), grads
+
+
+# ------------------------------------------------------------------------------------------ user-facing
+
+@dataclass
+class U:
+    """A user-facing function on fixed inputs, with the NumPy expression it must agree with."""
+    name: str
+    fn: Any                  # staged: (*args) -> Rep
+    ref: Any                 # NumPy: (*args) -> array (same dtype expected unless `dtype` given)
+    args: Tuple[np.ndarray, ...]
+    dtype: Optional[str] = None      # expected result dtype where stage's weak typing differs
+    grad: bool = True        # finite-difference check w.r.t. the float64 arguments
+    xfail: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def grad_args(self):
+        return tuple(i for i, a in enumerate(self.args) if a.dtype == np.float64)
+
+    def __post_init__(self):
+        self.args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a
+                          for a in self.args)
+
+    def expected(self, args=None):
+        r = np.asarray(self.ref(*(self.args if args is None else args)))
+        return r.astype(self.dtype) if self.dtype else r
+
+    @property
+    def has_grad(self):
+        return self.grad and bool(self.grad_args) and self.expected().dtype == np.float64
+
+
+def _user_cases():
+    rng = np.random.default_rng(1234)
+    x = rng.standard_normal((3, 4))
+    x32 = x.astype(np.float32)
+    y = rng.standard_normal((4, 5, 6))
+    z = rng.standard_normal((2, 3, 4))
+    i32 = rng.integers(-5, 6, (3, 4)).astype(np.int32)
+    i64 = rng.integers(-5, 6, (5,))
+    s = np.float64(0.7)
+    big = x * 300.0
+    labels = np.array([0, 3, 1, 1, 2])
+    labels2 = np.array([[0, 2], [1, 1], [2, 0]])
+    idx = np.array([2, -1, 0, 2])
+    idx2 = np.array([[0, 2], [-2, 1]])
+    cond = x > 0
+    I = np.int64
+    cases = [
+        # reductions: axis None / int / negative / tuple, keepdims, methods, 0-d, ints
+        U("sum_all", lambda a: st.sum(a), np.sum, (x,)),
+        U("sum_neg_axis", lambda a: st.sum(a, axis=-1), lambda a: np.sum(a, axis=-1), (z,)),
+        U("sum_tuple_keepdims", lambda a: st.sum(a, axis=(0, -1), keepdims=True),
+          lambda a: np.sum(a, axis=(0, -1), keepdims=True), (z,)),
+        U("sum_method", lambda a: a.sum(1), lambda a: a.sum(1), (x32,)),
+        U("sum_0d_axis0", lambda a: st.sum(a, axis=0), lambda a: np.sum(a, axis=0), (s,)),
+        U("sum_int32", lambda a: st.sum(a, axis=0), lambda a: np.sum(a, axis=0), (i32,)),
+        U("mean_all", lambda a: st.mean(a), np.mean, (x,)),
+        U("mean_neg_keepdims", lambda a: st.mean(a, axis=-2, keepdims=True),
+          lambda a: np.mean(a, axis=-2, keepdims=True), (z,)),
+        U("mean_f32", lambda a: a.mean(0), lambda a: a.mean(0), (x32,)),
+        U("mean_int_is_default_float", lambda a: st.mean(a, axis=1), lambda a: np.mean(a, axis=1),
+          (i32,), dtype="float32"),
+        U("var_all", lambda a: st.var(a), np.var, (x,)),
+        U("var_axis_ddof", lambda a: st.var(a, axis=0, ddof=1), lambda a: np.var(a, axis=0, ddof=1), (x,)),
+        U("var_keepdims", lambda a: st.var(a, axis=(0, 2), keepdims=True),
+          lambda a: np.var(a, axis=(0, 2), keepdims=True), (z,)),
+        U("max_all", lambda a: st.max(a), np.max, (x,)),
+        U("max_neg_keepdims", lambda a: st.max(a, axis=-1, keepdims=True),
+          lambda a: np.max(a, axis=-1, keepdims=True), (z,)),
+        U("min_all", lambda a: st.min(a), np.min, (x,)),
+        U("min_axis", lambda a: a.min(0), lambda a: a.min(0), (z,)),
+        U("min_int", lambda a: st.min(a, axis=1), lambda a: np.min(a, axis=1), (i32,)),
+        U("logsumexp_all", lambda a: st.logsumexp(a), lambda a: _np_lse(a, None, False), (x,)),
+        U("logsumexp_neg_axis", lambda a: st.logsumexp(a, axis=-1),
+          lambda a: _np_lse(a, -1, False), (z,)),
+        U("logsumexp_keepdims_large", lambda a: st.logsumexp(a, axis=0, keepdims=True),
+          lambda a: _np_lse(a, 0, True), (big,)),
+        U("argmax_all", lambda a: st.argmax(a), np.argmax, (x,)),
+        U("argmax_neg", lambda a: a.argmax(-1), lambda a: a.argmax(-1), (z,)),
+        # indexing: static ints, slices with steps, None, Ellipsis, staged and advanced indices
+        U("index_int", lambda a: a[1], lambda a: a[1], (y,)),
+        U("index_neg_int", lambda a: a[-1, 2], lambda a: a[-1, 2], (y,)),
+        U("index_step", lambda a: a[1:4:2], lambda a: a[1:4:2], (y,)),
+        U("index_reverse", lambda a: a[::-1], lambda a: a[::-1], (y,)),
+        U("index_neg_step_slice", lambda a: a[:, -1:0:-2, ::3], lambda a: a[:, -1:0:-2, ::3], (y,)),
+        U("index_none", lambda a: a[None], lambda a: a[None], (x,)),
+        U("index_ellipsis", lambda a: a[..., 0], lambda a: a[..., 0], (y,)),
+        U("index_mixed", lambda a: a[:, None, 1:, ...], lambda a: a[:, None, 1:, ...], (y,)),
+        U("index_ellipsis_middle", lambda a: a[1, ..., -2], lambda a: a[1, ..., -2], (y,)),
+        U("index_scalar", lambda a: a[2, -1, 0], lambda a: a[2, -1, 0], (y,)),
+        U("index_staged", lambda a, i: a[i], lambda a, i: a[i], (y, I(2))),
+        U("index_staged_neg", lambda a, i: a[i], lambda a, i: a[i], (y, I(-1))),
+        U("index_staged_int32_neg", lambda a, i: a[:, i], lambda a, i: a[:, i], (y, np.int32(-4))),
+        U("index_staged_two", lambda a, i, j: a[i, 1:4, j], lambda a, i, j: a[i, 1:4, j],
+          (y, I(3), I(-6))),
+        U("index_staged_and_none", lambda a, i: a[None, ..., i], lambda a, i: a[None, ..., i],
+          (y, I(-2))),
+        U("index_array", lambda a, k: a[k], lambda a, k: a[k], (y, idx)),
+        U("index_array_axis1", lambda a, k: a[:, k], lambda a, k: a[:, k], (y, idx)),
+        U("index_array_2d", lambda a, k: a[k], lambda a, k: a[k], (x, idx2)),
+        U("index_list", lambda a: a[[0, 2, 2]], lambda a: a[[0, 2, 2]], (x,)),
+        U("take_neg_axis", lambda a, k: st.take(a, k, axis=-1), lambda a, k: np.take(a, k, axis=-1),
+          (y, idx)),
+        U("take_scalar_index", lambda a, k: st.take(a, k, axis=1), lambda a, k: np.take(a, k, axis=1),
+          (x, I(-2))),
+        # joining
+        U("concatenate_neg_axis", lambda a, b: st.concatenate([a, b], axis=-1),
+          lambda a, b: np.concatenate([a, b], axis=-1), (x, x[:, :2] * 2)),
+        U("concatenate_promotes", lambda a, b: st.concatenate([a, b]),
+          lambda a, b: np.concatenate([a, b]), (x32, x)),
+        U("concatenate_three", lambda a, b, c: st.concatenate((a, b, c), 1),
+          lambda a, b, c: np.concatenate((a, b, c), 1), (z, z[:, :1], z)),
+        U("stack_axis0", lambda a, b: st.stack([a, b]), lambda a, b: np.stack([a, b]), (x, x * 3)),
+        U("stack_neg_axis", lambda a, b: st.stack([a, b], axis=-1),
+          lambda a, b: np.stack([a, b], axis=-1), (x, x * 3)),
+        U("stack_scalars", lambda a, b: st.stack([a, b, a]), lambda a, b: np.stack([a, b, a]),
+          (s, np.float64(-1.5))),
+        # one_hot
+        U("one_hot", lambda k: st.one_hot(k, 4), lambda k: np.eye(4, dtype=np.float32)[k], (labels,)),
+        U("one_hot_2d_f64", lambda k: st.one_hot(k, 3, "float64"), lambda k: np.eye(3)[k], (labels2,)),
+        # shapes
+        U("reshape_minus1", lambda a: a.reshape(2, -1), lambda a: a.reshape(2, -1), (z,)),
+        U("flatten", lambda a: a.flatten(), lambda a: a.flatten(), (z,)),
+        U("transpose_default", lambda a: a.T, lambda a: a.T, (z,)),
+        U("transpose_neg_axes", lambda a: st.transpose(a, (-1, 0, 1)),
+          lambda a: np.transpose(a, (-1, 0, 1)), (z,)),
+        U("swapaxes_neg", lambda a: st.swapaxes(a, -1, 0), lambda a: np.swapaxes(a, -1, 0), (z,)),
+        U("expand_dims_neg", lambda a: st.expand_dims(a, -1), lambda a: np.expand_dims(a, -1), (x,)),
+        U("squeeze_axis", lambda a: st.squeeze(a[:, None], 1), lambda a: np.squeeze(a[:, None], 1), (x,)),
+        U("broadcast_to", lambda a: st.broadcast_to(a, (2, 3, 4)), lambda a: np.broadcast_to(a, (2, 3, 4)),
+          (x,)),
+        # weak typing of Python scalars (stage follows JAX: a Python scalar takes the array's dtype)
+        U("weak_f32_mul", lambda a: a * 2.0, lambda a: a * np.float32(2.0), (x32,)),
+        U("weak_f32_radd", lambda a: 1 + a, lambda a: np.float32(1) + a, (x32,)),
+        U("weak_f32_rsub_div", lambda a: (0.5 - a) / 3, lambda a: (np.float32(0.5) - a) / np.float32(3),
+          (x32,)),
+        U("weak_f32_pow", lambda a: a ** 3.0, lambda a: a ** np.float32(3.0), (x32,)),
+        U("weak_f32_rpow", lambda a: 2.0 ** a, lambda a: np.float32(2.0) ** a, (x32,)),
+        U("weak_f32_max", lambda a: st.maximum(a, 0), lambda a: np.maximum(a, np.float32(0)), (x32,)),
+        U("weak_f32_clip", lambda a: st.clip(a, -0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5), (x32,)),
+        U("weak_int32_add", lambda a: a + 1, lambda a: a + np.int32(1), (i32,)),
+        U("weak_int_times_float", lambda a: a * 0.5, lambda a: a * np.float32(0.5), (i32,),
+          dtype="float32"),
+        U("weak_f64_sub", lambda a: a - 0.25, lambda a: a - 0.25, (x,)),
+        U("weak_compare", lambda a: a > 0.5, lambda a: a > 0.5, (x32,)),
+        U("where_scalar_else", lambda a: st.where(a > 0, a, 0.0),
+          lambda a: np.where(a > 0, a, np.float32(0)), (x32,)),
+        U("where_scalar_then", lambda a, c: st.where(c, -1.0, a),
+          lambda a, c: np.where(c, np.float64(-1), a), (x, cond)),
+        U("where_two_scalars", lambda c: st.where(c, 1.0, 0.0),
+          lambda c: np.where(c, 1.0, 0.0).astype(np.float32), (cond,)),
+        U("where_int_scalars", lambda c: st.where(c, 1, -2), lambda c: np.where(c, 1, -2), (cond,)),
+        U("where_int_array", lambda c, k: st.where(c[0, :], k[:4], 0),
+          lambda c, k: np.where(c[0, :], k[:4], 0), (cond, i64)),
+        U("where_promotes", lambda c, a, b: st.where(c, a, b), lambda c, a, b: np.where(c, a, b),
+          (cond, x32, x)),
+        U("clip_staged_bound", lambda a, lo: st.clip(a, lo, None), lambda a, lo: np.clip(a, lo, None),
+          (x, np.float64(-0.2))),
+        U("minimum_broadcast", lambda a, b: st.minimum(a, b), np.minimum, (x, x[0] * 0.5)),
+        U("dot_vec", lambda a, b: st.dot(a, b), np.dot, (x[0], x[1])),
+        U("matmul_transposed", lambda a, b: a.T @ b, lambda a, b: a.T @ b, (x, x * 2)),
+        U("matmul_T_rhs", lambda a, b: a @ b.T, lambda a, b: a @ b.T, (x, x * 2)),
+        U("matmul_sliced", lambda a: a[:, ::2] @ a[1:3, :2].T, lambda a: a[:, ::2] @ a[1:3, :2].T, (x,)),
+        U("matmul_batch_T", lambda a: a @ st.swapaxes(a, -1, -2),
+          lambda a: a @ np.swapaxes(a, -1, -2), (z,)),
+    ]
+    return {c.name: c for c in cases}
+
+
+def _np_lse(a, axis, keepdims):
+    m = np.max(a, axis=axis, keepdims=True)
+    r = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return r if keepdims else (np.squeeze(r, axis) if axis is not None else r.reshape(()))
+
+
+USER: Dict[str, U] = _user_cases()
+
+
+def user_forward_fn(cases: List[U]):
+    def fn(*flat):
+        outs, k = [], 0
+        for c in cases:
+            outs.append(c.fn(*flat[k:k + len(c.args)]))
+            k += len(c.args)
+        return tuple(outs)
+    fn.__name__ = "user_fwd"
+    return fn
+
+
+def user_cotangent(c: U):
+    return _rng(c.name, "cotangent").standard_normal(c.expected().shape)
+
+
+def user_grad_fn(cases: List[U]):
+    def fn(*flat):
+        res, k = [], 0
+        for c in cases:
+            n = len(c.args)
+            args, cot = flat[k:k + n], flat[k + n]
+            res.append(tuple(st.grad(lambda *a, c=c, cot=cot: st.sum(c.fn(*a) * cot),
+                                     argnums=c.grad_args)(*args)))
+            k += n + 1
+        return tuple(res)
+    fn.__name__ = "user_vjp"
+    return fn
+
+
+def user_grad_inputs(cases: List[U]):
+    return [a for c in cases for a in list(c.args) + [user_cotangent(c)]]
+
+
+def user_fd_check(c: U, grads, eps=1e-6):
+    rng = _rng(c.name, "direction")
+    ts = [rng.standard_normal(np.shape(c.args[i])) for i in c.grad_args]
+    lhs = float(sum(np.sum(t * g) for t, g in zip(ts, grads)))
+
+    def at(s):
+        a = list(c.args)
+        for i, t in zip(c.grad_args, ts):
+            a[i] = c.args[i] + s * t
+        return c.expected(a)
+    jvp = (at(eps) - at(-eps)) / (2 * eps)
+    rhs = float(np.sum(jvp * user_cotangent(c)))
+    scale = max(1.0, abs(lhs), abs(rhs))
+    assert abs(lhs - rhs) <= 1e-6 * scale, f"{c.name}: <t, vjp(c)> = {lhs!r}, <jvp_fd(t), c> = {rhs!r}"

@@ -229,7 +229,7 @@ def test_native_forward(case, dt):
 
 def check_grads(case, g):
     for gi, i in zip(g, case.grad_args):
-        assert gi.shape == case.args[i].shape and gi.dtype == np.float64
+        assert gi.shape == case.runtime[i].source_shape and gi.dtype == np.float64
     if OPS[case.op].grad is NONDIFF:          # no gradient flows through a non-differentiable op
         assert all(not np.any(gi) for gi in g), f"{case.id}: nonzero gradient through a NONDIFF op"
     if case.fd_ok and case.op != "stop_gradient":
@@ -263,3 +263,165 @@ def test_torch_oracle(case, dt):
     if grads is not None and _has_grad_check(case) and "grad" not in case.xfail:
         for a, b in zip(run_grads(case, "interp"), grads):
             assert_close(a, b, "float64", case.id)
+
+
+# ------------------------------------------------------------------------------------------ user-facing
+
+def user_params(check, only=None):
+    out = []
+    for c in T.USER.values():
+        if only is not None and not only(c):
+            continue
+        marks = [pytest.mark.xfail(strict=True, reason=c.xfail[check])] if check in c.xfail else []
+        out.append(pytest.param(c, id=c.name, marks=marks))
+    return out
+
+
+@_memo
+def user_native_forward():
+    cases = [c for c in T.USER.values() if "native" not in c.xfail]
+    fn = st.compile(T.user_forward_fn(cases), cxxflags=T.LIGHT_FLAGS)
+    return dict(zip([c.name for c in cases], fn(*[a for c in cases for a in c.args])))
+
+
+@_memo
+def user_native_grads():
+    cases = [c for c in T.USER.values() if c.has_grad and "grad_native" not in c.xfail]
+    fn = st.compile(T.user_grad_fn(cases), cxxflags=T.LIGHT_FLAGS)
+    return dict(zip([c.name for c in cases], fn(*T.user_grad_inputs(cases))))
+
+
+def user_run(c, backend):
+    if backend == "native" and "native" not in c.xfail:
+        return user_native_forward()[c.name]
+    fn = st.compile(T.user_forward_fn([c]), backend=backend, **_flags(False))
+    return fn(*c.args)[0]
+
+
+def user_grads(c, backend):
+    if backend == "native" and "grad_native" not in c.xfail:
+        return user_native_grads()[c.name]
+    fn = st.compile(T.user_grad_fn([c]), backend=backend, **_flags(False))
+    return fn(*T.user_grad_inputs([c]))[0]
+
+
+@pytest.mark.parametrize("c", user_params("interp"))
+def test_user_function_interpreter(c):
+    assert_close(user_run(c, "interp"), c.expected(), None, c.name)
+
+
+@pytest.mark.parametrize("c", user_params("native"))
+def test_user_function_native(c):
+    assert_close(user_run(c, "native"), c.expected(), None, c.name)
+
+
+@pytest.mark.parametrize("c", user_params("grad", lambda c: c.has_grad))
+def test_user_function_grad_interpreter(c):
+    T.user_fd_check(c, user_grads(c, "interp"))
+
+
+@pytest.mark.parametrize("c", user_params("grad_native", lambda c: c.has_grad))
+def test_user_function_grad_native(c):
+    g = user_grads(c, "native")
+    T.user_fd_check(c, g)
+    for a, b in zip(g, user_grads(c, "interp")):
+        assert_close(a, b, "float64", c.name)
+
+
+def test_python_scalars_are_weak():
+    seen = {}
+
+    def f(a32, a64, i32):
+        seen.update(mul=(a32 * 2.0).dtype, radd=(1 + a32).dtype, div=(a32 / 2).dtype,
+                    pow=(a32 ** 2).dtype, rpow=(2.0 ** a32).dtype, f64=(a64 * 2.0).dtype,
+                    int=(i32 + 1).dtype, intf=(i32 * 1.5).dtype, where=st.where(a32 > 0, a32, 0.0).dtype,
+                    where_i=st.where(a32 > 0, 1, 0).dtype, full=st.full((2,), 1.0).dtype)
+        return a32
+    st.compile(f, backend="interp")(np.zeros(2, np.float32), np.zeros(2), np.zeros(2, np.int32))
+    assert seen == dict(mul="float32", radd="float32", div="float32", pow="float32", rpow="float32",
+                        f64="float64", int="int32", intf="float32", where="float32", where_i="int64",
+                        full="float32")
+
+
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_indices_out_of_range_raise_index_error(backend):
+    opts = {"backend": backend} if backend == "interp" else {"cxxflags": T.LIGHT_FLAGS}
+    fn = st.compile(lambda a, i, k: (a[i], st.take(a, k)), **opts)
+    a = np.arange(12.0).reshape(4, 3)
+    out = fn(a, np.int64(-4), np.array([3, -4]))
+    np.testing.assert_array_equal(out[0], a[-4])
+    np.testing.assert_array_equal(out[1], a[[3, -4]])
+    with pytest.raises(IndexError):
+        fn(a, np.int64(4), np.array([0]))
+    with pytest.raises(IndexError):
+        fn(a, np.int64(-5), np.array([0]))
+    with pytest.raises(IndexError):
+        fn(a, np.int64(0), np.array([0, 4]))
+
+
+def test_static_errors_are_numpy_like():
+    def run(f, *args):
+        return st.compile(f, backend="interp")(*args)
+    x = np.zeros((3, 4))
+    with pytest.raises(StageTypeError):
+        run(lambda a: st.sum(a, axis=2), x)
+    with pytest.raises(StageTypeError):
+        run(lambda a: st.sum(a, axis=-3), x)
+    with pytest.raises(IndexError):
+        run(lambda a: a[3], x)
+    with pytest.raises(IndexError):
+        run(lambda a: a[0, 0, 0], x)
+    with pytest.raises(StageTypeError):
+        run(lambda a: a + a[:2], x)
+    with pytest.raises(StageTypeError):
+        run(lambda a: a @ a, x)
+
+
+# ------------------------------------------------------------------------------------------ cross_entropy
+
+CE_VARIANTS = [(red, ign) for red in ("mean", "sum", "none") for ign in (-100, 1)] + \
+              [(red, "probs") for red in ("mean", "sum", "none")]
+
+
+def _ce_data():
+    rng = np.random.default_rng(7)
+    logits = rng.standard_normal((6, 4))
+    target = np.array([0, 1, 3, -100, 2, 1])
+    probs = rng.random((6, 4))
+    probs /= probs.sum(1, keepdims=True)
+    cot = rng.standard_normal(6)
+    return logits, target, probs, cot
+
+
+def _ce_program(logits, target, probs, cot):
+    res = []
+    for red, ign in CE_VARIANTS:
+        t = probs if ign == "probs" else target if ign == -100 else st.abs(target) % 4
+        kw = {} if ign in ("probs", -100) else {"ignore_index": ign}
+
+        def loss(lg, red=red, t=t, kw=kw):
+            out = st.cross_entropy(lg, t, reduction=red, **kw)
+            return st.sum(out * cot) if red == "none" else out
+        res.append(st.value_and_grad(loss)(logits))
+    return tuple(res)
+
+
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_cross_entropy_matches_torch(backend):
+    torch = pytest.importorskip("torch")
+    opts = {"backend": backend} if backend == "interp" else {"cxxflags": T.LIGHT_FLAGS}
+    logits, target, probs, cot = _ce_data()
+    got = st.compile(_ce_program, **opts)(logits, target, probs, cot)
+    for (red, ign), (v, g) in zip(CE_VARIANTS, got):
+        lg = torch.tensor(logits, requires_grad=True)
+        if ign == "probs":
+            out = torch.nn.functional.cross_entropy(lg, torch.tensor(probs), reduction=red)
+        else:
+            t = target if ign == -100 else np.abs(target) % 4
+            out = torch.nn.functional.cross_entropy(lg, torch.tensor(t), reduction=red,
+                                                    ignore_index=ign)
+        loss = (out * torch.tensor(cot)).sum() if red == "none" else out
+        loss.backward()
+        what = f"cross_entropy(reduction={red}, target={ign})"
+        assert_close(v, np.asarray(loss.item()), "float64", what)
+        assert_close(g, lg.grad.numpy(), "float64", what)

@@ -186,7 +186,7 @@ class LoopEmitter:
             omp = "+"
 
         def combine(acc, v):
-            return spec["combine"].format(acc=acc, x=v)
+            return spec["combine"].format(acc=acc, x=v, T=T)
         if out_t.size == 0:
             return []
         if any(m == 0 for m in in_shape):

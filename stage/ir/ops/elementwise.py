@@ -38,13 +38,13 @@ defbinary("divide", np.divide, "{0} / {1}", lambda g, out, a, b: (g / b, -g * ou
 defbinary("power", np.power, "std::pow({0}, {1})",
           lambda g, out, a, b: (g * b * F.power(a, b - 1), g * out * F.log(a)),
           float_only=True, domain={"positive": True})
-defbinary("maximum", np.maximum, "std::max({0}, {1})",
+defbinary("maximum", np.maximum, "std::max<{T}>({0}, {1})",
           lambda g, out, a, b: _split_ties(g, a > b, F.equal(a, b)))
-defbinary("minimum", np.minimum, "std::min({0}, {1})",
+defbinary("minimum", np.minimum, "std::min<{T}>({0}, {1})",
           lambda g, out, a, b: _split_ties(g, a < b, F.equal(a, b)))
-defbinary("floor_divide", np.floor_divide, "stage::floordiv({0}, {1})", NONDIFF,
+defbinary("floor_divide", np.floor_divide, "stage::floordiv<{T}>({0}, {1})", NONDIFF,
           domain={"nonzero": True})
-defbinary("mod", np.mod, "stage::pymod({0}, {1})",
+defbinary("mod", np.mod, "stage::pymod<{T}>({0}, {1})",
           lambda g, out, a, b: (g, -g * F.floor_divide(a, b)), domain={"nonzero": True})
 
 
