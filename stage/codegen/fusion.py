@@ -43,6 +43,7 @@ def plan(block: Block) -> Set[int]:
                 uses[r.id] = uses.get(r.id, 0) + 2
     visit(block)
     inlined: Set[int] = set()
+    plan.defers = False
     for n in block.walk():
         if len(n.syms) != 1:
             continue
@@ -59,6 +60,9 @@ def plan(block: Block) -> Set[int]:
                 inlined.add(id(n))
         elif n.op == "matmul" and u.op in ("accum", "store") and u.args[1] is s:
             inlined.add(id(n))
+        elif n.op == "outer" and u.op == "accum" and u.args[1] is s:
+            inlined.add(id(n))            # deferred rank-1 update (see runtime deferred.h)
+            plan.defers = True
         elif n.op in OPS and OPS[n.op].sparse_update and u.op == "accum" and u.args[1] is s:
             inlined.add(id(n))            # applied to the ref directly (see Lowering.accumulate_into)
     plan.consumers = uses

@@ -62,6 +62,7 @@ class Lowering:
         self.name = name
         self.inlined = fusion.plan(program.block)
         self.consumers = fusion.plan.consumers
+        self.defers = fusion.plan.defers      # some ref gets deferred rank-1 updates
         self.in_place: set = set()      # syms whose storage already holds their base argument
         self.node_uses: Optional[list] = None
         self.store: Dict[int, object] = {}          # sym id -> Layout | closure name
@@ -213,8 +214,17 @@ class Lowering:
 
     def alias(self, sym: Sym, e: Exp) -> List[str]:
         """sym is a view of e's storage (a ref read back after its last write)."""
-        self.store[sym.id] = self.layout(e)
+        lay = self.layout(e)
+        self.store[sym.id] = lay
+        if self.defers and len(lay.shape) == 2:        # apply its deferred rank-1 updates first
+            return [f"stage::flush_outer({lay.pointer()});"]
         return []
+
+    def new_ref(self, sym: Sym, init: Exp) -> List[str]:
+        lines = self.copy_into(sym, init)
+        if self.defers and len(sym.type.elem.shape) == 2:
+            lines.append(f"stage::forget_outer({self.layout(sym).pointer()});")
+        return lines
 
     def copy_into(self, sym: Sym, e: Exp) -> List[str]:
         """Initialise sym's storage with e (an op that updates a copy of its first argument). The
@@ -245,6 +255,10 @@ class Lowering:
         prod = self.producers.get(getattr(e, "id", None))
         if prod is not None and id(prod) in self.inlined and prod.op == "matmul":
             return OPS["matmul"].cpp(self, prod, out=target.pointer(), beta=literal(1, target.dtype))
+        if prod is not None and id(prod) in self.inlined and prod.op == "outer":
+            a, b = prod.args
+            return [f"stage::defer_outer({target.pointer()}, {self.ptr(a)}, {self.ptr(b)}, "
+                    f"{a.type.shape[0]}, {b.type.shape[0]});"]
         if prod is not None and id(prod) in self.inlined and OPS[prod.op].sparse_update:
             base = self.layout(prod.args[0])
             if base.kind == "scalar" and base.base in ("0", "0.0", "0.0f"):

@@ -450,6 +450,14 @@ def matmul(a, b):
 dot = matmul
 
 
+def outer(a, b):
+    """The outer product of two vectors (NumPy's np.outer for 1-d arguments)."""
+    dt = _common_dtype(a, b, float_only=True)
+    if not _staging(a, b):
+        return np.outer(np.asarray(a, dt), np.asarray(b, dt))
+    return apply("outer", as_rep(a, dt), as_rep(b, dt))
+
+
 def softmax(x, axis=-1):
     x = as_rep(x, _common_dtype(x, float_only=True))
     return apply("softmax", x, axis=_axis(axis, x.ndim))

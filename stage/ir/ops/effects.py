@@ -30,7 +30,7 @@ def _accum_ref(ref, x):
 
 
 def _new_var_cpp(lw, node):
-    return lw.copy_into(node.sym, node.args[0])
+    return lw.new_ref(node.sym, node.args[0])
 
 
 def _accum_cpp(lw, node):

@@ -33,9 +33,10 @@ def _matmul_grad(g, out, a, b):
     if a.ndim == 1 and b.ndim == 1:
         return g * b, g * a
     if a.ndim == 1:                                   # (k,) @ (..., k, n) -> (..., n)
-        return F.matmul(b, g[..., None])[..., 0], a[:, None] * g[..., None, :]
+        gb = F.outer(a, g) if b.ndim == 2 else a[:, None] * g[..., None, :]
+        return F.matmul(b, g[..., None])[..., 0], gb
     if b.ndim == 1:                                   # (..., m, k) @ (k,) -> (..., m)
-        ga = g[..., :, None] * b
+        ga = F.outer(g, b) if a.ndim == 2 else g[..., :, None] * b
         if a.ndim > 2:                                # fold the batch into the rows: one gemv
             return ga, F.matmul(_swap(F.reshape(a, (-1, a.shape[-1]))), F.reshape(g, (-1,)))
         return ga, F.matmul(_swap(a), g)
@@ -129,3 +130,22 @@ def _rows_collapse(batch, bstrides, mshape, mstrides):
 
 OpDef("matmul", _matmul_infer, np.matmul, "kernel", _matmul_cpp, _matmul_grad, nargs=2,
       domain={"accumulates": True})
+
+
+def _outer_infer(ts):
+    a, b = ts
+    if a.dtype != b.dtype or a.dtype not in FLOATS or a.ndim != 1 or b.ndim != 1:
+        raise shape_error("outer", "needs two floating-point vectors of the same dtype", a, b)
+    return TensorType(a.dtype, a.shape + b.shape)
+
+
+def _outer_cpp(lw, node):
+    a, b = node.args
+    m, n = a.type.shape[0], b.type.shape[0]
+    return [f"stage::outer({lw.ptr(a)}, {lw.ptr(b)}, {lw.out_ptr(node.sym)}, {m}, {n});"]
+
+
+# outer(a, b)[i, j] = a[i] * b[j]: the weight gradient of a vector-matrix product. Accumulated into a
+# ref (a weight's gradient inside a recursion) it is deferred and applied as one gemm per ref.
+OpDef("outer", _outer_infer, np.outer, "kernel", _outer_cpp,
+      lambda g, out, a, b: (F.matmul(g, b), F.matmul(a, g)), nargs=2)

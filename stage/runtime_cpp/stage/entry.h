@@ -72,6 +72,7 @@ inline void trampoline() {
 template <class F>
 inline int run(F&& f, bool big_stack) {
   error_message()[0] = 0;
+  reset_deferred();
   void (*call)(void*) = [](void* c) { (*(F*)c)(); };
   if (!big_stack) {
     char*& lim = stack_limit();

@@ -171,13 +171,13 @@ template <class T> inline T sign(T x) { return T((x > T(0)) - (x < T(0))); }
 template <class T> inline T clip(T x, T lo, T hi) { return std::min(std::max(x, lo), hi); }
 template <class T> inline T floordiv(T a, T b) {
   if constexpr (std::is_integral<T>::value) {
-    if (b == 0) fail(VALUE_ERROR, "integer division by zero%s", 0, 0, "");
+    if (b == 0) fail(VALUE_ERROR, "integer division by zero");
     T q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
   } else { return std::floor(a / b); }
 }
 template <class T> inline T pymod(T a, T b) {
   if constexpr (std::is_integral<T>::value) {
-    if (b == 0) fail(VALUE_ERROR, "integer modulo by zero%s", 0, 0, "");
+    if (b == 0) fail(VALUE_ERROR, "integer modulo by zero");
     T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
   } else { T r = std::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
 }
@@ -185,3 +185,4 @@ template <class T> inline T pymod(T a, T b) {
 }  // namespace stage
 
 #include "kernels.h"
+#include "deferred.h"

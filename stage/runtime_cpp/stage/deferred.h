@@ -1,0 +1,104 @@
+// Deferred rank-1 gradient accumulation.
+//
+// A vector-matrix product y = a @ W inside a recursion (a TreeLSTM node) has the weight gradient
+// dW += outer(a, dy), one rank-1 update per call: each one streams the whole of dW through the cache
+// and, with dW and W together larger than L2, evicts W that the next node needs. Instead the pairs
+// (a, dy) are appended to per-ref row batches and added with a single gemm, dW += A^T B, when the
+// gradient is read (or a batch fills). The batches live in a per-thread registry keyed by the ref's
+// address; their memory is kept between calls.
+#pragma once
+
+namespace stage {
+
+template <class T>
+inline void outer(const T* a, const T* b, T* out, int64_t m, int64_t n) {
+  for (int64_t i = 0; i < m; ++i) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) out[i * n + j] = a[i] * b[j];
+  }
+}
+
+template <class T>
+struct OuterBatch {
+  T* ref = nullptr;
+  int64_t m = 0, n = 0, count = 0;
+  size_t capA = 0, capB = 0;   // bytes allocated (kept when the slot is reused for another ref)
+  T* A = nullptr;              // count x m
+  T* B = nullptr;              // count x n
+};
+
+template <class T>
+struct OuterRegistry {
+  static constexpr int MAX = 32;
+  OuterBatch<T> batches[MAX];
+  int used = 0;
+  ~OuterRegistry() { for (int i = 0; i < MAX; ++i) { std::free(batches[i].A); std::free(batches[i].B); } }
+};
+
+template <class T>
+inline OuterRegistry<T>& outer_registry() {
+  static thread_local OuterRegistry<T> r;
+  return r;
+}
+
+template <class T>
+inline void flush_batch(OuterBatch<T>& b) {
+  if (b.count) matmul<T>(true, false, b.m, b.n, b.count, b.A, b.m, b.B, b.n, T(1), b.ref, b.n);
+  b.count = 0;
+}
+
+// ref[m,n] += outer(a, b), deferred
+template <class T>
+inline void defer_outer(T* ref, const T* a, const T* b, int64_t m, int64_t n) {
+  OuterRegistry<T>& r = outer_registry<T>();
+  OuterBatch<T>* e = nullptr;
+  for (int i = 0; i < r.used; ++i)
+    if (r.batches[i].ref == ref) { e = &r.batches[i]; break; }
+  if (!e) {
+    if (r.used == OuterRegistry<T>::MAX) {       // full: apply this one immediately
+      for (int64_t i = 0; i < m; ++i) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) ref[i * n + j] += a[i] * b[j];
+      }
+      return;
+    }
+    e = &r.batches[r.used++];
+    e->ref = ref; e->m = m; e->n = n; e->count = 0;
+  }
+  if (e->count == 256) flush_batch(*e);            // bounded memory: apply what is there
+  const size_t needA = sizeof(T) * (e->count + 1) * m, needB = sizeof(T) * (e->count + 1) * n;
+  if (needA > e->capA || needB > e->capB) {
+    const size_t rows = std::max<int64_t>(32, 2 * (e->count + 1));
+    T* A = (T*)std::realloc(e->A, std::max(needA, sizeof(T) * rows * m));
+    if (A) { e->A = A; e->capA = std::max(needA, sizeof(T) * rows * m); }
+    T* B = A ? (T*)std::realloc(e->B, std::max(needB, sizeof(T) * rows * n)) : nullptr;
+    if (B) { e->B = B; e->capB = std::max(needB, sizeof(T) * rows * n); }
+    if (!A || !B) fail(MEMORY_ERROR, "out of memory deferring a gradient update");
+  }
+  std::memcpy(e->A + e->count * m, a, sizeof(T) * m);
+  std::memcpy(e->B + e->count * n, b, sizeof(T) * n);
+  ++e->count;
+}
+
+// apply the deferred updates of ref (before it is read)
+template <class T>
+inline void flush_outer(T* ref) {
+  OuterRegistry<T>& r = outer_registry<T>();
+  for (int i = 0; i < r.used; ++i)
+    if (r.batches[i].ref == ref) { flush_batch(r.batches[i]); r.batches[i].ref = nullptr; }
+}
+
+// a new ref at this address: no stale updates from a buffer that lived here before
+template <class T>
+inline void forget_outer(T* ref) {
+  OuterRegistry<T>& r = outer_registry<T>();
+  for (int i = 0; i < r.used; ++i)
+    if (r.batches[i].ref == ref) { r.batches[i].count = 0; r.batches[i].ref = nullptr; }
+}
+
+inline void reset_deferred() {
+  outer_registry<float>().used = 0;
+  outer_registry<double>().used = 0;
+}
+
+}  // namespace stage
