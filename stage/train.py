@@ -18,6 +18,7 @@ import numpy as np
 from .compile import compile as _compile
 from .cps.api import value_and_grad
 from .ir import functions as F
+from .ir.graph import StageError, current_scope
 from .nn.module import Module, bind
 
 
@@ -39,6 +40,12 @@ class _ModuleFunction:
         trainable = dict(m.named_parameters(trainable_only=True))
         frozen = {k: v for k, v in m.named_parameters() if k not in trainable}
         return trainable, frozen, dict(m.named_buffers())
+
+    def _outside_staging(self):
+        if current_scope() is not None:
+            raise StageError(f"{type(self).__name__} is already a compiled function of NumPy arrays "
+                             f"(the module's arrays are its runtime inputs): call it directly, "
+                             f"without st.compile and outside staged code")
 
     def _key(self):
         key = (np.int64(self.seed), np.int64(self.counter))
@@ -86,6 +93,7 @@ class TrainStep(_ModuleFunction):
         optimizer.attach(dict(model.named_parameters(trainable_only=True)))
 
     def __call__(self, *args):
+        self._outside_staging()
         trainable, frozen, buffers = self._state()
         opt = self.optimizer
         out = self.compiled(trainable, frozen, buffers, opt.state, opt.hyper(), self._key(),
@@ -121,6 +129,7 @@ class EvalStep(_ModuleFunction):
         super().__init__(model, backend, seed, **options)
 
     def __call__(self, *args):
+        self._outside_staging()
         trainable, frozen, buffers = self._state()
         return self.compiled({**trainable, **frozen}, buffers, self._key(), self.model.modes(), args)
 

@@ -128,3 +128,15 @@ def test_optimizer_state_lives_in_arrays_updated_in_place():
     step(x)
     assert opt.state["weight"]["exp_avg"] is m_arr and opt.steps == 2
     assert "exp_avg" in step.source or "store(" in step.ir
+
+
+def test_train_step_is_a_compiled_function_of_arrays():
+    m = nn.Linear(3, 2, seed=0)
+    step = st.train_step(lambda x: st.sum(st.square(m(x))), m, st.optim.SGD(lr=0.1), backend="interp")
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(st.StageError, match="call it directly"):
+        st.compile(step, backend="interp")(x)
+    l1 = step(x)
+    m.eval()                       # modes are static: a new specialisation, same arrays
+    l2 = step(x)
+    assert step.num_specializations == 2 and l2 < l1
