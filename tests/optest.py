@@ -334,6 +334,7 @@ def _cases():
         ohw = tuple(out_size(xs[2 + d], k[d], stride[d], pad[d]) for d in range(2))
         add(C("max_pool2d", f(*xs), params=prm, o3=o3),
             C("max_pool2d_indices", f(*xs), params=prm, o3=o3),
+            C("max_pool2d_grad", f(*xs), f(*xs[:2], *ohw), params=prm, o3=o3),
             C("avg_pool2d", f(*xs), params=prm, o3=o3),
             C("avg_pool2d_grad", f(*xs[:2], *ohw), params=dict(prm, input_hw=xs[2:]), o3=o3))
 

@@ -4,8 +4,8 @@ division for the output size, `stride`/`padding` as (h, w) pairs).
 Each gradient is another op of this table, and the set is closed under differentiation: conv2d's
 cotangents are `conv2d_grad_input` (a transposed convolution) and `conv2d_grad_weight`, each of which
 is bilinear with cotangents expressed by the other two, so second derivatives stay staged code.
-Max pooling differentiates through `max_pool2d_indices` (where each maximum came from) and the
-table's `scatter_add`; average pooling and `avg_pool2d_grad` are each other's transposes. The C++ is
+Max pooling's gradient `max_pool2d_grad` routes the cotangent to each window's maximum in one pass;
+its own gradient gathers through `max_pool2d_indices` (where each maximum came from) and `take`; average pooling and `avg_pool2d_grad` are each other's transposes. The C++ is
 in runtime_cpp/stage/conv.h (im2col + one gemm per call).
 """
 import numpy as np
@@ -87,6 +87,13 @@ def _max_pool_ref(x, kernel_size, stride, padding):
     return _windows(x, kernel_size, stride, padding, -np.inf).max(axis=(4, 5))
 
 
+def _max_pool_grad_ref(x, g, kernel_size, stride, padding):
+    idx = _max_pool_indices_ref(x, kernel_size, stride, padding).reshape(-1)
+    dx = np.zeros(x.size, x.dtype)
+    np.add.at(dx, idx, g.reshape(-1))
+    return dx.reshape(x.shape)
+
+
 def _max_pool_indices_ref(x, kernel_size, stride, padding):
     win = _windows(x, kernel_size, stride, padding, -np.inf)
     n, c, oh, ow, kh, kw = win.shape
@@ -153,6 +160,13 @@ def _pool_infer(name, dtype=None):
         oh, ow = _out_hw(name, x.shape[2:], kernel_size, stride, padding, x)
         return TensorType(dtype or x.dtype, x.shape[:2] + (oh, ow))
     return infer
+
+
+def _max_pool_grad_infer(ts, kernel_size, stride, padding):
+    x, g = ts
+    if g != _pool_infer("max_pool2d_grad")([x], kernel_size, stride, padding):
+        raise shape_error("max_pool2d_grad", "the cotangent must have the pooled shape", x, g)
+    return x
 
 
 def _avg_pool_grad_infer(ts, kernel_size, stride, padding, input_hw):
@@ -236,6 +250,14 @@ def _max_pool_indices_cpp(lw, node):
     return [f"stage::max_pool2d({s}, {lw.ptr(x)}, ({T}*)nullptr, {out});"]
 
 
+def _max_pool_grad_cpp(lw, node):
+    x, g = node.args
+    out = _out_first(lw, node)
+    s = _pool_shape(x.type.shape, g.type.shape[2:], node.params)
+    px, pg = _ptrs(lw, x, g)
+    return [f"stage::max_pool2d_grad({s}, {px}, {pg}, {out});"]
+
+
 def _avg_pool_cpp(lw, node):
     (x,) = node.args
     out = _out_first(lw, node)
@@ -274,9 +296,14 @@ def _conv_grad_weight_grad(c, out, x, g, stride, padding, kernel_hw):
 
 
 def _max_pool_grad(g, out, x, kernel_size, stride, padding):
+    return (F.apply("max_pool2d_grad", x, g, kernel_size=kernel_size, stride=stride,
+                    padding=padding),)
+
+
+def _max_pool_grad_grad(c, out, x, g, kernel_size, stride, padding):
+    # out scatters g to the maxima's positions (piecewise constant in x): its transpose gathers
     idx = F.apply("max_pool2d_indices", x, kernel_size=kernel_size, stride=stride, padding=padding)
-    flat = F.scatter_add(F.zeros((x.size,), x.dtype), F.reshape(idx, (-1,)), F.reshape(g, (-1,)))
-    return (F.reshape(flat, x.shape),)
+    return None, F.reshape(F.take(F.reshape(c, (-1,)), F.reshape(idx, (-1,))), g.shape)
 
 
 def _avg_pool_grad(g, out, x, kernel_size, stride, padding):
@@ -299,6 +326,8 @@ OpDef("conv2d_grad_weight", _conv_grad_weight_infer, _conv_grad_weight_ref, "ker
       _conv_grad_weight_cpp, _conv_grad_weight_grad, nargs=2)
 OpDef("max_pool2d", _pool_infer("max_pool2d"), _max_pool_ref, "kernel", _max_pool_cpp,
       _max_pool_grad, nargs=1, domain={"params": POOL, "distinct": True})
+OpDef("max_pool2d_grad", _max_pool_grad_infer, _max_pool_grad_ref, "kernel", _max_pool_grad_cpp,
+      _max_pool_grad_grad, nargs=2, domain={"params": POOL, "distinct": True})
 OpDef("max_pool2d_indices", _pool_infer("max_pool2d_indices", "int64"), _max_pool_indices_ref,
       "kernel", _max_pool_indices_cpp, NONDIFF, nargs=1, domain={"params": POOL, "distinct": True})
 OpDef("avg_pool2d", _pool_infer("avg_pool2d"), _avg_pool_ref, "kernel", _avg_pool_cpp,

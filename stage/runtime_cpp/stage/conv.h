@@ -184,46 +184,65 @@ struct Pool2dShape {
   int64_t planes, H, W, KH, KW, SH, SW, PH, PW, OH, OW;
 };
 
-// out = the window's maximum (padding never wins, as in PyTorch; NaN wins); idx = the flat position
-// in x of the first maximum in scan order (what the gradient scatters to). Either may be null.
-// Rows of outputs are the vectorised inner loop: best[ow] = max(best[ow], x[ih, ow*SW - PW + kj]).
+// One row (p, oh) of max pooling: best[ow] = the window's maximum (padding never wins, as in
+// PyTorch; NaN wins), at[ow] (if not null) = the flat position in x of the first maximum in scan
+// order. Rows of outputs are the vectorised inner loop: best[ow] = max(best[ow], x[ih, ow*SW+kj]).
+template <class T>
+inline void max_pool_row(const Pool2dShape& s, const T* x, int64_t p, int64_t oh, T* best,
+                         int64_t* at) {
+  const T* plane = x + p * s.H * s.W;
+  for (int64_t ow = 0; ow < s.OW; ++ow) best[ow] = -std::numeric_limits<T>::infinity();
+  if (at)   // a window of -inf values points at its first in-range element
+    for (int64_t ow = 0; ow < s.OW; ++ow)
+      at[ow] = p * s.H * s.W + std::max(oh * s.SH - s.PH, int64_t(0)) * s.W +
+               std::max(ow * s.SW - s.PW, int64_t(0));
+  const int64_t h0 = std::max(oh * s.SH - s.PH, int64_t(0));
+  const int64_t h1 = std::min(oh * s.SH - s.PH + s.KH, s.H);
+  for (int64_t ih = h0; ih < h1; ++ih)
+    for (int64_t kj = 0; kj < s.KW; ++kj) {
+      int64_t lo, hi;
+      valid_range(kj, s.SW, s.PW, s.W, s.OW, lo, hi);
+      const T* xr = plane + ih * s.W - s.PW + kj;
+      if (at) {
+        const int64_t base = p * s.H * s.W + ih * s.W - s.PW + kj;
+        for (int64_t ow = lo; ow < hi; ++ow) {
+          const T v = xr[ow * s.SW];
+          if (v > best[ow] || v != v) { best[ow] = v; at[ow] = base + ow * s.SW; }
+        }
+      } else {
+#pragma omp simd
+        for (int64_t ow = lo; ow < hi; ++ow) {
+          const T v = xr[ow * s.SW];
+          best[ow] = (v > best[ow] || v != v) ? v : best[ow];
+        }
+      }
+    }
+}
+
+// out = the windows' maxima, idx = where they came from (either may be null)
 template <class T>
 inline void max_pool2d(const Pool2dShape& s, const T* x, T* out, int64_t* idx) {
   Frame scratch(out ? 0 : sizeof(T) * s.OW);
-  for (int64_t p = 0; p < s.planes; ++p) {
-    const T* plane = x + p * s.H * s.W;
+  for (int64_t p = 0; p < s.planes; ++p)
     for (int64_t oh = 0; oh < s.OH; ++oh) {
       const int64_t o = (p * s.OH + oh) * s.OW;
-      T* best = out ? out + o : (T*)scratch.base;
-      int64_t* at = idx ? idx + o : nullptr;
-      for (int64_t ow = 0; ow < s.OW; ++ow) best[ow] = -std::numeric_limits<T>::infinity();
-      if (at)   // a window of -inf values (or all padding) points at its first in-range element
-        for (int64_t ow = 0; ow < s.OW; ++ow)
-          at[ow] = p * s.H * s.W + std::max(oh * s.SH - s.PH, int64_t(0)) * s.W +
-                   std::max(ow * s.SW - s.PW, int64_t(0));
-      const int64_t h0 = std::max(oh * s.SH - s.PH, int64_t(0));
-      const int64_t h1 = std::min(oh * s.SH - s.PH + s.KH, s.H);
-      for (int64_t ih = h0; ih < h1; ++ih)
-        for (int64_t kj = 0; kj < s.KW; ++kj) {
-          int64_t lo, hi;
-          valid_range(kj, s.SW, s.PW, s.W, s.OW, lo, hi);
-          const T* xr = plane + ih * s.W - s.PW + kj;
-          if (at) {
-            const int64_t base = p * s.H * s.W + ih * s.W - s.PW + kj;
-            for (int64_t ow = lo; ow < hi; ++ow) {
-              const T v = xr[ow * s.SW];
-              if (v > best[ow] || v != v) { best[ow] = v; at[ow] = base + ow * s.SW; }
-            }
-          } else {
-#pragma omp simd
-            for (int64_t ow = lo; ow < hi; ++ow) {
-              const T v = xr[ow * s.SW];
-              best[ow] = (v > best[ow] || v != v) ? v : best[ow];
-            }
-          }
-        }
+      max_pool_row(s, x, p, oh, out ? out + o : (T*)scratch.base, idx ? idx + o : nullptr);
     }
-  }
+}
+
+// dx = g routed to each window's first maximum (max pooling's gradient), in one pass over x
+template <class T>
+inline void max_pool2d_grad(const Pool2dShape& s, const T* x, const T* g, T* dx) {
+  Frame scratch((sizeof(T) + sizeof(int64_t)) * s.OW);
+  int64_t* at = (int64_t*)scratch.base;
+  T* best = (T*)(at + s.OW);
+  std::fill(dx, dx + s.planes * s.H * s.W, T(0));
+  for (int64_t p = 0; p < s.planes; ++p)
+    for (int64_t oh = 0; oh < s.OH; ++oh) {
+      max_pool_row(s, x, p, oh, best, at);
+      const T* gr = g + (p * s.OH + oh) * s.OW;
+      for (int64_t ow = 0; ow < s.OW; ++ow) dx[at[ow]] += gr[ow];
+    }
 }
 
 // out = the window's mean over KH*KW positions (padding counts as zeros: count_include_pad)
