@@ -1,0 +1,389 @@
+"""The benchmark harness: models, runners, checks, interleaved timing, and the subprocess workers.
+
+A model driver (bench_charlm.py, bench_treelstm.py, bench_mlp.py (MLP and call overhead), and
+bench_cnn.py when it provides it) exposes `harness_models(quick: bool) -> list[Model]`. A `Model`
+names its variants (stage and the peers) by a factory each; a factory builds a fresh *runner* from
+the model's canonical initial arrays and data (so in-place updates never leak between frameworks):
+
+    runner.step0() -> float         one training step from the initial weights on the first example
+    runner.snapshot() -> dict       parameters and optimizer state after it, in stage's layout
+    runner.run(work) -> float       one timed repetition (`work = model.work(rep)`: steps, trees...)
+    runner.set_threads(n)           optional (stage: OpenBLAS threads of its library)
+    runner.warmup(model.warmup_work) optional (e.g. compile every bucket size before timing)
+
+Workers (each a subprocess started by run.py, JSON out):
+
+- `steady`: builds every variant, checks each one's first step (loss, parameters, optimizer state)
+  against stage's, then times repetitions for each thread count, interleaving the variants (the
+  order rotates every repetition) so that the machine's noise falls on all of them alike;
+- `first`: one variant alone in a fresh process: import time, time to first step (stage: staging +
+  g++ on a cold or warm cache), and peak RSS (ru_maxrss) after a few more steps;
+- `profile`: where stage's time goes for one model (trace, generate, compile, load, call overhead,
+  native step), and `perfrun`, a steady loop for `perf record` to attach to.
+
+Thread counts are set through the environment before any import (OMP/OpenBLAS/MKL; XLA_FLAGS for JAX,
+which cannot change its thread pool afterwards) and at run time for stage and torch.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+EXAMPLES_DIR = ROOT / "examples"
+for _p in (str(BENCH_DIR), str(EXAMPLES_DIR)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+JAX_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+# model name -> driver module (bench_cnn.py is another helper's: used when it has harness_models)
+DRIVERS = {"rnn": "bench_charlm", "lstm": "bench_charlm", "tree": "bench_treelstm",
+           "cnn": "bench_cnn", "mlp": "bench_mlp", "minrnn": "bench_charlm",
+           "overhead": "bench_mlp"}
+ALL_MODELS = list(DRIVERS)
+
+
+@dataclass
+class Model:
+    name: str
+    title: str
+    unit: str                              # what one timed unit is: "step", "epoch", "call"
+    reps: int                              # timed repetitions per thread count
+    variants: Dict[str, Callable[[], Any]]  # name -> factory of a fresh runner; "stage" first
+    # fixed work: rep -> Runner.run argument (rep -1: warm-up) and how many units it is; or, with
+    # work=None, run(n) runs n units and n is calibrated per variant so a repetition lasts target_s
+    work: Optional[Callable[[int], Any]] = None
+    units: Optional[Callable[[int], float]] = None
+    target_s: float = 0.25
+    warmup_units: int = 5
+    labels: Dict[str, str] = field(default_factory=dict)     # display names
+    per: Optional[int] = None              # also report the time per `per` units
+    warmup_work: Any = None                # Runner.warmup argument
+    profile: Optional[Callable[[], tuple]] = None   # () -> (fn given to st.compile, first args)
+    check: bool = True                     # compare the first step with stage's
+    notes: Dict[str, str] = field(default_factory=dict)      # per variant, shown in RESULTS.md
+
+
+def examples_module(name: str):
+    """Import one of examples/*.py (what users run is what is benchmarked)."""
+    return importlib.import_module(name)
+
+
+class DriverMissing(Exception):
+    pass
+
+
+def load_models(name: str, quick: bool) -> Model:
+    mod_name = DRIVERS[name]
+    try:
+        mod = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise DriverMissing(f"{mod_name}.py cannot be imported: {e}") from None
+    if not hasattr(mod, "harness_models"):
+        raise DriverMissing(f"{mod_name}.py has no harness_models(quick) (see harness.py)")
+    for m in mod.harness_models(quick):
+        if m.name == name:
+            return m
+    raise DriverMissing(f"{mod_name}.harness_models() has no model named {name!r}")
+
+
+def framework(variant: str) -> str:
+    return variant.split("-")[0]
+
+
+# ---------------------------------------------------------------- environment
+
+
+def thread_env(n: int, jax_threads: Optional[int] = None) -> Dict[str, str]:
+    """Environment for a worker limited to n threads (JAX pinned to one thread when n == 1)."""
+    env = dict(os.environ)
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[k] = str(n)
+    env["PYTHONPATH"] = os.pathsep.join([str(BENCH_DIR), str(EXAMPLES_DIR),
+                                         env.get("PYTHONPATH", "")])
+    jt = n if jax_threads is None else jax_threads
+    if jt == 1:
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + JAX_ONE_THREAD).strip()
+    env.setdefault("JAX_PLATFORMS", "cpu")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return env
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def set_threads(runner, variant: str, n: int):
+    if hasattr(runner, "set_threads"):
+        runner.set_threads(n)
+    elif framework(variant) == "torch":
+        import torch
+        torch.set_num_threads(n)
+
+
+# ---------------------------------------------------------------- statistics and checks
+
+
+def summary(xs: List[float]) -> Dict[str, float]:
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def compare(ref: Dict[str, Any], got: Dict[str, Any]) -> Dict[str, Any]:
+    """Worst relative difference (max |a - b| / max |b|) over the arrays of two snapshots."""
+    import numpy as np
+    worst, key = 0.0, None
+    for k, b in ref.items():
+        a = np.asarray(got[k], np.float64)
+        b = np.asarray(b, np.float64)
+        if a.shape != b.shape:
+            return {"max_rel": float("inf"), "worst": f"{k} shape {a.shape} vs {b.shape}"}
+        d = float(np.max(np.abs(a - b))) / max(float(np.max(np.abs(b))), 1e-30) if b.size else 0.0
+        if d > worst or key is None:
+            worst, key = d, k
+    return {"max_rel": worst, "worst": key}
+
+
+def check(ref_loss, ref_snap, loss, snap, tol) -> Dict[str, Any]:
+    state_keys = [k for k in ref_snap if k.startswith("m")]
+    param_keys = [k for k in ref_snap if k not in state_keys]
+    rl = abs(loss - ref_loss) / max(abs(ref_loss), 1e-30)
+    p = compare({k: ref_snap[k] for k in param_keys}, snap)
+    s = compare({k: ref_snap[k] for k in state_keys}, snap) if state_keys else None
+    ok = rl <= tol and p["max_rel"] <= tol and (s is None or s["max_rel"] <= tol)
+    return {"loss": loss, "ref_loss": ref_loss, "loss_rel": rl, "params": p, "state": s,
+            "tol": tol, "ok": ok}
+
+
+TOL = 1e-4
+
+
+# ---------------------------------------------------------------- workers
+
+
+def _failure(e: BaseException) -> str:
+    tb = traceback.format_exception(type(e), e, e.__traceback__)
+    return "".join(tb[-3:])[-1500:]
+
+
+def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"model": model.name, "threads": threads, "failed": {}, "checks": {},
+                           "first_in_process": {}, "setup": {}, "losses": {},
+                           "times": {str(n): {} for n in threads}}
+    runners = {}
+    ref = None
+    for v in variants:
+        breaks_before = _graph_breaks_since(None) if "torch" in sys.modules else None
+        try:
+            t0 = time.perf_counter()
+            r = model.variants[v]()
+            out["setup"][v] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            loss = r.step0()
+            out["first_in_process"][v] = time.perf_counter() - t0
+            snap = r.snapshot()
+        except Exception as e:                       # a peer that cannot run this model
+            out["failed"][v] = _failure(e)
+            print(f"[{model.name}] {v} failed:\n{out['failed'][v]}", file=sys.stderr, flush=True)
+            continue
+        runners[v] = r
+        out["losses"][v] = loss
+        if "compile" in v:
+            out.setdefault("dynamo", {})[v] = _graph_breaks_since(breaks_before)
+        if v == "stage":
+            ref = (loss, snap)
+        elif ref is not None and model.check:
+            out["checks"][v] = check(ref[0], ref[1], loss, snap, TOL)
+    for n in threads:
+        count = {}
+        for v, r in runners.items():
+            set_threads(r, v, n)
+            if hasattr(r, "warmup"):
+                r.warmup(model.warmup_work)
+            if model.work is not None:
+                r.run(model.work(-1))
+                continue
+            r.run(model.warmup_units)                      # then calibrate the repetition length
+            t0 = time.perf_counter()
+            r.run(model.warmup_units)
+            est = (time.perf_counter() - t0) / model.warmup_units
+            count[v] = max(1, min(200000, round(model.target_s / max(est, 1e-9))))
+        times = {v: [] for v in runners}
+        names = list(runners)
+        for rep in range(model.reps):
+            k = rep % len(names)
+            for v in names[k:] + names[:k]:
+                work = model.work(rep) if model.work is not None else count[v]
+                units = model.units(rep) if model.work is not None else count[v]
+                t0 = time.perf_counter()
+                runners[v].run(work)
+                times[v].append((time.perf_counter() - t0) / units)
+        out["times"][str(n)] = {v: summary(ts) | {"all": ts, "units_per_rep": count.get(v)}
+                                for v, ts in times.items()}
+        # ratios per repetition (same repetition, adjacent in time), then their median
+        if "stage" in times:
+            for v in times:
+                rs = [a / b for a, b in zip(times[v], times["stage"])]
+                out["times"][str(n)][v]["ratio_to_stage"] = summary(rs)
+    out["maxrss_mb"] = maxrss_mb()
+    return out
+
+
+def _graph_breaks_since(before):
+    """Dynamo's graph-break reasons and graph count (minus `before`): did torch.compile compile?"""
+    try:
+        from torch._dynamo.utils import counters
+    except Exception:
+        return {}
+    now = {"graph_breaks": dict(counters["graph_break"]),
+           "unique_graphs": counters["stats"].get("unique_graphs", 0)}
+    if before is None:
+        return now
+    return {"graph_breaks": {k: c - before["graph_breaks"].get(k, 0)
+                             for k, c in now["graph_breaks"].items()
+                             if c - before["graph_breaks"].get(k, 0)},
+            "unique_graphs": now["unique_graphs"] - before.get("unique_graphs", 0)}
+
+
+IMPORTS = {"stage": "stage", "torch": "torch", "jax": "jax"}
+
+
+def first(model: Model, variant: str) -> Dict[str, Any]:
+    """Time to first step of one variant in a fresh process, and its peak memory."""
+    rss0 = maxrss_mb()
+    t0 = time.perf_counter()
+    importlib.import_module(IMPORTS[framework(variant)])
+    t_import = time.perf_counter() - t0
+    rss_import = maxrss_mb()
+    t0 = time.perf_counter()
+    r = model.variants[variant]()
+    t_setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    r.step0()
+    t_first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    r.run(model.work(-1) if model.work is not None else model.warmup_units)
+    t_after = time.perf_counter() - t0
+    res = {"model": model.name, "variant": variant, "import_s": t_import, "setup_s": t_setup,
+           "first_step_s": t_first, "warmup_s": t_after, "rss_start_mb": rss0,
+           "rss_after_import_mb": rss_import, "maxrss_mb": maxrss_mb()}
+    if framework(variant) == "stage":
+        from stage.codegen import compiler
+        res["stage_builds"] = compiler.BUILDS["count"]
+    return res
+
+
+def _median_time(fn, n, reps=5):
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        ts.append((time.perf_counter() - t0) / n)
+    return statistics.median(ts)
+
+
+def profile(model: Model, threads: int = 1) -> Dict[str, Any]:
+    """Stage's time by phase for one model (run with a fresh STAGE_CACHE_DIR)."""
+    t0 = time.perf_counter()
+    import stage as st
+    from stage.codegen import build as B
+    from stage.codegen.compiler import build as compile_source
+    from stage.codegen.loader import NativeExecutable
+    from stage.program import trace
+    t_import = time.perf_counter() - t0
+    fn, args = model.profile()
+    res = {"model": model.name, "import_s": t_import}
+    t0 = time.perf_counter()
+    program = trace(fn, args)
+    res["trace_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lowered, source = B.generate(program)
+    res["generate_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    path = compile_source(source)
+    res["compile_cold_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    compile_source(source)
+    res["compile_warm_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    exe = NativeExecutable(program, source, path, lowered)
+    res["load_s"] = time.perf_counter() - t0
+    res["ir_lines"] = len(program.ir.splitlines())
+    res["cpp_lines"] = len(source.splitlines())
+    exe.lib.stage_set_num_threads(threads)
+    # the user-facing path: st.compile(fn) (a cache hit now), a no-op with the same arguments
+    f = st.compile(fn)
+    f(*args)
+    noop = st.compile(lambda *a: st.zeros(()))
+    noop(*args)
+    n_args = len(exe.program.runtime_leaves)
+    step_s = _median_time(lambda: f(*args), 50)
+    res.update({"n_array_args": n_args, "noop_call_s": _median_time(lambda: noop(*args), 2000),
+                "step_s": step_s})
+    from stage import pytree
+    leaves = pytree.flatten(args)[0]
+    last = f.last
+    res["raw_call_s"] = _median_time(lambda: last.call(leaves), 50)
+    res["native_s"] = max(step_s - res["noop_call_s"], 0.0)
+    return res
+
+
+def perfrun(model: Model, seconds: float):
+    """Warm up stage's step, print 'ready', then run it for `seconds` (for perf record -p)."""
+    import stage as st
+    fn, args = model.profile()
+    f = st.compile(fn)
+    f(*args)
+    f.last.lib.stage_set_num_threads(1)
+    for _ in range(3):
+        f(*args)
+    print("ready", f.library_path, flush=True)
+    t_end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < t_end:
+        f(*args)
+        n += 1
+    print("steps", n, flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="a benchmark worker (run.py starts these)")
+    ap.add_argument("mode", choices=("steady", "first", "profile", "perfrun"))
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--variants", default="")
+    ap.add_argument("--threads", default="1")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--out")
+    a = ap.parse_args(argv)
+    model = load_models(a.model, a.quick)
+    threads = [int(t) for t in a.threads.split(",")]
+    if a.mode == "steady":
+        res = steady(model, [v for v in a.variants.split(",") if v], threads)
+    elif a.mode == "first":
+        res = first(model, a.variants)
+    elif a.mode == "profile":
+        res = profile(model, threads[0])
+    else:
+        return perfrun(model, a.seconds)
+    text = json.dumps(res, indent=1, default=float)
+    if a.out:
+        Path(a.out).write_text(text)
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""Turn results/results.json into RESULTS.md and results/relative_time.png.
+
+    python benchmarks/report.py [benchmarks/results/results.json]
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ORDER = ["stage", "torch", "torch-fused", "torch-levels", "torch-compile", "torch-compile-fused",
+         "jax"]
+DEFAULT_LABELS = {"stage": "stage", "torch": "torch eager", "torch-fused": "torch eager (fused)",
+                  "torch-compile": "torch.compile", "jax": "JAX jit"}
+
+
+def fmt_time(s, unit):
+    if s is None:
+        return "–"
+    if unit == "epoch":
+        return f"{s:.2f} s"
+    if unit == "call":
+        return f"{s * 1e6:.2f} µs"
+    return f"{s * 1e3:.3f} ms" if s < 0.01 else f"{s * 1e3:.2f} ms"
+
+
+def label(m, v):
+    return m.get("labels", {}).get(v) or DEFAULT_LABELS.get(v, v)
+
+
+def timing(m, v, n):
+    """(summary of v's time, summary of v/stage ratio) at n threads, from the process that ran v."""
+    n = str(n)
+    src = m.get("jax", {}).get(n) if v.startswith("jax") else m.get("steady")
+    t = ((src or {}).get("times") or {}).get(n, {}).get(v)
+    return (t, t.get("ratio_to_stage")) if t else (None, None)
+
+
+def rng(t, unit):
+    return f"{fmt_time(t['median'], unit)} ({fmt_time(t['min'], unit)}–{fmt_time(t['max'], unit)})"
+
+
+def variants(m):
+    vs = m.get("variants", [])
+    return sorted(vs, key=lambda v: ORDER.index(v) if v in ORDER else len(ORDER))
+
+
+def steady_table(res):
+    threads = res["threads"]
+    out = ["| model | implementation | " + " | ".join(
+        f"{n} thread{'s' if n > 1 else ''}: median (min–max) | ÷ stage" for n in threads) +
+        " | per 5,000 steps (1 thread) |",
+        "|---|---|" + "---|---|" * len(threads) + "---|"]
+    for name, m in res["models"].items():
+        if "skipped" in m:
+            out.append(f"| {name} | *skipped: {m['skipped']}* |" + " |" * (2 * len(threads) + 1))
+            continue
+        unit = m["unit"]
+        for v in variants(m):
+            cells = []
+            for n in threads:
+                t, r = timing(m, v, n)
+                if t is None:
+                    cells += ["–", "–"]
+                    continue
+                cells += [rng(t, unit), "1" if v == "stage" else f"{r['median']:.2f}"]
+            t1, _ = timing(m, v, threads[0])
+            per = (f"{t1['median'] * m['per']:.1f} s" if m.get("per") and t1 else "")
+            title = f"**{name}** ({m['unit']})" if v == "stage" else ""
+            out.append(f"| {title} | {label(m, v)} | " + " | ".join(cells) + f" | {per} |")
+        failed = {**(m.get("steady") or {}).get("failed", {}),
+                  **{k: e for j in m.get("jax", {}).values() for k, e in j.get("failed", {}).items()}}
+        for v, err in failed.items():
+            last = err.strip().splitlines()[-1][:150] if err.strip() else "failed"
+            out.append(f"| | {label(m, v)} | failed: `{last}` |" + " |" * (2 * len(threads)))
+    return "\n".join(out)
+
+
+def checks_table(res):
+    out = ["| model | peer | loss | loss rel. diff | parameters after 1 step (max rel. diff) | "
+           "gradients: optimizer state after 1 step (max rel. diff) | same? |",
+           "|---|---|---|---|---|---|---|"]
+    for name, m in res["models"].items():
+        cs = dict((m.get("steady") or {}).get("checks", {}))
+        for j in m.get("jax", {}).values():
+            cs.update(j.get("checks", {}))
+        for v in variants(m):
+            c = cs.get(v)
+            if not c:
+                continue
+            st = c["state"]
+            out.append(f"| {name} | {label(m, v)} | {c['loss']:.6g} vs {c['ref_loss']:.6g} | "
+                       f"{c['loss_rel']:.1e} | {c['params']['max_rel']:.1e} ({c['params']['worst']}) "
+                       f"| {st['max_rel']:.1e} ({st['worst']}) | "
+                       f"{'yes' if c['ok'] else '**NO**'} (tol {c['tol']:g}) |" if st else
+                       f"| {name} | {label(m, v)} | {c['loss']:.6g} vs {c['ref_loss']:.6g} | "
+                       f"{c['loss_rel']:.1e} | {c['params']['max_rel']:.1e} | – | "
+                       f"{'yes' if c['ok'] else '**NO**'} |")
+    return "\n".join(out)
+
+
+def first_table(res):
+    cols = ["stage cold", "stage warm", "torch", "torch-fused", "torch-levels", "torch-compile",
+            "jax"]
+    present = [c for c in cols if any(c in (m.get("first") or {}) or
+                                      (c in (m.get("steady") or {}).get("first_in_process", {}))
+                                      for m in res["models"].values())]
+    out = ["| model | " + " | ".join(present) + " |", "|---|" + "---|" * len(present)]
+    imports = {}
+    for name, m in res["models"].items():
+        if "skipped" in m:
+            continue
+        row = []
+        for c in present:
+            f = (m.get("first") or {}).get(c)
+            if f and "error" not in f:
+                row.append(f"{f['setup_s'] + f['first_step_s']:.2f} s")
+                fw = "stage" if c.startswith("stage") else c.split("-")[0]
+                imports.setdefault(fw, []).append(f["import_s"])
+            else:
+                fi = (m.get("steady") or {}).get("first_in_process", {}).get(c)
+                row.append(f"{fi:.2f} s*" if fi is not None else "–")
+        out.append(f"| {name} | " + " | ".join(row) + " |")
+    imp = ", ".join(f"{k} {min(v):.2f}–{max(v):.2f} s" for k, v in imports.items())
+    return "\n".join(out), imp
+
+
+def memory_table(res):
+    cols = ["stage warm", "torch", "torch-fused", "torch-levels", "torch-compile", "jax"]
+    out = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for name, m in res["models"].items():
+        f = m.get("first") or {}
+        row = []
+        for c in cols:
+            r = f.get(c)
+            row.append(f"{r['maxrss_mb']:.0f} MB (+{r['maxrss_mb'] - r['rss_after_import_mb']:.0f})"
+                       if r and "error" not in r else "–")
+        if any(x != "–" for x in row):
+            out.append(f"| {name} | " + " | ".join(row) + " |")
+    return "\n".join(out)
+
+
+def profile_table(res):
+    out = ["| model | trace | generate C++ | g++ (cold) | cache hit | load | IR / C++ lines | "
+           "call overhead (no-op, same args) | step (1 thread) | native ≈ step − overhead |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    perf_rows = []
+    for name, m in res["models"].items():
+        p = m.get("profile")
+        if not p or "error" in p:
+            if p:
+                out.append(f"| {name} | profile failed: `{p['error'].strip().splitlines()[-1][:100]}` |"
+                           + " |" * 8)
+            continue
+        ms = lambda s: f"{s * 1e3:.1f} ms"           # noqa: E731
+        us = lambda s: f"{s * 1e6:.1f} µs"           # noqa: E731
+        out.append(f"| {name} | {ms(p['trace_s'])} | {ms(p['generate_s'])} | "
+                   f"{p['compile_cold_s']:.2f} s | {ms(p['compile_warm_s'])} | {ms(p['load_s'])} | "
+                   f"{p['ir_lines']} / {p['cpp_lines']} | {us(p['noop_call_s'])} "
+                   f"({p['n_array_args']} arrays) | {us(p['step_s'])} | "
+                   f"{us(p['native_s'])} ({100 * p['native_s'] / p['step_s']:.0f}%) |")
+        perf = m.get("perf")
+        if perf and "by_dso" in perf:
+            groups = sorted(perf["by_dso"].items(), key=lambda kv: -kv[1])
+            top = "; ".join(f"{pct:.0f}% `{s[:60]}`" for pct, s in perf["top_symbols"][:4])
+            perf_rows.append(f"| {name} | " + ", ".join(f"{g} {pct:.0f}%" for g, pct in groups
+                                                         if pct >= 0.5) + f" | {top} |")
+    table = "\n".join(out)
+    if perf_rows:
+        table += ("\n\n`perf record` attached to a steady loop of the step (1 thread), samples by "
+                  "shared object and the hottest symbols:\n\n| model | by shared object | top symbols |"
+                  "\n|---|---|---|\n" + "\n".join(perf_rows))
+    return table
+
+
+def findings(res):
+    lines = []
+    for name, m in res["models"].items():
+        for v, note in (m.get("notes") or {}).items():
+            lines.append(f"- **{name}, {label(m, v)}**: {note}")
+        for v, d in ((m.get("steady") or {}).get("dynamo") or {}).items():
+            gb = d.get("graph_breaks") or {}
+            what = ("; ".join(f"{k[:160]} (×{c})" for k, c in gb.items()) if gb else "none")
+            lines.append(f"- **{name}, {label(m, v)}**: dynamo compiled {d.get('unique_graphs')} "
+                         f"graph(s); graph breaks: {what}.")
+        fi = (m.get("steady") or {}).get("first_in_process", {})
+        if "torch-compile" in fi:
+            lines.append(f"- **{name}**: torch.compile's first step took {fi['torch-compile']:.1f} s "
+                         f"in the steady-state process (inductor's on-disk cache as it was).")
+    return "\n".join(lines)
+
+
+def chart(res, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    threads = res["threads"]
+    names = [n for n, m in res["models"].items() if "skipped" not in m]
+    show = [v for v in ORDER if v != "torch"]
+    fig, axes = plt.subplots(1, len(threads), figsize=(6.5 * len(threads), 4.2), squeeze=False)
+    colors = dict(zip(ORDER, ["#d62728", "#7f7f7f", "#1f77b4", "#17becf", "#2ca02c", "#98df8a",
+                              "#9467bd"]))
+    for ax, n in zip(axes[0], threads):
+        width = 0.8 / len(show)
+        for k, v in enumerate(show):
+            xs, ys = [], []
+            for i, name in enumerate(names):
+                m = res["models"][name]
+                _, rv = timing(m, v, n)
+                _, rt = timing(m, "torch", n)
+                if rt is None or (rv is None and v != "stage"):
+                    continue
+                xs.append(i + (k - len(show) / 2 + 0.5) * width)
+                ys.append((rv["median"] if rv else 1.0) / rt["median"])
+            if xs:
+                ax.bar(xs, ys, width, label=DEFAULT_LABELS.get(v, v), color=colors[v])
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names)
+        ax.set_title(f"{n} thread{'s' if n > 1 else ''}: time relative to torch eager (cells)")
+        ax.set_ylabel("time / torch eager time (lower is faster)")
+        ax.grid(axis="y", which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def render(res, png_rel):
+    meta = res["meta"]
+    v = meta["versions"]
+    first, imports = first_table(res)
+    load = [m.get("steady", {}).get("loadavg", [None])[0] for m in res["models"].values()
+            if "steady" in m]
+    load = [x for x in load if x is not None]
+    return f"""# stage benchmarks
+
+Generated by `{res['command']}` ({res['mode']} run, {res.get('wall_s', 0) / 60:.1f} min) on
+{meta['date']}; regenerate the Markdown and chart from the JSON with `python benchmarks/report.py`.
+Raw numbers: [`results/results.json`](results/results.json).
+
+**Machine**: {meta['cpu']}, {meta['cores']} cores ({meta['threads_per_core']} thread per core,
+{meta.get('hypervisor') or 'bare metal'} VM{', AVX-512' if meta['avx512'] else ''}), L2 {meta['l2']},
+L3 {meta['l3']}, {meta['memory_gb']} GB; {meta['os']}. Python {meta['python']}, {meta['cxx']};
+NumPy {v['numpy']}, scipy-openblas32 {v['scipy-openblas32']}, torch {v['torch']}, JAX {v['jax']}
+(jaxlib {v['jaxlib']}); stage at {meta['stage_commit']}. The machine is shared: the load average
+when the model runs started was {', '.join(f'{x:.1f}' for x in load) or '?'} on {meta['cores']}
+cores, so the all-cores columns measure contention as much as parallelism.
+
+## How this is measured
+
+- Same data, sizes, initial weights and hyper-parameters everywhere: each framework gets copies of
+  the arrays the stage example's `init_params` makes and the same batches / trees in the same order.
+  Stage runs the examples' own `train_step` (`examples/*.py`), one native call per step (forward,
+  backward, optimizer update in place). The peers are in [`peers_torch.py`](peers_torch.py) and
+  [`peers_jax.py`](peers_jax.py).
+- Before timing, every peer's first step is compared with stage's (loss, parameters after the step,
+  and the optimizer state, which holds the squared clipped gradients for Adagrad; for SGD the
+  gradients (p0 − p1)/lr) — see *Correctness checks*.
+- Steady state: after a warm-up, {', '.join(sorted({str(m['steady']['times'][str(res['threads'][0])]['stage']['n']) for m in res['models'].values() if 'steady' in m and 'times' in m['steady'] and m['steady']['times'].get(str(res['threads'][0]), {}).get('stage')}))} repetitions
+  per implementation, **interleaved** (the order rotates every repetition); each repetition lasts
+  about 0.25 s (0.08 s quick) or is a fixed chunk of trees. Cells give the median per step (per
+  epoch, per call) with min–max; **÷ stage** is the median over repetitions of (peer time / stage
+  time in the adjacent repetition), so > 1 means stage is faster. Stage and PyTorch share one
+  process per model (threads switched at run time: `torch.set_num_threads`, OpenBLAS threads of
+  stage's library); JAX runs in its own process per thread count (pinned to one thread with
+  `XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"`) against stage
+  measured again in that process.
+- Time to first step and memory: a fresh process per implementation; imports excluded.
+- Per 5,000 steps: the 1-thread median step time × 5,000.
+
+## Steady state
+
+{steady_table(res)}
+
+![time relative to torch eager]({png_rel})
+
+## Correctness checks (first step from the same start)
+
+{checks_table(res)}
+
+## Time to first step
+
+Seconds from the model's data being ready to the end of the first training step (stage: tracing,
+CPS, C++ generation, g++ and loading; *cold* = empty `STAGE_CACHE_DIR`, *warm* = the library
+cached on disk; torch.compile and JAX: tracing and compiling). `*` = measured inside the
+steady-state process instead. Imports (not included): {imports or '–'}.
+
+{first}
+
+## Peak memory
+
+`ru_maxrss` of a process running only that implementation (its first step and a few more), with the
+growth over the process size after importing the framework in parentheses.
+
+{memory_table(res)}
+
+## torch.compile and JAX
+
+{findings(res)}
+
+## Where stage's time goes
+
+Per model, one process with an empty cache: `stage.program.trace` (staging, including the CPS
+transform), `stage.codegen.build.generate` (lowering + rendering C++), the g++ build, the cache
+lookup on a second build, loading with cffi; then the call overhead of a compiled no-op with the same
+arguments (flattening, signature check, cffi pointers, output allocation) and the step itself.
+
+{profile_table(res)}
+"""
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    path = Path(argv[0]) if argv else BENCH / "results" / "results.json"
+    res = json.loads(path.read_text())
+    png = path.parent / "relative_time.png"
+    ok = chart(res, png)
+    rel = (png.relative_to(BENCH) if png.is_relative_to(BENCH) else png) if ok else "(matplotlib not installed: pip install -e '.[bench]')"
+    (BENCH / "RESULTS.md").write_text(render(res, rel))
+    print(f"wrote {BENCH / 'RESULTS.md'}" + (f" and {png}" if ok else ""))
+
+
+if __name__ == "__main__":
+    main()

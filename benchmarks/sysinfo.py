@@ -1,0 +1,61 @@
+"""What machine and software a benchmark ran on (without importing the frameworks)."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30, cwd=ROOT).stdout
+    except OSError:
+        return ""
+
+
+def _lscpu():
+    info = {}
+    for ln in _run(["lscpu"]).splitlines():
+        if ":" in ln:
+            k, v = ln.split(":", 1)
+            info[k.strip()] = v.strip()
+    return info
+
+
+def collect():
+    cpu = _lscpu()
+    flags = cpu.get("Flags", "").split()
+    versions = {}
+    for pkg in ("numpy", "cffi", "scipy-openblas32", "torch", "jax", "jaxlib", "matplotlib"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    try:
+        mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    except (ValueError, OSError):
+        mem_gb = None
+    commit = _run(["git", "rev-parse", "--short", "HEAD"]).strip()
+    dirty = bool(_run(["git", "status", "--porcelain", "--", "stage"]).strip())
+    return {
+        "cpu": cpu.get("Model name", platform.processor()),
+        "cores": os.cpu_count(),
+        "threads_per_core": cpu.get("Thread(s) per core"),
+        "hypervisor": cpu.get("Hypervisor vendor"),
+        "avx512": "avx512f" in flags,
+        "l2": cpu.get("L2 cache"), "l3": cpu.get("L3 cache"),
+        "memory_gb": round(mem_gb, 1) if mem_gb else None,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "cxx": (_run([os.environ.get("STAGE_CXX") or os.environ.get("CXX") or "g++", "--version"])
+                .splitlines() or [""])[0],
+        "versions": versions,
+        "stage_commit": commit + (" (stage/ modified)" if dirty else ""),
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "loadavg_start": os.getloadavg(),
+    }
