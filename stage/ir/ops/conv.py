@@ -187,18 +187,14 @@ def _conv_shape(x_shape, o, khw, out_hw, stride, padding):
 
 
 def _out_first(lw, node):
-    """The output's buffer, defined before the inputs are made contiguous (see `_ptrs`)."""
+    """The output's buffer, defined before the inputs are made contiguous."""
     return lw.out_ptr(node.sym)
 
 
 def _ptrs(lw, *exps):
-    """Contiguous pointers to the inputs, each marked live up to the kernel call. (lw.ptr alone
-    records a contiguous copy as live only where it is made, so a later copy or the output could
-    share its memory: a codegen liveness bug, reported; this sidesteps it.)"""
-    lays = [lw.layout(e, contiguous=True) for e in exps]
-    for lay in lays:
-        lw.use(lay)
-    return [lay.pointer() for lay in lays]
+    """Contiguous pointers to the inputs (a strided view is copied; the copy lives until the
+    kernel's statement)."""
+    return [lw.ptr(e) for e in exps]
 
 
 def _conv_cpp(lw, node):
