@@ -60,6 +60,8 @@ def plan(block: Block) -> Set[int]:
                 inlined.add(id(n))
         elif n.op == "matmul" and u.op in ("accum", "store") and u.args[1] is s:
             inlined.add(id(n))
+        elif n.op == "sum" and u.op == "accum" and u.args[1] is s:
+            inlined.add(id(n))            # reduced straight into the ref
         elif n.op == "outer" and u.op == "accum" and u.args[1] is s:
             inlined.add(id(n))            # deferred rank-1 update (see runtime deferred.h)
             plan.defers = True

@@ -160,14 +160,15 @@ class LoopEmitter:
         return lines
 
     # ------------------------------------------------------------------------------ reductions
-    def reduce(self, n: Node) -> List[str]:
+    def reduce(self, n: Node, into: Optional[Layout] = None) -> List[str]:
+        """The reduction n into its own output, or (a sum) added into the layout `into` (a ref)."""
         lw = self.lw
         x = n.args[0]
         axes = set(n.params["axis"])
         spec = OPS[n.op].cpp
         out_t = n.sym.type
         T = ctype(out_t.dtype)
-        out = lw.define(n.sym)
+        out = lw.define(n.sym) if into is None else into.reshape(out_t.shape)
         in_shape = x.type.shape
         nodes, leaf_ix, leaves, key = self._tree(x, in_shape)
         kept = [d for d in range(len(in_shape)) if d not in axes]
@@ -206,8 +207,9 @@ class LoopEmitter:
             ntrail += 1
         split = len(dims) - ntrail
         needs_init = ntrail == 0 or any(k == "r" for _, k, _ in dims[:split])
+        accumulate = into is not None
         lines = []
-        if out.kind == "scalar":
+        if out.kind == "scalar" and not accumulate:
             acc = out.base
             lines.append(f"{acc} = {init};")
             for k, (m, _, _) in enumerate(dims):
@@ -219,7 +221,7 @@ class LoopEmitter:
             lines += [pad + s for s in stmts] + [pad + f"{acc} = {combine(acc, expr)};"]
             lines += ["  " * k + "}" for k in reversed(range(len(dims)))]
             return lines
-        if needs_init:
+        if needs_init and not accumulate:
             lines += self._loop(out, [], lambda loads: ([], init), False)
         for k in range(split):
             m = dims[k][0]
@@ -240,7 +242,7 @@ class LoopEmitter:
             ipad = "  " * len(dims)
             lines += [ipad + s for s in stmts] + [ipad + f"{acc} = {combine(acc, expr)};"]
             lines += ["  " * k + "}" for k in reversed(range(split, len(dims)))]
-            lines.append(pad + f"{o} = {combine(o, acc) if needs_init else acc};")
+            lines.append(pad + f"{o} = {combine(o, acc) if needs_init or accumulate else acc};")
         else:
             stmts, expr = element()
             lines += [pad + s for s in stmts] + [pad + f"{o} = {combine(o, expr)};"]

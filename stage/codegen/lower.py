@@ -255,6 +255,8 @@ class Lowering:
         prod = self.producers.get(getattr(e, "id", None))
         if prod is not None and id(prod) in self.inlined and prod.op == "matmul":
             return OPS["matmul"].cpp(self, prod, out=target.pointer(), beta=literal(1, target.dtype))
+        if prod is not None and id(prod) in self.inlined and prod.op == "sum":
+            return self.loops.reduce(prod, into=target)
         if prod is not None and id(prod) in self.inlined and prod.op == "outer":
             a, b = prod.args
             return [f"stage::defer_outer({target.pointer()}, {self.ptr(a)}, {self.ptr(b)}, "

@@ -126,15 +126,13 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
     // x85 = fun(, name='k') : (f32[3], ref f32[3]) -> ()
     auto x85_fn = [&](const float* x79, float* x80) {
       STAGE_CHECK_STACK();
-      // x81 = sum(x79, axis=(0,), keepdims=False) : f32[]
-      float x81;
-      x81 = 0.0f;
-      #pragma omp simd reduction(+:x81)
-      for (int64_t i0 = 0; i0 < 3; ++i0) {
-        x81 = x81 + x79[i0];
-      }
       // accum(x82, x81)
-      x82[0] += x81;
+      float acc4 = 0.0f;
+      #pragma omp simd reduction(+:acc4)
+      for (int64_t i0 = 0; i0 < 3; ++i0) {
+        acc4 = acc4 + x79[i0];
+      }
+      x82[0] = x82[0] + acc4;
       // accum(x80, x84)  [backward of x81 = sum(x79)]
       #pragma omp simd
       for (int64_t i0 = 0; i0 < 3; ++i0) {
