@@ -153,7 +153,10 @@ class Compiled:
 def compile(fn: Callable = None, *, backend: Optional[str] = None, **options):
     """Stage `fn` on its first call for each signature, compile once, then run natively."""
     if fn is None:
-        return lambda f: Compiled(f, backend, **options)
+        return lambda f: compile(f, backend=backend, **options)
+    hook = getattr(fn, "__stage_compile__", None)    # objects that are compiled functions already
+    if hook is not None:
+        return hook(backend=backend, **options)
     return Compiled(fn, backend, **options)
 
 

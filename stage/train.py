@@ -35,6 +35,13 @@ class _ModuleFunction:
         staged.__name__ = getattr(self, "__name__", type(self).__name__)
         self.compiled = _compile(staged, backend=backend, **options)
 
+    def __stage_compile__(self, backend=None, **options):
+        """`st.compile(st.train_step(...))` is the step itself (it is compiled already); a backend or
+        compiler options given there rebuild it with them."""
+        if backend is not None or options:
+            self.compiled = _compile(self.compiled.fn, backend=backend, **options)
+        return self
+
     def _state(self):
         m = self.model
         trainable = dict(m.named_parameters(trainable_only=True))

@@ -134,9 +134,21 @@ def test_train_step_is_a_compiled_function_of_arrays():
     m = nn.Linear(3, 2, seed=0)
     step = st.train_step(lambda x: st.sum(st.square(m(x))), m, st.optim.SGD(lr=0.1), backend="interp")
     x = np.ones((2, 3), np.float32)
-    with pytest.raises(st.StageError, match="call it directly"):
-        st.compile(step, backend="interp")(x)
+    assert st.compile(step, backend="interp") is step       # compiled already
     l1 = step(x)
     m.eval()                       # modes are static: a new specialisation, same arrays
     l2 = step(x)
     assert step.num_specializations == 2 and l2 < l1
+
+
+def test_compile_of_a_train_step_is_the_step():
+    """`st.compile(st.train_step(loss_fn, model, opt))`: one line, parameters updated in place."""
+    import stage as st
+    m = st.nn.Linear(4, 3, seed=0)
+    w0 = m.weight
+    step = st.compile(st.train_step(lambda x, y: st.nn.cross_entropy(m(x), y), m,
+                                    st.optim.Adagrad(lr=0.1)))
+    x = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
+    y = np.arange(16) % 3
+    losses = [float(step(x, y)) for _ in range(5)]
+    assert losses[-1] < losses[0] and m.weight is w0
