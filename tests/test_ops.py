@@ -6,6 +6,7 @@ user-facing NumPy-named functions on a few cases each.
 Cases live in `optest.py`. Native checks compile one program per op module, dtype and mode.
 """
 import functools
+import os
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from stage.ir.types import FLOATS, TensorType
 
 import optest as T
 from optest import F
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")    # NumPy on NaN, 0/0, log(0)
 
 KINDS = ("elementwise", "reduce", "kernel", "view", "effect")
 
@@ -83,6 +86,7 @@ def _memo(fn):
         except Exception as e:          # noqa: BLE001 (re-raised in every test that needs it)
             return _Failed(e)
 
+    @functools.wraps(fn)
     def get(*key):
         r = safe(*key)
         if isinstance(r, _Failed):
@@ -112,6 +116,39 @@ def native_grads(group, o3):
     cases = _batch("grad_native", group, o3, "float64", True)
     fn = st.compile(T.grad_fn(cases), **_flags(o3))
     return dict(zip([c.id for c in cases], fn(*T.grad_inputs(cases))))
+
+
+def _batch_key(item):
+    """The native batch a collected test needs (None: none)."""
+    name = getattr(item, "originalname", None)
+    p = getattr(getattr(item, "callspec", None), "params", {})
+    if name == "test_native_forward" and "native" not in p["case"].xfail:
+        return (native_forward, T.group_of(p["case"].op), p["case"].o3, p["dt"])
+    if name == "test_grad_native" and "grad_native" not in p["case"].xfail:
+        return (native_grads, T.group_of(p["case"].op), p["case"].o3)
+    if name == "test_user_function_native":
+        return (user_native_forward,)
+    if name == "test_user_function_grad_native":
+        return (user_native_grads,)
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _prebuild(request):
+    """Under pytest-xdist the workers run neighbouring tests, so they would need the same batch at
+    the same time and one would wait for the other's compiler. Instead each worker first builds
+    its share of the batches this run needs (the on-disk cache hands the others over)."""
+    worker, n = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not worker or not n or int(n) < 2:
+        return
+    keys = sorted({k for k in map(_batch_key, request.session.items) if k is not None},
+                  key=lambda k: (k[0].__name__,) + tuple(map(str, k[1:])))
+    k, n = int(worker.lstrip("gw")), int(n)
+    for key in keys[k::n]:
+        try:
+            key[0](*key[1:])
+        except Exception:       # noqa: BLE001 (remembered; reported by the tests that need it)
+            pass
 
 
 def run_forward(case, dt, backend):

@@ -38,9 +38,10 @@ defbinary("divide", np.divide, "{0} / {1}", lambda g, out, a, b: (g / b, -g * ou
 defbinary("power", np.power, "std::pow({0}, {1})",
           lambda g, out, a, b: (g * b * F.power(a, b - 1), g * out * F.log(a)),
           float_only=True, domain={"positive": True})
-defbinary("maximum", np.maximum, "std::max<{T}>({0}, {1})",
+# NaN-propagating like NumPy (std::max/min would drop a NaN second operand)
+defbinary("maximum", np.maximum, "({0} > {1} || {0} != {0}) ? {0} : {1}",
           lambda g, out, a, b: _split_ties(g, a > b, F.equal(a, b)))
-defbinary("minimum", np.minimum, "std::min<{T}>({0}, {1})",
+defbinary("minimum", np.minimum, "({0} < {1} || {0} != {0}) ? {0} : {1}",
           lambda g, out, a, b: _split_ties(g, a < b, F.equal(a, b)))
 defbinary("floor_divide", np.floor_divide, "stage::floordiv<{T}>({0}, {1})", NONDIFF,
           domain={"nonzero": True})
@@ -63,11 +64,11 @@ defunary("square", np.square, "{0} * {0}", lambda g, out, a: (g * (2 * a),), flo
 defunary("tanh", np.tanh, "stage::tanh({0})", lambda g, out, a: (g * (1 - out * out),))
 defunary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), "stage::sigmoid({0})",
          lambda g, out, a: (g * out * (1 - out),))
-defunary("relu", lambda x: np.maximum(x, 0), "stage::relu({0})",
+defunary("relu", lambda x: np.maximum(x, 0), "!({0} <= 0) ? {0} : {T}(0)",     # NaN stays NaN
          lambda g, out, a: (_where0(out > 0, g),), float_only=False, domain={"away_from": 0.0})
 defunary("abs", np.abs, "std::abs({0})", lambda g, out, a: (g * F.sign(a),), float_only=False,
          domain={"away_from": 0.0})
-defunary("sign", np.sign, "stage::sign({0})", NONDIFF, float_only=False)
+defunary("sign", np.sign, "{0} != {0} ? {0} : stage::sign({0})", NONDIFF, float_only=False)
 defunary("sin", np.sin, "std::sin({0})", lambda g, out, a: (g * F.cos(a),))
 defunary("cos", np.cos, "std::cos({0})", lambda g, out, a: (-g * F.sin(a),))
 defunary("floor", np.floor, "std::floor({0})", NONDIFF)
