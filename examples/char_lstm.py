@@ -2,7 +2,8 @@
 
 Same data, sizes and optimizer as examples/char_rnn.py (vocab 26, hidden 50, sequences of 20, batch
 20, Adagrad lr 0.1, clipping at 5). The four gates come from one product per input (`[i f o g]` as
-one (50, 200) matrix), sliced as views; the time loop is a runtime-length `st.fori_loop`.
+one (50, 200) matrix), sliced as views; the time loop is a runtime-length `st.fori_loop`. Trained as
+an `st.nn.Module` by `st.train_step` with `st.optim.Adagrad(lr=0.1, clip=5)`.
 
     python examples/char_lstm.py [--steps 2000] [--seed 0]
 """
@@ -51,6 +52,18 @@ def lstm_loss(params, xs, ys, h0, c0, n):
     return loss, (h, c)
 
 
+class CharLSTM(st.nn.Module):
+    names = ("Wx", "Wh", "b", "Why", "by")
+
+    def __init__(self, vocab=V, hidden=H, seed=0):
+        super().__init__()
+        for name, p in zip(self.names, init_params(seed, vocab, hidden)):
+            setattr(self, name, st.nn.Parameter(p))
+
+    def loss(self, xs, ys, h0, c0, n):
+        return lstm_loss([getattr(self, k) for k in self.names], xs, ys, h0, c0, n)
+
+
 def train_step(params, memory, xs, ys, h0, c0, n, lr):
     (loss, (h, c)), grads = st.value_and_grad(lstm_loss, has_aux=True)(params, xs, ys, h0, c0, n)
     adagrad_update(params, memory, grads, lr)
@@ -59,10 +72,9 @@ def train_step(params, memory, xs, ys, h0, c0, n, lr):
 
 def train(steps=2000, seed=0, log_every=200, verbose=True):
     ids = encode_chars()
-    params = init_params(seed)
-    memory = [np.zeros_like(p) for p in params]
-    step = st.compile(train_step)
-    lr, n = np.float32(0.1), np.int64(T)
+    model = CharLSTM(seed=seed)
+    step = st.train_step(model.loss, model, st.optim.Adagrad(lr=0.1, clip=5.0), has_aux=True)
+    n = np.int64(T)
     h = c = np.zeros((B, H), np.float32)
     data = batches(ids)
     smooth, history = None, []
@@ -71,7 +83,7 @@ def train(steps=2000, seed=0, log_every=200, verbose=True):
         xs, ys, restart = next(data)
         if restart:
             h = c = np.zeros((B, H), np.float32)
-        loss, h, c = step(params, memory, xs, ys, h, c, n, lr)
+        loss, (h, c) = step(xs, ys, h, c, n)
         per_char = float(loss) / (T * B)
         smooth = per_char if smooth is None else 0.98 * smooth + 0.02 * per_char
         if i % log_every == 0 or i == 1:
@@ -79,7 +91,7 @@ def train(steps=2000, seed=0, log_every=200, verbose=True):
             if verbose:
                 print(f"step {i:5d}  loss/char {smooth:.3f}  ({time.perf_counter() - t0:.1f} s)",
                       flush=True)
-    return {"history": history, "params": params, "step": step,
+    return {"history": history, "model": model, "step": step,
             "seconds": time.perf_counter() - t0}
 
 

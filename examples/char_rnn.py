@@ -6,8 +6,9 @@ clipped to [-5, 5]. The corpus is the text of the SST dev sentences shipped with
 The time loop is `st.fori_loop` with a *runtime* trip count, so one compiled library serves every
 sequence length; under `st.value_and_grad` it becomes a recursive native function that runs step t,
 calls itself for t+1, then runs step t's backward (the continuation lives on the native stack). The
+model is an `st.nn.Module` trained by `st.train_step` with `st.optim.Adagrad(lr=0.1, clip=5)`: the
 whole training step -- forward, backward and the Adagrad update of parameters and state, in place --
-is one native call.
+is one native call. (`train_step` below is the same step written with plain arrays, no module.)
 
     python examples/char_rnn.py [--steps 2000] [--seed 0]
 """
@@ -46,6 +47,19 @@ def rnn_loss(params, xs, ys, h0, n):
     return loss, h
 
 
+class CharRNN(st.nn.Module):
+    """The parameters of `rnn_loss` as a module (so st.train_step and st.optim can drive it)."""
+    names = ("Wxh", "Whh", "bh", "Why", "by")
+
+    def __init__(self, vocab=V, hidden=H, seed=0):
+        super().__init__()
+        for name, p in zip(self.names, init_params(seed, vocab, hidden)):
+            setattr(self, name, st.nn.Parameter(p))
+
+    def loss(self, xs, ys, h0, n):
+        return rnn_loss([getattr(self, k) for k in self.names], xs, ys, h0, n)
+
+
 def adagrad_update(params, memory, grads, lr, clip=5.0, eps=1e-8):
     """min-char-rnn's Adagrad: clip, accumulate squares, scale; writes parameters and state in place."""
     for p, m, g in zip(params, memory, grads):
@@ -76,10 +90,9 @@ def batches(ids, batch=B, seq=T):
 
 def train(steps=2000, seed=0, log_every=200, verbose=True):
     ids = encode_chars()
-    params = init_params(seed)
-    memory = [np.zeros_like(p) for p in params]
-    step = st.compile(train_step)
-    lr, n = np.float32(0.1), np.int64(T)
+    model = CharRNN(seed=seed)
+    step = st.train_step(model.loss, model, st.optim.Adagrad(lr=0.1, clip=5.0), has_aux=True)
+    n = np.int64(T)
     h = np.zeros((B, H), np.float32)
     data = batches(ids)
     smooth, history = None, []
@@ -88,7 +101,7 @@ def train(steps=2000, seed=0, log_every=200, verbose=True):
         xs, ys, restart = next(data)
         if restart:
             h = np.zeros((B, H), np.float32)
-        loss, h = step(params, memory, xs, ys, h, n, lr)
+        loss, h = step(xs, ys, h, n)
         per_char = float(loss) / (T * B)
         smooth = per_char if smooth is None else 0.98 * smooth + 0.02 * per_char
         if i % log_every == 0 or i == 1:
@@ -96,7 +109,7 @@ def train(steps=2000, seed=0, log_every=200, verbose=True):
             if verbose:
                 print(f"step {i:5d}  loss/char {smooth:.3f}  ({time.perf_counter() - t0:.1f} s)",
                       flush=True)
-    return {"history": history, "params": params, "step": step,
+    return {"history": history, "model": model, "step": step,
             "seconds": time.perf_counter() - t0}
 
 

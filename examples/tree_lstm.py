@@ -9,7 +9,10 @@ library trains on all of them. Under `st.value_and_grad` the recursion is transf
 continuation-passing style: the native function for a node receives the rest of the computation as a
 callback, calls it with the node's result, and runs the node's backward when it returns.
 
-    python examples/tree_lstm.py [--epochs 1] [--seed 0]
+The model is an `st.nn.Module` (the embedding table a frozen parameter) trained by `st.train_step`
+with `st.optim.Adagrad(lr=0.05)`.
+
+    python examples/tree_lstm.py [--epochs 3] [--seed 0]
 """
 from __future__ import annotations
 
@@ -68,6 +71,19 @@ def tree_loss(P, forest, E, root):
     return loss, h @ P["Wout"] + P["bout"]          # the root's logits, for accuracy
 
 
+class TreeLSTM(st.nn.Module):
+    def __init__(self, vocab_size, seed=0):
+        super().__init__()
+        for k, v in init_params(seed).items():
+            setattr(self, k, st.nn.Parameter(v))
+        self.E = st.nn.Parameter(embeddings(vocab_size, seed), requires_grad=False)
+
+    def loss(self, forest, root):
+        P = {k: getattr(self, k) for k in ("Wx", "bx", "Ul", "Ur", "bu", "Wout", "bout")}
+        loss, logits = tree_loss(P, forest, self.E, root)
+        return loss, st.argmax(logits)
+
+
 def train_step(P, mem, forest, E, root, lr, eps=1e-8):
     (loss, logits), g = st.value_and_grad(tree_loss, has_aux=True)(P, forest, E, root)
     for k in sorted(P):
@@ -79,18 +95,15 @@ def train_step(P, mem, forest, E, root, lr, eps=1e-8):
 
 def train(epochs=1, seed=0, limit=None, verbose=True):
     forest, roots, vocab = load_sst()
-    E = embeddings(len(vocab), seed)
-    P = init_params(seed)
-    mem = {k: np.zeros_like(v) for k, v in P.items()}
-    step = st.compile(train_step)
-    lr = np.float32(0.05)
+    model = TreeLSTM(len(vocab), seed)
+    step = st.train_step(model.loss, model, st.optim.Adagrad(lr=0.05), has_aux=True)
     order = np.random.default_rng(seed).permutation(len(roots))[:limit]
     history = []
     t0 = time.perf_counter()
     for ep in range(epochs):
         total, correct, nodes = 0.0, 0, 0
         for k, t in enumerate(order, 1):
-            loss, pred = step(P, mem, forest, E, roots[t], lr)
+            loss, pred = step(forest, roots[t])
             total += float(loss)
             correct += int(pred == forest.label[roots[t]])
             if verbose and k % 200 == 0:
@@ -100,7 +113,7 @@ def train(epochs=1, seed=0, limit=None, verbose=True):
         if verbose:
             print(f"epoch {ep + 1}: loss/tree {total / len(order):.3f}, root accuracy "
                   f"{correct / len(order):.3f}, {time.perf_counter() - t0:.1f} s", flush=True)
-    return {"history": history, "params": P, "step": step, "seconds": time.perf_counter() - t0,
+    return {"history": history, "model": model, "step": step, "seconds": time.perf_counter() - t0,
             "trees": len(order) * epochs}
 
 

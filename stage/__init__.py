@@ -18,6 +18,7 @@ from .ir.functions import (
 from .control import ShapeDtype, cond, fori_loop, function, while_loop
 from .cps.api import grad, value_and_grad
 from .compile import Compiled, compile
+from .threads import get_num_threads, set_num_threads
 from .deploy import export
 from . import nn, optim
 from .train import eval_step, train_step

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import pytree
 from ..compile import Executable
+from ..threads import apply_default
 
 ERRORS = {1: IndexError, 2: ValueError, 3: RecursionError, 4: MemoryError, 5: RuntimeError}
 
@@ -30,6 +31,7 @@ class NativeExecutable(Executable):
                  f"void stage_set_num_threads(int);")
         self.ffi = ffi
         self.lib = ffi.dlopen(self.library_path)
+        apply_default()
         self._entry = self.lib.stage_entry
         self._in = [(np.dtype(t.dtype), t.shape) for t in program.in_types]
         self._out = [(np.dtype(t.dtype), t.shape) for t in out_types]

@@ -74,6 +74,63 @@ inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A
     }
     return;
   }
+  // Matrix-vector products (a tree node, a batch-1 time step) run as plain vectorised loops: they
+  // are bandwidth-bound, and a BLAS call would add its overhead and wake its worker threads (which,
+  // thousands of times per run, costs more than the product, ten times more on a busy machine).
+  if (N == 1 && M * K <= (int64_t(1) << 22)) {
+    for (int64_t i = 0; i < M; ++i) C[i * ldc] = beta == T(0) ? T(0) : beta * C[i * ldc];
+    if (!ta) {                                              // C[i] = A[i, :] . b
+      for (int64_t i = 0; i < M; ++i) {
+        const T* a = A + i * lda;
+        T s = 0;
+        if (tb || ldb == 1) {
+#pragma omp simd reduction(+ : s)
+          for (int64_t k = 0; k < K; ++k) s += a[k] * B[k];
+        } else {
+#pragma omp simd reduction(+ : s)
+          for (int64_t k = 0; k < K; ++k) s += a[k] * B[k * ldb];
+        }
+        C[i * ldc] += s;
+      }
+    } else {                                                // C += sum_k b[k] A[k, :]
+      for (int64_t k = 0; k < K; ++k) {
+        const T bk = (tb || ldb == 1) ? B[k] : B[k * ldb];
+        const T* a = A + k * lda;
+        if (ldc == 1) {
+#pragma omp simd
+          for (int64_t i = 0; i < M; ++i) C[i] += bk * a[i];
+        } else {
+          for (int64_t i = 0; i < M; ++i) C[i * ldc] += bk * a[i];
+        }
+      }
+    }
+    return;
+  }
+  if (M == 1 && N * K <= (int64_t(1) << 22)) {
+    for (int64_t j = 0; j < N; ++j) C[j] = beta == T(0) ? T(0) : beta * C[j];
+    if (!tb) {                                              // C += sum_k a[k] B[k, :]
+      for (int64_t k = 0; k < K; ++k) {
+        const T ak = ta ? A[k * lda] : A[k];
+        const T* b = B + k * ldb;
+#pragma omp simd
+        for (int64_t j = 0; j < N; ++j) C[j] += ak * b[j];
+      }
+    } else {                                                // C[j] = B[j, :] . a
+      for (int64_t j = 0; j < N; ++j) {
+        const T* b = B + j * ldb;
+        T s = 0;
+        if (!ta) {
+#pragma omp simd reduction(+ : s)
+          for (int64_t k = 0; k < K; ++k) s += b[k] * A[k];
+        } else {
+#pragma omp simd reduction(+ : s)
+          for (int64_t k = 0; k < K; ++k) s += b[k] * A[k * lda];
+        }
+        C[j] += s;
+      }
+    }
+    return;
+  }
   if (N == 1) {   // y[M] = op(A) x, x = column 0 of op(B)
     if (ta) blas_gemv(Trans, (int)K, (int)M, T(1), A, (int)lda, B, tb ? 1 : (int)ldb, beta, C, (int)ldc);
     else blas_gemv(NoTrans, (int)M, (int)K, T(1), A, (int)lda, B, tb ? 1 : (int)ldb, beta, C, (int)ldc);

@@ -1,0 +1,45 @@
+"""How many threads BLAS calls in compiled code may use.
+
+Every compiled library links the same OpenBLAS, so this is one process-wide setting. The default is
+one thread (or `$STAGE_NUM_THREADS`): stage's programs make many small products -- one per time step
+or tree node -- and waking BLAS worker threads for each costs more than the product (on a busy
+machine, tens of times more). Large convolutions and matrix products do gain from more threads:
+`st.set_num_threads(n)`.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+
+_chosen = None
+
+
+@functools.lru_cache(maxsize=None)
+def _blas():
+    import scipy_openblas32
+    path = os.path.join(scipy_openblas32.get_lib_dir(), f"lib{scipy_openblas32.get_library()}.so")
+    lib = ctypes.CDLL(path)
+    lib.scipy_openblas_set_num_threads.argtypes = [ctypes.c_int]
+    lib.scipy_openblas_get_num_threads.restype = ctypes.c_int
+    return lib
+
+
+def set_num_threads(n: int):
+    """Let BLAS in compiled code use up to n threads (1 by default)."""
+    global _chosen
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"set_num_threads needs a positive count, not {n}")
+    _blas().scipy_openblas_set_num_threads(n)
+    _chosen = n
+
+
+def get_num_threads() -> int:
+    return int(_blas().scipy_openblas_get_num_threads())
+
+
+def apply_default():
+    """Called when the first compiled library is loaded: one BLAS thread unless told otherwise."""
+    if _chosen is None:
+        set_num_threads(int(os.environ.get("STAGE_NUM_THREADS", "1")))
