@@ -72,6 +72,47 @@ class StageCharLM:
                 **{f"m{k}": m.copy() for k, m in enumerate(self.M)}}
 
 
+MODULE_EPS = ("st.optim.Adagrad divides by sqrt(m) + 1e-10 (PyTorch's formula), the functional step "
+              "by sqrt(m + 1e-8); parameters differ where |g| is tiny, so only the loss and the "
+              "optimizer state (the squared gradients) are compared")
+
+
+class StageCharLMModule(StageCharLM):
+    """What the example's `train()` runs: its st.nn.Module, st.train_step, st.optim.Adagrad."""
+    check_params = MODULE_EPS
+
+    def __init__(self, params, data, lstm):
+        import stage as st
+        mod = examples_module("char_lstm" if lstm else "char_rnn")
+        cls = mod.CharLSTM if lstm else mod.CharRNN
+        V, H = params[0].shape[0], params[1].shape[0]
+        self.model = cls(vocab=V, hidden=H, seed=0)
+        self.names = cls.names
+        self.opt = st.optim.Adagrad(lr=LR, clip=CLIP)
+        self.fn = st.train_step(self.model.loss, self.model, self.opt, has_aux=True)
+        self.data, self.lstm = data, lstm
+        B = data[0][0].shape[1]
+        self.state = (np.zeros((B, H), np.float32),) * (2 if lstm else 1)
+        self.n = np.int64(data[0][0].shape[0])
+        self.i = 0
+
+    def step(self):
+        xs, ys = self.data[self.i % len(self.data)]
+        loss, aux = self.fn(xs, ys, *self.state, self.n)
+        self.state = tuple(aux) if self.lstm else (aux,)
+        self.i += 1
+        return loss
+
+    def set_threads(self, n):
+        import stage as st
+        st.set_num_threads(n)
+
+    def snapshot(self):
+        p = dict(self.model.named_parameters())
+        return {**{f"p{k}": np.array(p[q]) for k, q in enumerate(self.names)},
+                **{f"m{k}": np.array(self.opt.state[q]["sum"]) for k, q in enumerate(self.names)}}
+
+
 def _model(kind, quick):
     lstm = kind == "lstm"
     nb = 20 if quick else 50
@@ -81,6 +122,9 @@ def _model(kind, quick):
 
     def stage():
         return StageCharLM(*data(), lstm)
+
+    def stage_module():
+        return StageCharLMModule(*data(), lstm)
 
     def torch_form(cls, compile=False):
         def make():
@@ -99,12 +143,15 @@ def _model(kind, quick):
     return Model(
         name=kind, title=titles[kind], unit="step", per=5000 if kind != "minrnn" else None,
         reps=3 if quick else 7, target_s=0.08 if quick else 0.25,
-        variants={"stage": stage, "torch": torch_form("CharLMCells"),
+        variants={"stage": stage, "stage-module": stage_module,
+                  "torch": torch_form("CharLMCells"),
                   "torch-fused": torch_form("CharLMFused"),
                   "torch-compile": torch_form("CharLMCells", compile=True),
                   "torch-compile-fused": torch_form("CharLMFused", compile=True),
                   "jax": jax},
-        labels={"torch": "torch eager (cells)", "torch-fused": f"torch eager ({fused})",
+        labels={"stage": "stage (functional train_step)",
+                "stage-module": "stage (st.nn.Module + st.train_step + st.optim)",
+                "torch": "torch eager (cells)", "torch-fused": f"torch eager ({fused})",
                 "torch-compile": "torch.compile (cells)",
                 "torch-compile-fused": f"torch.compile ({fused})", "jax": "JAX jit (lax.scan)"},
         profile=lambda: _profile_args(kind),

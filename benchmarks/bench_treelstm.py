@@ -4,7 +4,7 @@ every node, Adagrad lr 0.05, one tree per step): time per epoch.
 Stage runs `examples/tree_lstm.py`'s compiled `train_step` (one native call per tree: the recursive
 forward, the backward through continuation callbacks and the update). Every framework trains on the
 trees in the same order (the example's permutation). The epoch is split into chunks of trees; one
-timed repetition is one chunk (40 trees; 10 with `--quick`), scaled to an epoch by its share of the
+timed repetition is one chunk (20 trees; 10 with `--quick`), scaled to an epoch by its share of the
 41,447 nodes. Repetitions take chunks spread over the epoch, the same chunks for every framework.
 """
 from __future__ import annotations
@@ -79,6 +79,34 @@ class StageTreeLSTM:
                 **{"m_" + k: v.copy() for k, v in self.M.items()}}
 
 
+class StageTreeLSTMModule(StageTreeLSTM):
+    """What the example's `train()` runs: its st.nn.Module, st.train_step, st.optim.Adagrad."""
+    check_params = ("st.optim.Adagrad divides by sqrt(m) + 1e-10 (PyTorch's formula), the "
+                    "functional step by sqrt(m + 1e-8); only the loss and the optimizer state "
+                    "(squared gradients) are compared")
+    KEYS = ("Wx", "bx", "Ul", "Ur", "bu", "Wout", "bout")
+
+    def __init__(self):
+        import stage as st
+        tl = examples_module("tree_lstm")
+        self.forest, self.roots, vocab, _, _, self.order, _ = sst()
+        self.model = tl.TreeLSTM(len(vocab), 0)
+        self.opt = st.optim.Adagrad(lr=LR)
+        self.fn = st.train_step(self.model.loss, self.model, self.opt, has_aux=True)
+
+    def args(self, k):
+        return (self.forest, self.roots[self.order[k]])
+
+    def set_threads(self, n):
+        import stage as st
+        st.set_num_threads(n)
+
+    def snapshot(self):
+        p = dict(self.model.named_parameters())
+        return {**{k: np.array(p[k]) for k in self.KEYS},
+                **{"m_" + k: np.array(self.opt.state[k]["sum"]) for k in self.KEYS}}
+
+
 def harness_models(quick=False):
     def data():
         _, _, _, E, P, _, trees = sst()
@@ -95,20 +123,24 @@ def harness_models(quick=False):
         return peers_jax.TreeLSTM(*data(), LR)
 
     n_trees = 1101
-    size, reps = (10, 2) if quick else (40, 5)
+    size, reps = (10, 2) if quick else (20, 5)
     all_chunks = np.array_split(np.arange(n_trees), n_trees // size)
     chunks = [all_chunks[k] for k in np.linspace(0, len(all_chunks) - 1, reps).astype(int)]
     sizes = np.array([len(t) for t in _sizes()])
     total = sizes.sum()
     return [Model(
         name="tree", title="TreeLSTM on SST dev (1,101 trees, H 150, batch 1)", unit="epoch",
-        reps=reps, work=lambda rep: list(chunks[rep]) if rep >= 0 else list(range(10)),
+        reps=reps, budget_s=10.0 if quick else 20.0,
+        work=lambda rep: list(chunks[rep]) if rep >= 0 else list(range(10)),
         units=lambda rep: sizes[chunks[rep]].sum() / total,
         warmup_work=list(np.concatenate(chunks)),
-        variants={"stage": StageTreeLSTM, "torch": torch_form("cells"),
+        variants={"stage": StageTreeLSTM, "stage-module": StageTreeLSTMModule,
+                  "torch": torch_form("cells"),
                   "torch-levels": torch_form("levels"),
                   "torch-compile": torch_form("cells", compile=True), "jax": jax},
-        labels={"torch": "torch eager (recursive cells)",
+        labels={"stage": "stage (functional train_step)",
+                "stage-module": "stage (st.nn.Module + st.train_step + st.optim)",
+                "torch": "torch eager (recursive cells)",
                 "torch-levels": "torch eager (level-batched)",
                 "torch-compile": "torch.compile (cells; recursion in Python)",
                 "jax": "JAX jit (lax.scan over padded nodes)"},

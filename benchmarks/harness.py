@@ -40,9 +40,12 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
-EXAMPLES_DIR = ROOT / "examples"
-for _p in (str(BENCH_DIR), str(EXAMPLES_DIR)):
+# where stage/ and examples/ come from: this checkout, or a snapshot (run.py --snapshot)
+SOURCE_ROOT = Path(os.environ.get("STAGE_BENCH_SOURCE") or BENCH_DIR.parent)
+EXAMPLES_DIR = SOURCE_ROOT / "examples"
+_PATHS = [str(BENCH_DIR), str(EXAMPLES_DIR)] + \
+    ([str(SOURCE_ROOT)] if os.environ.get("STAGE_BENCH_SOURCE") else [])
+for _p in reversed(_PATHS):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
@@ -68,6 +71,7 @@ class Model:
     units: Optional[Callable[[int], float]] = None
     target_s: float = 0.25
     warmup_units: int = 5
+    budget_s: float = 30.0                 # per variant and thread count: stop after 2+ reps
     labels: Dict[str, str] = field(default_factory=dict)     # display names
     per: Optional[int] = None              # also report the time per `per` units
     warmup_work: Any = None                # Runner.warmup argument
@@ -111,8 +115,7 @@ def thread_env(n: int, jax_threads: Optional[int] = None) -> Dict[str, str]:
     env = dict(os.environ)
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[k] = str(n)
-    env["PYTHONPATH"] = os.pathsep.join([str(BENCH_DIR), str(EXAMPLES_DIR),
-                                         env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(_PATHS + [env.get("PYTHONPATH", "")])
     jt = n if jax_threads is None else jax_threads
     if jt == 1:
         env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + JAX_ONE_THREAD).strip()
@@ -155,13 +158,17 @@ def compare(ref: Dict[str, Any], got: Dict[str, Any]) -> Dict[str, Any]:
     return {"max_rel": worst, "worst": key}
 
 
-def check(ref_loss, ref_snap, loss, snap, tol) -> Dict[str, Any]:
+def check(ref_loss, ref_snap, loss, snap, tol, params=True) -> Dict[str, Any]:
+    """Loss, parameters and optimizer state (keys starting with "m") against the reference's;
+    `params` False (or a reason) skips the parameters (an optimizer with another eps formula)."""
     state_keys = [k for k in ref_snap if k.startswith("m")]
     param_keys = [k for k in ref_snap if k not in state_keys]
     rl = abs(loss - ref_loss) / max(abs(ref_loss), 1e-30)
-    p = compare({k: ref_snap[k] for k in param_keys}, snap)
+    p = compare({k: ref_snap[k] for k in param_keys}, snap) if params is True else \
+        {"max_rel": None, "worst": None, "skipped": params or "skipped"}
     s = compare({k: ref_snap[k] for k in state_keys}, snap) if state_keys else None
-    ok = rl <= tol and p["max_rel"] <= tol and (s is None or s["max_rel"] <= tol)
+    ok = rl <= tol and (p["max_rel"] is None or p["max_rel"] <= tol) and \
+        (s is None or s["max_rel"] <= tol)
     return {"loss": loss, "ref_loss": ref_loss, "loss_rel": rl, "params": p, "state": s,
             "tol": tol, "ok": ok}
 
@@ -204,7 +211,8 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
         if v == "stage":
             ref = (loss, snap)
         elif ref is not None and model.check:
-            out["checks"][v] = check(ref[0], ref[1], loss, snap, TOL)
+            out["checks"][v] = check(ref[0], ref[1], loss, snap, TOL,
+                                     getattr(r, "check_params", True))
     for n in threads:
         count = {}
         for v, r in runners.items():
@@ -220,15 +228,20 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
             est = (time.perf_counter() - t0) / model.warmup_units
             count[v] = max(1, min(200000, round(model.target_s / max(est, 1e-9))))
         times = {v: [] for v in runners}
+        spent = {v: 0.0 for v in runners}
         names = list(runners)
         for rep in range(model.reps):
             k = rep % len(names)
             for v in names[k:] + names[:k]:
+                if rep >= 2 and spent[v] > model.budget_s:
+                    continue                               # a slow peer: fewer repetitions
                 work = model.work(rep) if model.work is not None else count[v]
                 units = model.units(rep) if model.work is not None else count[v]
                 t0 = time.perf_counter()
                 runners[v].run(work)
-                times[v].append((time.perf_counter() - t0) / units)
+                dt = time.perf_counter() - t0
+                spent[v] += dt
+                times[v].append(dt / units)
         out["times"][str(n)] = {v: summary(ts) | {"all": ts, "units_per_rep": count.get(v)}
                                 for v, ts in times.items()}
         # ratios per repetition (same repetition, adjacent in time), then their median

@@ -3,6 +3,7 @@
     python benchmarks/run.py                  # full run (about 15 minutes on 2 cores)
     python benchmarks/run.py --quick          # a short run (about 2 minutes): fewer repetitions
     python benchmarks/run.py --models rnn,lstm --threads 1
+    python benchmarks/run.py --snapshot HEAD  # stage/ and examples/ as committed, not the work tree
     python benchmarks/report.py               # regenerate RESULTS.md and the chart from the JSON
 
 Models: rnn, lstm, tree, cnn (when benchmarks/bench_cnn.py provides `harness_models`), mlp, minrnn,
@@ -23,6 +24,7 @@ runs adjacent in time inside one process.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -129,7 +131,7 @@ def _classify(rows, lib):
 
 def plan(model, quick, compile_):
     variants = [v for v in model.variants if v != "stage"]
-    torch_v = [v for v in variants if harness.framework(v) == "torch"
+    torch_v = [v for v in variants if harness.framework(v) in ("stage", "torch")
                and (compile_ or "compile" not in v)]
     jax_v = [v for v in variants if harness.framework(v) == "jax"]
     return torch_v, jax_v
@@ -189,6 +191,9 @@ def main(argv=None):
                     help="include torch.compile (default: only in the full run)")
     ap.add_argument("--no-compile", dest="compile", action="store_false")
     ap.add_argument("--no-perf", action="store_true", help="skip the perf profiles")
+    ap.add_argument("--snapshot", metavar="REV", default=None,
+                    help="benchmark stage/ and examples/ as of a git revision (git archive into a "
+                         "temporary directory), so edits in progress in the work tree stay out")
     ap.add_argument("--out", default=str(RESULTS / "results.json"))
     ap.add_argument("--no-report", action="store_true")
     a = ap.parse_args(argv)
@@ -199,8 +204,16 @@ def main(argv=None):
     if unknown:
         ap.error(f"unknown models {sorted(unknown)}; choose from {harness.ALL_MODELS}")
     a.cache = tempfile.mkdtemp(prefix="stage_bench_cache_")
+    snap = None
+    if a.snapshot:
+        snap = tempfile.mkdtemp(prefix="stage_bench_src_")
+        archive = subprocess.run(["git", "archive", a.snapshot, "stage", "examples"],
+                                 cwd=BENCH.parent, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", snap], input=archive, check=True)
+        os.environ["STAGE_BENCH_SOURCE"] = snap          # inherited by every worker
+        importlib.reload(harness)
     t0 = time.perf_counter()
-    results = {"meta": sysinfo.collect(), "mode": "quick" if a.quick else "full",
+    results = {"meta": sysinfo.collect(a.snapshot), "mode": "quick" if a.quick else "full",
                "command": " ".join(["python", "benchmarks/run.py"] + (argv or sys.argv[1:])),
                "threads": threads, "models": {}}
     out = Path(a.out)
@@ -212,6 +225,8 @@ def main(argv=None):
         results["wall_s"] = time.perf_counter() - t0
         out.write_text(json.dumps(results, indent=1, default=float))
     shutil.rmtree(a.cache, ignore_errors=True)
+    if snap:
+        shutil.rmtree(snap, ignore_errors=True)
     print(f"done in {time.perf_counter() - t0:.0f} s: {out}", flush=True)
     if not a.no_report:
         import report

@@ -27,7 +27,7 @@ def _lscpu():
     return info
 
 
-def collect():
+def collect(snapshot=None):
     cpu = _lscpu()
     flags = cpu.get("Flags", "").split()
     versions = {}
@@ -40,10 +40,15 @@ def collect():
         mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
     except (ValueError, OSError):
         mem_gb = None
-    commit = _run(["git", "rev-parse", "--short", "HEAD"]).strip()
-    dirty = bool(_run(["git", "status", "--porcelain", "--", "stage"]).strip())
+    if snapshot:
+        commit = _run(["git", "rev-parse", "--short", snapshot]).strip() + " (snapshot)"
+        dirty = False
+    else:
+        commit = _run(["git", "rev-parse", "--short", "HEAD"]).strip()
+        dirty = bool(_run(["git", "status", "--porcelain", "--", "stage", "examples"]).strip())
     return {
         "cpu": cpu.get("Model name", platform.processor()),
+        "cpu_family_model": f"family {cpu.get('CPU family')} model {cpu.get('Model')}",
         "cores": os.cpu_count(),
         "threads_per_core": cpu.get("Thread(s) per core"),
         "hypervisor": cpu.get("Hypervisor vendor"),
@@ -55,7 +60,7 @@ def collect():
         "cxx": (_run([os.environ.get("STAGE_CXX") or os.environ.get("CXX") or "g++", "--version"])
                 .splitlines() or [""])[0],
         "versions": versions,
-        "stage_commit": commit + (" (stage/ modified)" if dirty else ""),
+        "stage_commit": commit + (" + uncommitted changes in stage/ or examples/" if dirty else ""),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "loadavg_start": os.getloadavg(),
     }
