@@ -19,6 +19,8 @@ from .control import ShapeDtype, cond, fori_loop, function, while_loop
 from .cps.api import grad, value_and_grad
 from .compile import Compiled, compile
 from .threads import get_num_threads, set_num_threads
+from .codegen import build as _build   # noqa: F401  (code generator, compiler driver, cffi loader
+#                                         are loaded with stage, not on the first compiled call)
 from .deploy import export
 from . import nn, optim
 from .train import eval_step, train_step

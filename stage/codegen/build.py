@@ -14,11 +14,12 @@ from .lower import Lowering
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
     undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=False)
+_MODULE = _TEMPLATES.get_template("module.cpp.j2")     # parsed once, at import
 
 
 def render(lowered) -> str:
     from .. import __version__
-    tmpl = _TEMPLATES.get_template("module.cpp.j2")
+    tmpl = _MODULE
     body = ["  " * 1 + ln if ln else ln for ln in lowered.body]
     return tmpl.render(version=__version__, name=lowered.name, params=lowered.params,
                        constants=lowered.constants, body=body, big_stack=lowered.big_stack,

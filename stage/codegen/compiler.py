@@ -44,11 +44,29 @@ def compiler() -> str:
 
 @functools.lru_cache(maxsize=None)
 def compiler_version(cxx: str) -> str:
+    """`cxx --version`, remembered on disk per compiler binary (path, size, mtime): a cache hit in a
+    new process then needs no subprocess."""
     try:
-        return subprocess.run([cxx, "--version"], capture_output=True, text=True,
-                              timeout=60).stdout.strip()
+        st = os.stat(cxx)
+    except OSError as e:
+        raise CompileError(f"cannot find the C++ compiler {cxx}: {e}") from None
+    tag = hashlib.sha256(f"{cxx}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    memo = cache_dir() / f"compiler-{tag}.txt"
+    try:
+        return memo.read_text()
+    except OSError:
+        pass
+    try:
+        version = subprocess.run([cxx, "--version"], capture_output=True, text=True,
+                                 timeout=60).stdout.strip()
     except OSError as e:
         raise CompileError(f"cannot run the C++ compiler {cxx}: {e}") from None
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(memo, version)
+    except OSError:
+        pass
+    return version
 
 
 def opt_flags(override: Optional[str] = None) -> List[str]:

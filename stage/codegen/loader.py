@@ -15,6 +15,7 @@ from ..compile import Executable
 from ..threads import apply_default
 
 ERRORS = {1: IndexError, 2: ValueError, 3: RecursionError, 4: MemoryError, 5: RuntimeError}
+cffi.FFI().cdef("int stage_entry(void*);")     # loads cffi's C parser once, with stage
 
 
 class NativeExecutable(Executable):
