@@ -417,6 +417,16 @@ def _cases():
         C("mod", fixed(1.0, 3.0, -1.0, 7.0, 2.0, 5.5), fixed(0.1, 0.1, 0.1, 0.7, 0.2, -1.1), fd=False,
           xfail={"grad_native": FLOAT_FLOORDIV + " (mod's gradient in b is -floor_divide(a, b))"}))
 
+    # -- zero-size arrays -------------------------------------------------------------------------
+    add(C("add", f(0, 3), f(3)), C("exp", f(0)), C("matmul", f(3, 0), f(0, 4)), C("matmul", f(0, 4), f(4, 5)),
+        C("sum", f(3, 0), params={"axis": (1,), "keepdims": False}),
+        C("max", f(0, 3), params={"axis": (1,), "keepdims": True}),
+        C("take", f(5, 3), index(5, (0,)), params={"axis": 0}), C("softmax", f(0, 5), params={"axis": 1}),
+        C("transpose", f(0, 3), params={"axes": (1, 0)}), C("concatenate", f(0, 2), f(0, 3), params={"axis": 1}),
+        C("getitem", f(3, 4), params={"spec": (("slice", 3, 3, 1), ("slice", 0, 4, 1))}),
+        C("nll_loss", f(0, 4), target((0,), 4), params={"reduction": "sum", "ignore_index": -100}),
+        C("where", bools(0, 2), f(0, 2), f(2)))
+
     # -- random numbers ---------------------------------------------------------------------------
     add(C("random_uniform", ints((), 0, 1000), ints((), 0, 1000), params=dict(shape=(3, 4), dtype=F, stream=0)),
         C("random_uniform", ints((), -5, 5), ints((), 0, 9, "int32"), params=dict(shape=(7,), dtype=F, stream=3)),
@@ -494,7 +504,7 @@ def arg_value(rng, a: Arg, dt: str, op_dom):
         return np.asarray(np.where(v >= 0, v + 1, v), a.dtype)
     if a.kind == "target":
         v = rng.integers(0, a.hi, shape)
-        if v.ndim:              # some targets ignored (a 0-d one would make the mean 0/0)
+        if v.size and v.ndim:   # some targets ignored (a 0-d one would make the mean 0/0)
             v = np.where(rng.random(shape) < 0.3, a.lo, v)
             if not np.any(v == a.lo):
                 v.flat[0] = a.lo
@@ -916,6 +926,16 @@ def _user_cases():
         U("matmul_transposed", lambda a, b: a.T @ b, lambda a, b: a.T @ b, (x, x * 2)),
         U("matmul_T_rhs", lambda a, b: a @ b.T, lambda a, b: a @ b.T, (x, x * 2)),
         U("matmul_sliced", lambda a: a[:, ::2] @ a[1:3, :2].T, lambda a: a[:, ::2] @ a[1:3, :2].T, (x,)),
+        # an argument used twice by one op (the gradient sums both contributions)
+        U("twice_multiply", lambda a: a * a, lambda a: a * a, (x,)),
+        U("twice_matmul", lambda a: a @ a.T, lambda a: a @ a.T, (x,)),
+        U("twice_concatenate", lambda a: st.concatenate([a, a, a[:1]]),
+          lambda a: np.concatenate([a, a, a[:1]]), (x,)),
+        U("twice_where", lambda a, c: st.where(c, a, a * 2), lambda a, c: np.where(c, a, a * 2), (x, cond)),
+        U("twice_maximum_ties", lambda a: st.maximum(a, a), lambda a: np.maximum(a, a), (x,)),
+        U("twice_divide", lambda a: a / (a * a + 1), lambda a: a / (a * a + 1), (x,)),
+        U("twice_power", lambda a: st.abs(a) ** st.abs(a), lambda a: np.abs(a) ** np.abs(a), (x,)),
+        U("twice_overlapping_slices", lambda a: a[1:] * a[:-1], lambda a: a[1:] * a[:-1], (x,)),
         U("matmul_batch_T", lambda a: a @ st.swapaxes(a, -1, -2),
           lambda a: a @ np.swapaxes(a, -1, -2), (z,)),
     ]

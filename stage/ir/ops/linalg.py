@@ -51,6 +51,8 @@ def _matmul_grad(g, out, a, b):
 def _as_matrix(shape, strides, rows, cols):
     """BLAS (transpose flag, leading dimension) for a 2-D operand, or None if it needs a copy."""
     s0, s1 = strides
+    if rows == 0 or cols == 0:          # nothing is read (stage::matmul fills C when K == 0)
+        return "false", max(cols, 1)
     if cols == 1:
         s1 = 1
     if rows == 1:
