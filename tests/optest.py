@@ -998,3 +998,51 @@ def user_fd_check(c: U, grads, eps=1e-6):
     rhs = float(np.sum(jvp * user_cotangent(c)))
     scale = max(1.0, abs(lhs), abs(rhs))
     assert abs(lhs - rhs) <= 1e-6 * scale, f"{c.name}: <t, vjp(c)> = {lhs!r}, <jvp_fd(t), c> = {rhs!r}"
+
+
+# ------------------------------------------------------------------------------------------ second order
+
+def vectors(case: Case):
+    """The vector v of a Hessian-vector product (one per differentiated argument)."""
+    rng = _rng(case.id, "hvp")
+    return [rng.standard_normal(case.runtime[i].source_shape) for i in case.grad_args]
+
+
+def hvp_fn(cases: List[Case]):
+    """Every case's H v, with H the Hessian of sum(op(x) * c): the gradient of <grad, v>, staged by
+    differentiating the staged gradient (arguments: inputs, cotangent, then the vs)."""
+    def fn(*flat):
+        res, k = [], 0
+        for c in cases:
+            n, m = len(c.runtime), len(c.grad_args)
+            args, cot, vs = flat[k:k + n], flat[k + n], flat[k + n + 1:k + n + 1 + m]
+
+            def h(*a, c=c, cot=cot, vs=vs):
+                g = st.grad(loss_fn(c, "float64", cot), argnums=c.grad_args)(*a)
+                return sum(st.sum(gi * vi) for gi, vi in zip(g, vs))
+            res.append(tuple(st.grad(h, argnums=c.grad_args)(*args)))
+            k += n + 1 + m
+        return tuple(res)
+    fn.__name__ = "hvp"
+    return fn
+
+
+def hvp_inputs(cases: List[Case]):
+    return [x for c in cases for x in inputs(c, "float64") + [cotangent(c)] + vectors(c)]
+
+
+def hvp_check(case: Case, hv, grad_at, eps=1e-6):
+    """<t, H v> vs <(grad(x + eps t) - grad(x - eps t)) / 2 eps, v>."""
+    xs = inputs(case, "float64")
+    ts, vs = direction(case), vectors(case)
+    lhs = float(sum(np.sum(t * h) for t, h in zip(ts, hv)))
+
+    def shifted(s):
+        a = list(xs)
+        for i, t in zip(case.grad_args, ts):
+            a[i] = xs[i] + s * t
+        return grad_at(a)
+    gp, gm = shifted(eps), shifted(-eps)
+    rhs = float(sum(np.sum((p - m) / (2 * eps) * v) for p, m, v in zip(gp, gm, vs)))
+    scale = max(1.0, abs(lhs), abs(rhs))
+    assert abs(lhs - rhs) <= 1e-5 * scale, f"{case.id}: <t, H v> = {lhs!r} but FD gives {rhs!r}"

@@ -1,6 +1,7 @@
 """Tests generated from the op table (DESIGN.md §6): completeness, shape rule vs NumPy reference,
 interpreter vs reference, compiled vs interpreter (float32 and float64), gradients vs central finite
-differences in a random direction (interpreted and compiled), PyTorch as a second oracle; then the
+differences in a random direction (interpreted and compiled), Hessian-vector products (the gradient
+of the staged gradient) vs finite differences of the gradient, PyTorch as a second oracle; then the
 user-facing NumPy-named functions on a few cases each.
 
 Cases live in `optest.py`. Native checks compile one program per op module, dtype and mode.
@@ -126,6 +127,8 @@ def _batch_key(item):
         return (native_forward, T.group_of(p["case"].op), p["case"].o3, p["dt"])
     if name == "test_grad_native" and "grad_native" not in p["case"].xfail:
         return (native_grads, T.group_of(p["case"].op), p["case"].o3)
+    if name == "test_hvp_native" and "hvp_native" not in p["case"].xfail:
+        return (native_hvps, T.group_of(p["case"].op))
     if name == "test_user_function_native":
         return (user_native_forward,)
     if name == "test_user_function_grad_native":
@@ -285,6 +288,40 @@ def test_grad_native(case, dt):
     if "grad" not in case.xfail:
         for a, b in zip(g, run_grads(case, "interp")):
             assert_close(a, b, "float64", case.id)
+
+
+# -- second order: gradient rules are staged Rep code, so they differentiate again -----------------
+
+def _has_hvp_check(c):
+    return _has_grad_check(c) and c.fd_ok and OPS[c.op].grad is not NONDIFF
+
+
+@_memo
+def native_hvps(group):
+    cases = [c for c in T.all_cases() if T.group_of(c.op) == group and _has_hvp_check(c) and
+             "hvp_native" not in c.xfail]
+    fn = st.compile(T.hvp_fn(cases), cxxflags=T.LIGHT_FLAGS)
+    return dict(zip([c.id for c in cases], fn(*T.hvp_inputs(cases))))
+
+
+def _interp_grad_at(case):
+    fn = st.compile(T.grad_fn([case]), backend="interp")
+    return lambda xs: fn(*(xs + [T.cotangent(case)]))[0]
+
+
+@pytest.mark.parametrize("case,dt", params("hvp", ("float64",), _has_hvp_check))
+def test_hvp_interpreter(case, dt):
+    hv = st.compile(T.hvp_fn([case]), backend="interp")(*T.hvp_inputs([case]))[0]
+    T.hvp_check(case, hv, _interp_grad_at(case))
+
+
+@pytest.mark.parametrize("case,dt", params("hvp_native", ("float64",), _has_hvp_check))
+def test_hvp_native(case, dt):
+    if "hvp_native" in case.xfail:
+        hv = st.compile(T.hvp_fn([case]), cxxflags=T.LIGHT_FLAGS)(*T.hvp_inputs([case]))[0]
+    else:
+        hv = native_hvps(T.group_of(case.op))[case.id]
+    T.hvp_check(case, hv, _interp_grad_at(case))
 
 
 @pytest.mark.parametrize("case,dt", params("torch", ("float64",), lambda c: c.torch))
