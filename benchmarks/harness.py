@@ -72,6 +72,7 @@ class Model:
     target_s: float = 0.25
     warmup_units: int = 5
     budget_s: float = 30.0                 # per variant and thread count: stop after 2+ reps
+    cooldown_s: float = 0.3                # pause between implementations when threads > 1
     labels: Dict[str, str] = field(default_factory=dict)     # display names
     per: Optional[int] = None              # also report the time per `per` units
     warmup_work: Any = None                # Runner.warmup argument
@@ -215,7 +216,12 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
                                      getattr(r, "check_params", True))
     for n in threads:
         count = {}
+        # Idle BLAS / OpenMP / Eigen worker threads spin for a while before they sleep (OpenBLAS
+        # about 2^28 cycles); with more than one thread, pause between implementations so one
+        # runtime's spinning threads do not steal the cores from the next one.
+        pause = (lambda: time.sleep(model.cooldown_s)) if n > 1 else (lambda: None)
         for v, r in runners.items():
+            pause()
             set_threads(r, v, n)
             if hasattr(r, "warmup"):
                 r.warmup(model.warmup_work)
@@ -226,7 +232,7 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
             t0 = time.perf_counter()
             r.run(model.warmup_units)
             est = (time.perf_counter() - t0) / model.warmup_units
-            count[v] = max(1, min(200000, round(model.target_s / max(est, 1e-9))))
+            count[v] = max(3, min(200000, round(model.target_s / max(est, 1e-9))))
         times = {v: [] for v in runners}
         spent = {v: 0.0 for v in runners}
         names = list(runners)
@@ -237,6 +243,7 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
                     continue                               # a slow peer: fewer repetitions
                 work = model.work(rep) if model.work is not None else count[v]
                 units = model.units(rep) if model.work is not None else count[v]
+                pause()
                 t0 = time.perf_counter()
                 runners[v].run(work)
                 dt = time.perf_counter() - t0

@@ -213,8 +213,8 @@ def chart(res, path):
     names = [n for n, m in res["models"].items() if "skipped" not in m]
     show = [v for v in ORDER if v != "torch"]
     fig, axes = plt.subplots(1, len(threads), figsize=(6.5 * len(threads), 4.2), squeeze=False)
-    colors = dict(zip(ORDER, ["#d62728", "#7f7f7f", "#1f77b4", "#17becf", "#2ca02c", "#98df8a",
-                              "#9467bd"]))
+    colors = dict(zip(ORDER, ["#d62728", "#ff9896", "#7f7f7f", "#1f77b4", "#17becf", "#2ca02c",
+                              "#98df8a", "#9467bd"]))
     for ax, n in zip(axes[0], threads):
         width = 0.8 / len(show)
         for k, v in enumerate(show):
