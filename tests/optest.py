@@ -417,6 +417,13 @@ def _cases():
         C("mod", fixed(1.0, 3.0, -1.0, 7.0, 2.0, 5.5), fixed(0.1, 0.1, 0.1, 0.7, 0.2, -1.1), fd=False,
           xfail={"grad_native": FLOAT_FLOORDIV + " (mod's gradient in b is -floor_divide(a, b))"}))
 
+    # -- ties and kinks: the subgradient conventions, checked against PyTorch's (no FD there) ------
+    add(C("max", small(3, 4), params={"axis": (1,), "keepdims": False}),
+        C("max", small(2, 3), params={"axis": (0, 1), "keepdims": False}),
+        C("maximum", small(3, 4), small(3, 4)), C("minimum", small(3, 4), small(4,)),
+        C("relu", small(3, 4)), C("abs", small(3, 4)),
+        C("clip", small(3, 4), params={"lo": -1.0, "hi": 1.0}))
+
     # -- zero-size arrays -------------------------------------------------------------------------
     add(C("add", f(0, 3), f(3)), C("exp", f(0)), C("matmul", f(3, 0), f(0, 4)), C("matmul", f(0, 4), f(4, 5)),
         C("sum", f(3, 0), params={"axis": (1,), "keepdims": False}),

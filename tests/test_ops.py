@@ -454,7 +454,7 @@ def test_static_errors_are_numpy_like():
 # ------------------------------------------------------------------------------------------ cross_entropy
 
 CE_VARIANTS = [(red, ign) for red in ("mean", "sum", "none") for ign in (-100, 1)] + \
-              [(red, "probs") for red in ("mean", "sum", "none")]
+              [(red, "probs") for red in ("mean", "sum", "none")] + [("sum", "one")]
 
 
 def _ce_data():
@@ -470,13 +470,15 @@ def _ce_data():
 def _ce_program(logits, target, probs, cot):
     res = []
     for red, ign in CE_VARIANTS:
-        t = probs if ign == "probs" else target if ign == -100 else st.abs(target) % 4
-        kw = {} if ign in ("probs", -100) else {"ignore_index": ign}
+        t = probs if ign == "probs" else target if ign in (-100, "one") else st.abs(target) % 4
+        kw = {} if ign in ("probs", -100, "one") else {"ignore_index": ign}
+        lg = logits[1] if ign == "one" else logits            # one sample: (C,) and a 0-d target
+        t = t[1] if ign == "one" else t
 
         def loss(lg, red=red, t=t, kw=kw):
             out = st.cross_entropy(lg, t, reduction=red, **kw)
             return st.sum(out * cot) if red == "none" else out
-        res.append(st.value_and_grad(loss)(logits))
+        res.append(st.value_and_grad(loss)(lg))
     return tuple(res)
 
 
@@ -487,8 +489,10 @@ def test_cross_entropy_matches_torch(backend):
     logits, target, probs, cot = _ce_data()
     got = st.compile(_ce_program, **opts)(logits, target, probs, cot)
     for (red, ign), (v, g) in zip(CE_VARIANTS, got):
-        lg = torch.tensor(logits, requires_grad=True)
-        if ign == "probs":
+        lg = torch.tensor(logits[1] if ign == "one" else logits, requires_grad=True)
+        if ign == "one":
+            out = torch.nn.functional.cross_entropy(lg, torch.tensor(target[1]), reduction=red)
+        elif ign == "probs":
             out = torch.nn.functional.cross_entropy(lg, torch.tensor(probs), reduction=red)
         else:
             t = target if ign == -100 else np.abs(target) % 4
