@@ -8,6 +8,11 @@ size-1 dims, dtypes), static params, and per-case notes. `F` stands for the floa
 To keep compile time low, the cases of one op module are staged as ONE program per (dtype, mode)
 returning a tuple (every case's output, or every case's gradient), compiled once (at -O1; cases
 marked `o3` go to a batch built with the default flags).
+
+A new op needs cases here (`test_op_is_complete` fails until it has some) and, if PyTorch has it,
+an entry in `_torch_table`. A case that hits a known bug gets `xfail={check: reason}` with check one
+of infer, interp, native, grad, grad_native, hvp, hvp_native, torch: it then runs alone (outside its
+batch) as `xfail(strict=True)`, so the suite stays green and reports when the bug is fixed.
 """
 from __future__ import annotations
 
@@ -943,10 +948,23 @@ def _user_cases():
         U("twice_divide", lambda a: a / (a * a + 1), lambda a: a / (a * a + 1), (x,)),
         U("twice_power", lambda a: st.abs(a) ** st.abs(a), lambda a: np.abs(a) ** np.abs(a), (x,)),
         U("twice_overlapping_slices", lambda a: a[1:] * a[:-1], lambda a: a[1:] * a[:-1], (x,)),
+        # sparse updates (scatter_add / indexing gradients) next to other uses of the same array
+        U("scatter_add_and_base", lambda a, k, v: (lambda z: st.scatter_add(z, k, v) * z)(st.tanh(a)),
+          lambda a, k, v: (lambda z: _np_scatter_add(z, k, v) * z)(np.tanh(a)), (x, idx[:3] % 3, x[:3] * 2)),
+        U("many_indexings", lambda a, k, i: st.sum(a[i] * a[1]) + st.sum(st.take(a, k) * a[0]) +
+          st.sum(a[::-2] ** 2) + st.sum(a[i, 1:] * a[0, :3]),
+          lambda a, k, i: np.sum(a[i] * a[1]) + np.sum(np.take(a, k, axis=0) * a[0]) +
+          np.sum(a[::-2] ** 2) + np.sum(a[i, 1:] * a[0, :3]), (x, idx % 3, I(-1))),
         U("matmul_batch_T", lambda a: a @ st.swapaxes(a, -1, -2),
           lambda a: a @ np.swapaxes(a, -1, -2), (z,)),
     ]
     return {c.name: c for c in cases}
+
+
+def _np_scatter_add(x, k, v):
+    out = np.array(x, copy=True)
+    np.add.at(out, k, v)
+    return out
 
 
 def _np_lse(a, axis, keepdims):
