@@ -33,8 +33,6 @@ LIGHT_FLAGS = "-O1"
 EFFECT_OPS = ("new_var", "accum", "read_var", "store")
 
 # Known bugs outside what this suite fixes (each marks its cases xfail(strict=True)).
-NAN_MAX = ("native max/argmax reductions drop NaNs (std::max and the `omp simd reduction(max:)` "
-           "clause in codegen/loops.py, '>' in kernels.h argmax), NumPy propagates them")
 FLOAT_FLOORDIV = ("runtime.h stage::floordiv computes floor(a / b) for floats; NumPy (like Python) "
                   "derives it from fmod so that a == (a // b) * b + a % b: 1.0 // 0.1 is 9.0, not "
                   "10.0, and inf // x is nan")
@@ -331,6 +329,20 @@ def _cases():
             C("nll_loss", f(5), target((), 5, ignore=7), params={"reduction": red, "ignore_index": 7}),
             C("nll_loss", f(6, 4), target((6,), 4, ignore=2, dtype="int32"),
               params={"reduction": red, "ignore_index": 2}))
+    for red in ("mean", "sum", "none"):
+        add(C("softmax_cross_entropy", f(6, 5), target((6,), 5),
+              params={"reduction": red, "ignore_index": -100}),
+            C("softmax_cross_entropy", f(5), target((), 5, ignore=7),
+              params={"reduction": red, "ignore_index": 7}),
+            C("softmax_cross_entropy", f(6, 4), target((6,), 4, ignore=2, dtype="int32"),
+              params={"reduction": red, "ignore_index": 2}))
+    add(C("softmax_cross_entropy", f(20, 26), target((20,), 26),
+          params={"reduction": "sum", "ignore_index": -100}, o3=True),
+        C("cross_entropy_grad", f(6, 5), target((6,), 5), f(6), params={"ignore_index": -100},
+          torch=False),
+        C("cross_entropy_grad", f(4, 3), target((4,), 3, ignore=1), f(4), params={"ignore_index": 1},
+          torch=False),
+        C("cross_entropy_grad", f(5), target((), 5), f(), params={"ignore_index": -100}, torch=False))
     add(C("nll_loss", f(6, 5), target((6,), 5), params={"reduction": "mean", "ignore_index": -100}, o3=True),
         C("nll_loss", f(3, 4), target((3,), 1, ignore=0),            # every target ignored: 0/0
           params={"reduction": "mean", "ignore_index": 0}, grad=False))
@@ -410,10 +422,13 @@ def _cases():
         C("where", bools(4, 6), special(4, 6), special(4, 6), grad=False, torch=False),
         C("softmax", special(4, 6), params={"axis": 1}, grad=False, torch=False),
         C("sum", special(4, 6), params={"axis": (1,), "keepdims": False}, grad=False, torch=False),
-        C("max", special(4, 6), params={"axis": (1,), "keepdims": False}, grad=False, torch=False,
-          xfail={"native": NAN_MAX}),
-        C("argmax", special(4, 6), params={"axis": 1}, grad=False, torch=False,
-          xfail={"native": NAN_MAX}),
+        C("max", special(4, 6), params={"axis": (1,), "keepdims": False}, grad=False, torch=False),
+        C("max", special(4, 6), params={"axis": (0,), "keepdims": False}, grad=False, torch=False),
+        C("max", special(4, 6), params={"axis": (0, 1), "keepdims": False}, grad=False, torch=False),
+        C("max", special(4, 40), params={"axis": (1,), "keepdims": False}, grad=False, torch=False, o3=True),
+        C("max", special(64), params={"axis": (0,), "keepdims": False}, grad=False, torch=False, o3=True),
+        C("argmax", special(4, 6), params={"axis": 1}, grad=False, torch=False),
+        C("argmax", special(4, 6), params={"axis": None}, grad=False, torch=False),
         C("floor_divide", special(4, 6), special(4, 6), grad=False, torch=False,
           xfail={"native": FLOAT_FLOORDIV}),
         # ordinary values where floor(a / b) rounds across an integer: NumPy (and Python) give 9.0
@@ -455,7 +470,8 @@ def all_cases() -> List[Case]:
 
 
 GROUPS = {"sum": "reduce", "max": "reduce", "argmax": "reduce", "matmul": "linalg", "outer": "linalg",
-          "softmax": "nn", "log_softmax": "nn", "nll_loss": "nn", "random_uniform": "random"}
+          "softmax": "nn", "log_softmax": "nn", "nll_loss": "nn", "softmax_cross_entropy": "nn",
+          "cross_entropy_grad": "nn", "random_uniform": "random"}
 
 
 def group_of(op: str) -> str:
@@ -728,6 +744,8 @@ def _torch_table():
             x, kernel_size, stride, padding, count_include_pad=True),
         "nll_loss": lambda lp, t, reduction, ignore_index: TF.nll_loss(
             lp, t.long(), reduction=reduction, ignore_index=ignore_index),
+        "softmax_cross_entropy": lambda x, t, reduction, ignore_index: TF.cross_entropy(
+            x, t.long(), reduction=reduction, ignore_index=ignore_index),
     }
 
 

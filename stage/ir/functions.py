@@ -477,9 +477,9 @@ def nll_loss(log_probs, target, reduction="mean", ignore_index=-100):
 def cross_entropy(logits, target, reduction="mean", ignore_index=-100):
     """Softmax cross-entropy, as torch.nn.functional.cross_entropy: integer class targets (N,), or
     class probabilities of the logits' shape."""
-    logp = log_softmax(logits, axis=-1)
-    target = as_rep(target)
-    if target.dtype in FLOATS:
+    target = as_rep(target) if _staging(logits, target) else np.asarray(target)
+    if (target.dtype if isinstance(target, Rep) else target.dtype.name) in FLOATS:
+        logp = log_softmax(logits, axis=-1)
         if target.shape != logp.shape:
             raise StageTypeError(f"cross_entropy: probability targets must have the logits' shape "
                                  f"({target.type} vs {logp.type})")
@@ -487,7 +487,10 @@ def cross_entropy(logits, target, reduction="mean", ignore_index=-100):
         if reduction == "none":
             return per
         return sum(per) if reduction == "sum" else mean(per)
-    return nll_loss(logp, target, reduction, ignore_index)
+    logits = as_rep(logits, _common_dtype(logits, float_only=True)) if _staging(logits) else \
+        np.asarray(logits)
+    return apply("softmax_cross_entropy", logits, target, reduction=reduction,
+                 ignore_index=int(ignore_index))
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -14,117 +14,85 @@
 extern "C" __attribute__((visibility("default")))
 int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t* x3, float* out0, float* out1, float* out2) {
   return stage::run([&]() {
-    stage::Frame fr(1088);
-    // x13 = matmul(x2, x0) : f32[16,4]
-    float* x13 = (float*)(fr.base + 0);
-    stage::matmul(false, false, 16, 4, 8, x2, 8, x0, 4, 0, x13, 4);
-    // x15 = tanh(x14) : f32[16,4]
-    float* x15 = (float*)(fr.base + 256);
+    stage::Frame fr(768);
+    // x12 = matmul(x2, x0) : f32[16,4]
+    float* x12 = (float*)(fr.base + 0);
+    stage::matmul(false, false, 16, 4, 8, x2, 8, x0, 4, 0, x12, 4);
+    // x14 = tanh(x13) : f32[16,4]
+    float* x14 = (float*)(fr.base + 256);
     for (int64_t i0 = 0; i0 < 16; ++i0) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 4; ++i1) {
-        const float v14 = x13[i0 * 4 + i1] + x1[i1];
-        const float v15 = stage::tanh(v14);
-        x15[i0 * 4 + i1] = v15;
+        const float v13 = x12[i0 * 4 + i1] + x1[i1];
+        const float v14 = stage::tanh(v13);
+        x14[i0 * 4 + i1] = v14;
       }
     }
-    // x16 = log_softmax(x15, axis=1) : f32[16,4]
-    float* x16 = (float*)(fr.base + 0);
-    stage::log_softmax(x15, x16, 16, 4, 1);
-    // x17 = nll_loss(x16, x3, reduction='mean', ignore_index=-100) : f32[]
-    float x17;
-    stage::nll_loss(x16, x3, &x17, 16, 4, 0, -100, "nll_loss at test_golden.py:59");
-    // x19 = astype(x18, dtype='float32') : f32[16]  [backward of x17 = nll_loss(x16, x3)]
-    float* x19 = (float*)(fr.base + 512);
+    // x15 = softmax_cross_entropy(x14, x3, reduction='mean', ignore_index=-100) : f32[]
+    float x15;
+    stage::cross_entropy(x14, x3, &x15, 16, 4, 0, -100, "softmax_cross_entropy at test_golden.py:59");
+    // x17 = astype(x16, dtype='float32') : f32[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]
+    float* x17 = (float*)(fr.base + 0);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
-      const bool v18 = x3[i0] != -100;
-      const float v19 = static_cast<float>(v18);
-      x19[i0] = v19;
+      const bool v16 = x3[i0] != -100;
+      const float v17 = static_cast<float>(v16);
+      x17[i0] = v17;
     }
-    // x20 = sum(x19, axis=(0,), keepdims=False) : f32[]  [backward of x17 = nll_loss(x16, x3)]
-    float x20;
-    x20 = 0.0f;
-    #pragma omp simd reduction(+:x20)
+    // x18 = sum(x17, axis=(0,), keepdims=False) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]
+    float x18;
+    x18 = 0.0f;
+    #pragma omp simd reduction(+:x18)
     for (int64_t i0 = 0; i0 < 16; ++i0) {
-      x20 = x20 + x19[i0];
+      x18 = x18 + x17[i0];
     }
-    // x21 = divide(1.0, x20) : f32[]  [backward of x17 = nll_loss(x16, x3)]
-    float x21 = 1.0f / x20;
-    // x22 = multiply(x19, x21) : f32[16]  [backward of x17 = nll_loss(x16, x3)]
-    float* x22 = (float*)(fr.base + 576);
+    // x19 = divide(1.0, x18) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]
+    float x19 = 1.0f / x18;
+    // x20 = multiply(x17, x19) : f32[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]
+    float* x20 = (float*)(fr.base + 64);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
-      const float v22 = x19[i0] * x21;
-      x22[i0] = v22;
+      const float v20 = x17[i0] * x19;
+      x20[i0] = v20;
     }
-    // x27 = negative(x26) : f32[16,1]  [backward of x17 = nll_loss(x16, x3)]
-    float* x27 = (float*)(fr.base + 512);
+    // x21 = cross_entropy_grad(x14, x3, x20, ignore_index=-100) : f32[16,4]  [backward of x15 = softmax_cross_entropy(x14, x3)]
+    float* x21 = (float*)(fr.base + 512);
+    stage::cross_entropy_grad(x14, x3, x20, x21, 16, 4, -100, "cross_entropy_grad at test_golden.py:59");
+    // x24 = multiply(x21, x23) : f32[16,4]  [backward of x14 = tanh(x13)]
+    float* x24 = (float*)(fr.base + 0);
     #pragma omp simd
-    for (int64_t i0 = 0; i0 < 16; ++i0) {
-      const float v27 = -x22[i0];
-      x27[i0] = v27;
+    for (int64_t i0 = 0; i0 < 64; ++i0) {
+      const float v22 = x14[i0] * x14[i0];
+      const float v23 = 1.0f - v22;
+      const float v24 = x21[i0] * v23;
+      x24[i0] = v24;
     }
-    // x28 = where(x25, x27, 0.0) : f32[16,4]  [backward of x17 = nll_loss(x16, x3)]
-    float* x28 = (float*)(fr.base + 576);
-    for (int64_t i0 = 0; i0 < 16; ++i0) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 4; ++i1) {
-        const bool v25 = x3[i0] == int64_t(i1);
-        const float v28 = v25 ? x27[i0] : 0.0f;
-        x28[i0 * 4 + i1] = v28;
-      }
-    }
-    // x30 = sum(x28, axis=(1,), keepdims=True) : f32[16,1]  [backward of x16 = log_softmax(x15)]
-    float* x30 = (float*)(fr.base + 512);
-    for (int64_t i0 = 0; i0 < 16; ++i0) {
-      float acc1 = 0.0f;
-      #pragma omp simd reduction(+:acc1)
-      for (int64_t i1 = 0; i1 < 4; ++i1) {
-        acc1 = acc1 + x28[i0 * 4 + i1];
-      }
-      x30[i0] = acc1;
-    }
-    // x35 = multiply(x32, x34) : f32[16,4]  [backward of x15 = tanh(x14)]
-    float* x35 = (float*)(fr.base + 832);
-    for (int64_t i0 = 0; i0 < 16; ++i0) {
-      #pragma omp simd
-      for (int64_t i1 = 0; i1 < 4; ++i1) {
-        const float v29 = stage::exp(x16[i0 * 4 + i1]);
-        const float v31 = v29 * x30[i0];
-        const float v32 = x28[i0 * 4 + i1] - v31;
-        const float v33 = x15[i0 * 4 + i1] * x15[i0 * 4 + i1];
-        const float v34 = 1.0f - v33;
-        const float v35 = v32 * v34;
-        x35[i0 * 4 + i1] = v35;
-      }
-    }
-    // x36 = sum(x35, axis=(0,), keepdims=False) : f32[4]  [backward of x14 = add(x13, x1)]
-    float* x36 = (float*)(fr.base + 0);
+    // x25 = sum(x24, axis=(0,), keepdims=False) : f32[4]  [backward of x13 = add(x12, x1)]
+    float* x25 = (float*)(fr.base + 256);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 4; ++i0) {
-      x36[i0] = 0.0f;
+      x25[i0] = 0.0f;
     }
     for (int64_t i0 = 0; i0 < 16; ++i0) {
       #pragma omp simd
       for (int64_t i1 = 0; i1 < 4; ++i1) {
-        x36[i1] = x36[i1] + x35[i0 * 4 + i1];
+        x25[i1] = x25[i1] + x24[i0 * 4 + i1];
       }
     }
-    // x40 = matmul(x39, x35) : f32[8,4]  [backward of x13 = matmul(x2, x0)]
-    float* x40 = (float*)(fr.base + 64);
-    stage::matmul(true, false, 8, 4, 16, x2, 8, x35, 4, 0, x40, 4);
+    // x29 = matmul(x28, x24) : f32[8,4]  [backward of x12 = matmul(x2, x0)]
+    float* x29 = (float*)(fr.base + 320);
+    stage::matmul(true, false, 8, 4, 16, x2, 8, x24, 4, 0, x29, 4);
     // output 0
-    out0[0] = x17;
+    out0[0] = x15;
     // output 1
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 32; ++i0) {
-      out1[i0] = x40[i0];
+      out1[i0] = x29[i0];
     }
     // output 2
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 4; ++i0) {
-      out2[i0] = x36[i0];
+      out2[i0] = x25[i0];
     }
   }, /*big_stack=*/false);
 }

@@ -94,3 +94,85 @@ def _nll_grad(g, out, logp, target, reduction, ignore_index):
 
 OpDef("nll_loss", _nll_infer, _nll_ref, "kernel", _nll_cpp, _nll_grad, nargs=2,
       domain={"params": {"reduction": "mean", "ignore_index": -100}, "log_probs": True})
+
+
+# -- softmax cross-entropy, fused ---------------------------------------------------------------------
+# log_softmax followed by nll_loss, in one kernel each way: forward one pass per row, backward
+# (softmax - onehot) * weight in one pass (PyTorch fuses the same pair).
+
+def _ce_infer(ts, reduction, ignore_index):
+    logits, target = ts
+    if logits.dtype not in FLOATS or target.dtype not in ("int32", "int64") or \
+            logits.ndim not in (1, 2) or target.shape != logits.shape[:-1]:
+        raise shape_error("cross_entropy", "needs logits (N, C) or (C,) and integer targets (N,) "
+                                           "or ()", logits, target)
+    if reduction not in REDUCTIONS:
+        raise shape_error("cross_entropy", f"reduction must be one of {REDUCTIONS}, not "
+                                           f"{reduction!r}")
+    return TensorType(logits.dtype, target.shape if reduction == "none" else ())
+
+
+def _ce_ref(logits, target, reduction, ignore_index):
+    return _nll_ref(_log_softmax_ref(logits, -1), target, reduction, ignore_index)
+
+
+def _ce_cpp(lw, node):
+    logits, target = node.args
+    red = REDUCTIONS.index(node.params["reduction"])
+    return [f"stage::cross_entropy({lw.ptr(logits)}, {lw.ptr(target)}, {lw.out_ptr(node.sym)}, "
+            f"{target.type.size}, {logits.type.shape[-1]}, {red}, {node.params['ignore_index']}, "
+            f"{lw.where(node)});"]
+
+
+def _ce_grad(g, out, logits, target, reduction, ignore_index):
+    w = F.not_equal(target, ignore_index).astype(logits.dtype)
+    w = w * (g / F.sum(w)) if reduction == "mean" else w * g
+    return F.apply("cross_entropy_grad", logits, target, w, ignore_index=ignore_index), None
+
+
+OpDef("softmax_cross_entropy", _ce_infer, _ce_ref, "kernel", _ce_cpp, _ce_grad, nargs=2,
+      domain={"params": {"reduction": "mean", "ignore_index": -100}})
+
+
+def _ce_grad_infer(ts, ignore_index):
+    logits, target, w = ts
+    if w.shape != target.shape or w.dtype != logits.dtype:
+        raise shape_error("cross_entropy_grad", "weights must be one per target", logits, target, w)
+    return logits
+
+
+def _onehot(logits, target, ignore_index):
+    c = logits.shape[-1]
+    t = target.reshape(-1)
+    oh = np.zeros((t.size, c), logits.dtype)
+    rows = np.nonzero(t != ignore_index)[0]
+    oh[rows, t[rows]] = 1
+    return oh.reshape(logits.shape)
+
+
+def _ce_grad_ref(logits, target, w, ignore_index):
+    return ((_softmax_ref(logits, -1) - _onehot(logits, target, ignore_index))
+            * np.asarray(w)[..., None]).astype(logits.dtype)
+
+
+def _ce_grad_cpp(lw, node):
+    logits, target, w = node.args
+    return [f"stage::cross_entropy_grad({lw.ptr(logits)}, {lw.ptr(target)}, {lw.ptr(w)}, "
+            f"{lw.out_ptr(node.sym)}, {target.type.size}, {logits.type.shape[-1]}, "
+            f"{node.params['ignore_index']}, {lw.where(node)});"]
+
+
+def _ce_grad_grad(G, out, logits, target, w, ignore_index):
+    """Second derivatives: (softmax(l) - onehot) * w is differentiable in l and w."""
+    s = F.softmax(logits, -1)
+    hot = F.logical_and(F.equal(target[..., None], F.iota(logits.shape, -1, target.dtype)),
+                        F.not_equal(target, ignore_index)[..., None])
+    gw = G * w[..., None]
+    dl = s * (gw - F.sum(gw * s, -1, keepdims=True))
+    dw = F.sum(F.where(hot, s - 1, s) * G, -1)
+    return dl, None, dw
+
+
+# the gradient of softmax_cross_entropy: (softmax(logits) - onehot(target)) * w per row
+OpDef("cross_entropy_grad", _ce_grad_infer, _ce_grad_ref, "kernel", _ce_grad_cpp, _ce_grad_grad,
+      nargs=3, domain={"params": {"ignore_index": -100}})

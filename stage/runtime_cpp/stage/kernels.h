@@ -153,8 +153,8 @@ inline void argmax(const T* x, int64_t* out, int64_t outer, int64_t n, int64_t i
     for (int64_t j = 0; j < inner; ++j) {
       const T* p = x + o * n * inner + j;
       int64_t best = 0;
-      for (int64_t i = 1; i < n; ++i)
-        if (p[i * inner] > p[best * inner]) best = i;
+      for (int64_t i = 1; i < n && p[best * inner] == p[best * inner]; ++i)   // NaN wins, as in NumPy
+        if (p[i * inner] > p[best * inner] || p[i * inner] != p[i * inner]) best = i;
       out[o * inner + j] = best;
     }
 }
@@ -229,6 +229,55 @@ inline void nll_loss(const T* logp, const I* target, T* out, int64_t N, int64_t 
   }
   if (reduction == 1) *out = total;
   if (reduction == 0) *out = total / T(count);
+}
+
+// log_softmax + nll_loss in one pass per row
+template <class T, class I>
+inline void cross_entropy(const T* x, const I* target, T* out, int64_t N, int64_t C, int reduction,
+                          int64_t ignore_index, const char* where) {
+  T total = 0;
+  int64_t count = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    const T* p = x + i * C;
+    const int64_t t = (int64_t)target[i];
+    T v = 0;
+    if (t != ignore_index) {
+      if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
+      T m = -std::numeric_limits<T>::infinity(), s = 0;
+#pragma omp simd reduction(max : m)
+      for (int64_t j = 0; j < C; ++j) m = std::max(m, p[j]);
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = 0; j < C; ++j) s += stage::exp(p[j] - m);
+      v = m + std::log(s) - p[t];
+      ++count;
+    }
+    if (reduction == 2) out[i] = v; else total += v;
+  }
+  if (reduction == 1) *out = total;
+  if (reduction == 0) *out = total / T(count);
+}
+
+// d/dx of the per-row losses, weighted: (softmax(x) - onehot(target)) * w
+template <class T, class I>
+inline void cross_entropy_grad(const T* x, const I* target, const T* w, T* out, int64_t N, int64_t C,
+                               int64_t ignore_index, const char* where) {
+  for (int64_t i = 0; i < N; ++i) {
+    const T* p = x + i * C;
+    T* q = out + i * C;
+    const int64_t t = (int64_t)target[i];
+    T m = -std::numeric_limits<T>::infinity(), s = 0;
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 0; j < C; ++j) m = std::max(m, p[j]);
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < C; ++j) { const T e = stage::exp(p[j] - m); q[j] = e; s += e; }
+    const T r = w[i] / s;
+#pragma omp simd
+    for (int64_t j = 0; j < C; ++j) q[j] *= r;
+    if (t != ignore_index) {
+      if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
+      q[t] -= w[i];
+    }
+  }
 }
 
 // ------------------------------------------------------------------------------------------ gathers
