@@ -20,6 +20,11 @@ def _is_elementwise(n: Node) -> bool:
     return d is not None and d.kind == "elementwise"
 
 
+def _slice_shape(n: Node):
+    from ..ir.ops.shape import _spec_shape
+    return _spec_shape(n.args[0].type.shape, n.params["spec"])
+
+
 def plan(block: Block) -> Set[int]:
     """ids of the nodes to inline into their consumer (also fills `consumers`: sym id -> count)."""
     uses: Dict[int, int] = {}
@@ -58,6 +63,8 @@ def plan(block: Block) -> Set[int]:
                 inlined.add(id(n))
             elif u.op in REDUCE_OPS or (u.op in ("accum", "store") and u.args[1] is s):
                 inlined.add(id(n))
+            elif u.op == "setitem_add" and u.args[1] is s and _slice_shape(u) == s.type.shape:
+                inlined.add(id(n))        # computed in the loop that adds it into the slice
         elif n.op == "matmul" and u.op in ("accum", "store") and u.args[1] is s:
             inlined.add(id(n))
         elif n.op == "sum" and u.op == "accum" and u.args[1] is s:
