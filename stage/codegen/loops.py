@@ -188,6 +188,20 @@ class LoopEmitter:
 
         def combine(acc, v):
             return spec["combine"].format(acc=acc, x=v, T=T)
+
+        # SIMD lanes of a max reduction are combined with max, which drops NaNs: a NaN seen by any
+        # lane is flagged (an `|` reduction) and put back after the loop, as NumPy propagates it
+        nan_flag = omp == "max" and out_t.is_float
+
+        def reduction_loop(acc, pad, stmts, expr):
+            """(pragma clause, body, lines after the loop) of `acc = combine(acc, expr)`."""
+            if not nan_flag:
+                return f"reduction({omp}:{acc})", stmts + [f"{acc} = {combine(acc, expr)};"], []
+            e = lw.fresh("e")          # in the lanes a plain max (it vectorises), NaNs flagged
+            body = stmts + [f"const {T} {e} = {expr};", f"{acc} = std::max<{T}>({acc}, {e});",
+                            f"{acc}_nan |= {e} != {e};"]
+            return (f"reduction({omp}:{acc}) reduction(|:{acc}_nan)", body,
+                    [pad + f"if ({acc}_nan) {acc} = std::numeric_limits<{T}>::quiet_NaN();"])
         if out_t.size == 0:
             return []
         if any(m == 0 for m in in_shape):
@@ -212,15 +226,17 @@ class LoopEmitter:
         if out.kind == "scalar" and not accumulate:
             acc = out.base
             lines.append(f"{acc} = {init};")
+            clause, body, after = reduction_loop(acc, "", *element())
+            if nan_flag:
+                lines.append(f"int {acc}_nan = 0;")
             for k, (m, _, _) in enumerate(dims):
                 if k == len(dims) - 1:
-                    lines.append("  " * k + f"#pragma omp simd reduction({omp}:{acc})")
+                    lines.append("  " * k + f"#pragma omp simd {clause}")
                 lines.append("  " * k + f"for (int64_t {vars_[k]} = 0; {vars_[k]} < {m}; ++{vars_[k]}) {{")
-            stmts, expr = element()
             pad = "  " * len(dims)
-            lines += [pad + s for s in stmts] + [pad + f"{acc} = {combine(acc, expr)};"]
+            lines += [pad + s for s in body]
             lines += ["  " * k + "}" for k in reversed(range(len(dims)))]
-            return lines
+            return lines + after
         if needs_init and not accumulate:
             lines += self._loop(out, [], lambda loads: ([], init), False)
         for k in range(split):
@@ -233,15 +249,18 @@ class LoopEmitter:
         if ntrail:
             acc = lw.fresh("acc")
             lines.append(pad + f"{T} {acc} = {init};")
+            clause, body, after = reduction_loop(acc, pad, *element())
+            if nan_flag:
+                lines.append(pad + f"int {acc}_nan = 0;")
             for k in range(split, len(dims)):
                 m = dims[k][0]
                 if k == len(dims) - 1:
-                    lines.append("  " * k + f"#pragma omp simd reduction({omp}:{acc})")
+                    lines.append("  " * k + f"#pragma omp simd {clause}")
                 lines.append("  " * k + f"for (int64_t {vars_[k]} = 0; {vars_[k]} < {m}; ++{vars_[k]}) {{")
-            stmts, expr = element()
             ipad = "  " * len(dims)
-            lines += [ipad + s for s in stmts] + [ipad + f"{acc} = {combine(acc, expr)};"]
+            lines += [ipad + s for s in body]
             lines += ["  " * k + "}" for k in reversed(range(split, len(dims)))]
+            lines += after
             lines.append(pad + f"{o} = {combine(o, acc) if needs_init or accumulate else acc};")
         else:
             stmts, expr = element()

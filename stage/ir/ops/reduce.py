@@ -47,7 +47,7 @@ OpDef("sum", _reduce_infer("sum", _sum_dtype),
       domain={"params": {"axis": (0,), "keepdims": False}})
 OpDef("max", _reduce_infer("max", lambda d: d),
       lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-      "reduce", {"init": "lowest", "combine": "std::max<{T}>({acc}, {x})"}, _max_grad, nargs=1,
+      "reduce", {"init": "lowest", "combine": "({x} > {acc} || {x} != {x}) ? {x} : {acc}"}, _max_grad, nargs=1,
       domain={"params": {"axis": (0,), "keepdims": False}, "distinct": True})
 
 
