@@ -151,7 +151,8 @@ def clip(x, a_min=None, a_max=None):
     if isinstance(a_min, Rep) or isinstance(a_max, Rep):
         x = x if a_min is None else maximum(x, a_min)
         return x if a_max is None else minimum(x, a_max)
-    return apply("clip", as_rep(x) if _staging(x) else np.asarray(x), lo=a_min, hi=a_max)
+    dt = _common_dtype(x, *[b for b in (a_min, a_max) if b is not None])   # as maximum/minimum
+    return apply("clip", as_rep(x, dt) if _staging(x) else np.asarray(x, dt), lo=a_min, hi=a_max)
 
 
 def astype(x, dtype):
