@@ -142,7 +142,7 @@ def _model(kind, quick):
     fused = "nn.LSTM" if lstm else "nn.RNN"
     return Model(
         name=kind, title=titles[kind], unit="step", per=5000 if kind != "minrnn" else None,
-        reps=3 if quick else 7, target_s=0.08 if quick else 0.25,
+        reps=3 if quick else 6, target_s=0.08 if quick else 0.2,
         variants={"stage": stage, "stage-module": stage_module,
                   "torch": torch_form("CharLMCells"),
                   "torch-fused": torch_form("CharLMFused"),

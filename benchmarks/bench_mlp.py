@@ -97,7 +97,7 @@ def _mlp(quick):
         r = StageMLP(p, d)
         return r.fn.fn, r.args()
     return Model(name="mlp", title="MLP 784-128-10 on MNIST 5k (batch 100, SGD)", unit="step",
-                 reps=3 if quick else 7, target_s=0.08 if quick else 0.25,
+                 reps=3 if quick else 6, target_s=0.08 if quick else 0.2,
                  variants={"stage": stage, "torch": torch_form(),
                            "torch-compile": torch_form(True), "jax": jax},
                  labels={"torch": "torch eager (nn.Sequential, optim.SGD)",
@@ -143,7 +143,7 @@ def _overhead(quick):
         r = StageTrivial()
         return r.f.fn, (r.x,)
     return Model(name="overhead", title="call overhead: x + 1 on one float", unit="call",
-                 reps=3 if quick else 7, target_s=0.08 if quick else 0.25, warmup_units=200,
+                 reps=3 if quick else 6, target_s=0.08 if quick else 0.2, warmup_units=200,
                  variants={"stage": StageTrivial, "torch": torch_form(),
                            "torch-compile": torch_form(True), "jax": jax},
                  labels={"stage": "stage (compiled call)", "torch": "torch eager op",

@@ -279,13 +279,14 @@ def _graph_breaks_since(before):
 IMPORTS = {"stage": "stage", "torch": "torch", "jax": "jax"}
 
 
-def first(model: Model, variant: str) -> Dict[str, Any]:
+def first(name: str, variant: str, quick: bool) -> Dict[str, Any]:
     """Time to first step of one variant in a fresh process, and its peak memory."""
     rss0 = maxrss_mb()
     t0 = time.perf_counter()
-    importlib.import_module(IMPORTS[framework(variant)])
+    importlib.import_module(IMPORTS[framework(variant)])      # before the driver imports anything
     t_import = time.perf_counter() - t0
     rss_import = maxrss_mb()
+    model = load_models(name, quick)
     t0 = time.perf_counter()
     r = model.variants[variant]()
     t_setup = time.perf_counter() - t0
@@ -388,12 +389,14 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--out")
     a = ap.parse_args(argv)
-    model = load_models(a.model, a.quick)
     threads = [int(t) for t in a.threads.split(",")]
+    if a.mode == "first":
+        res = first(a.model, a.variants, a.quick)
+        Path(a.out).write_text(json.dumps(res, indent=1, default=float)) if a.out else print(res)
+        return
+    model = load_models(a.model, a.quick)
     if a.mode == "steady":
         res = steady(model, [v for v in a.variants.split(",") if v], threads)
-    elif a.mode == "first":
-        res = first(model, a.variants)
     elif a.mode == "profile":
         res = profile(model, threads[0])
     else:

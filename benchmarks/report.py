@@ -192,7 +192,8 @@ def findings(res):
             lines.append(f"- **{name}, {label(m, v)}**: {note}")
         for v, d in ((m.get("steady") or {}).get("dynamo") or {}).items():
             gb = d.get("graph_breaks") or {}
-            what = ("; ".join(f"{k[:160]} (×{c})" for k, c in gb.items()) if gb else "none")
+            what = ("; ".join(f"“{k.strip().splitlines()[0][:120]}” (×{c})" for k, c in gb.items())
+                    if gb else "none")
             lines.append(f"- **{name}, {label(m, v)}**: dynamo compiled {d.get('unique_graphs')} "
                          f"graph(s); graph breaks: {what}.")
         fi = (m.get("steady") or {}).get("first_in_process", {})
@@ -202,7 +203,15 @@ def findings(res):
     return "\n".join(lines)
 
 
+CHART_LABELS = {"stage": "stage", "stage-module": "stage (module + st.optim)",
+                "torch-fused": "torch eager (nn.RNN/LSTM)", "torch-levels": "torch eager (level-batched)",
+                "torch-compile": "torch.compile (cells)", "torch-compile-fused": "torch.compile (fused)",
+                "jax": "JAX jit"}
+
+
 def chart(res, path):
+    """Per model and thread count: each implementation's time / torch eager (cells) time, log scale.
+    JAX ran in another process: its ratio is (jax / stage there) x (stage / torch here)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -210,35 +219,42 @@ def chart(res, path):
     except ImportError:
         return False
     threads = res["threads"]
-    names = [n for n, m in res["models"].items() if "skipped" not in m]
+    names = [n for n, m in res["models"].items() if "skipped" not in m and "steady" in m]
     show = [v for v in ORDER if v != "torch"]
-    fig, axes = plt.subplots(1, len(threads), figsize=(6.5 * len(threads), 4.2), squeeze=False)
-    colors = dict(zip(ORDER, ["#d62728", "#ff9896", "#7f7f7f", "#1f77b4", "#17becf", "#2ca02c",
-                              "#98df8a", "#9467bd"]))
-    for ax, n in zip(axes[0], threads):
-        width = 0.8 / len(show)
-        for k, v in enumerate(show):
-            xs, ys = [], []
-            for i, name in enumerate(names):
-                m = res["models"][name]
+    colors = dict(zip(show, ["#d62728", "#ff9896", "#1f77b4", "#17becf", "#2ca02c", "#98df8a",
+                             "#9467bd"]))
+    fig, axes = plt.subplots(len(threads), 1, figsize=(11, 3.6 * len(threads)), squeeze=False)
+    seen = set()
+    for ax, n in zip(axes[:, 0], threads):
+        for i, name in enumerate(names):
+            m = res["models"][name]
+            _, rt = timing(m, "torch", n)
+            if rt is None:
+                continue
+            bars = []
+            for v in show:
                 _, rv = timing(m, v, n)
-                _, rt = timing(m, "torch", n)
-                if rt is None or (rv is None and v != "stage"):
-                    continue
-                xs.append(i + (k - len(show) / 2 + 0.5) * width)
-                ys.append((rv["median"] if rv else 1.0) / rt["median"])
-            if xs:
-                ax.bar(xs, ys, width, label=DEFAULT_LABELS.get(v, v), color=colors[v])
+                if v == "stage":
+                    bars.append((v, 1.0 / rt["median"]))
+                elif rv is not None:
+                    bars.append((v, rv["median"] / rt["median"]))
+            width = 0.8 / max(len(bars), 1)
+            for k, (v, y) in enumerate(bars):
+                x = i + (k - len(bars) / 2 + 0.5) * width
+                ax.bar(x, y, width, color=colors[v], label=None if v in seen else CHART_LABELS[v])
+                seen.add(v)
+                ax.text(x, y, f"{y:.2g}", ha="center", va="bottom", fontsize=6.5)
         ax.axhline(1.0, color="black", lw=0.8)
         ax.set_yscale("log")
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels(names)
-        ax.set_title(f"{n} thread{'s' if n > 1 else ''}: time relative to torch eager (cells)")
-        ax.set_ylabel("time / torch eager time (lower is faster)")
+        ax.set_title(f"{n} thread{'s' if n > 1 else ''}: time relative to PyTorch eager "
+                     f"(cell-by-cell form = 1; lower is faster)", fontsize=10)
         ax.grid(axis="y", which="both", alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
+    fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
+    plt.close(fig)
     return True
 
 
@@ -273,11 +289,14 @@ cores, so the all-cores columns measure contention as much as parallelism.
 - Before timing, every peer's first step is compared with stage's (loss, parameters after the step,
   and the optimizer state, which holds the squared clipped gradients for Adagrad; for SGD the
   gradients (p0 − p1)/lr) — see *Correctness checks*.
-- Steady state: after a warm-up, {', '.join(sorted({str(m['steady']['times'][str(res['threads'][0])]['stage']['n']) for m in res['models'].values() if 'steady' in m and 'times' in m['steady'] and m['steady']['times'].get(str(res['threads'][0]), {}).get('stage')}))} repetitions
+- Steady state: after a warm-up, {'3' if res['mode'] == 'quick' else '6'} repetitions (TreeLSTM:
+  {'2' if res['mode'] == 'quick' else '5'} chunks of trees; a slow peer stops after ~12–30 s, at least 2)
   per implementation, **interleaved** (the order rotates every repetition); each repetition lasts
-  about 0.25 s (0.08 s quick) or is a fixed chunk of trees. Cells give the median per step (per
+  about 0.2 s (0.08 s quick) or is a fixed chunk of trees. Cells give the median per step (per
   epoch, per call) with min–max; **÷ stage** is the median over repetitions of (peer time / stage
-  time in the adjacent repetition), so > 1 means stage is faster. Stage and PyTorch share one
+  time in the adjacent repetition), so > 1 means stage is faster. With more than one thread the
+  implementations are separated by a 0.3 s pause (idle OpenBLAS / OpenMP / Eigen threads spin before
+  they sleep). Stage and PyTorch share one
   process per model (threads switched at run time: `torch.set_num_threads`, OpenBLAS threads of
   stage's library); JAX runs in its own process per thread count (pinned to one thread with
   `XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"`) against stage
