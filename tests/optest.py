@@ -191,6 +191,8 @@ def _cases():
             C(op, ints((2, 3), -10, 11, "int32"), nzints((3,), dtype="int32")),
             C(op, ints((5,), -10, 11), nzints(())),
             C(op, f(3, 4, dom={}), f(3, 4)), C(op, f(2, 3, dom={}), f(1, 3)))
+    add(C("floor_divide", ints((3, 4), -10, 11), ints((3, 4), -2, 3), torch=False),  # x // 0 == 0
+        C("mod", ints((3, 4), -10, 11, "int32"), ints((3, 4), -2, 3, "int32"), torch=False))
     ushapes = [(3, 4), (), (2, 1, 3)]
     for op in ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "floor", "square", "negative",
                "relu", "abs", "sign"):

@@ -433,6 +433,20 @@ def test_indices_out_of_range_raise_index_error(backend):
         fn(a, np.int64(0), np.array([0, 4]))
 
 
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_integer_division_by_zero_is_zero(backend):
+    """As in NumPy (natively this once threw out of an `omp simd` loop: std::terminate)."""
+    opts = {"backend": backend} if backend == "interp" else {"cxxflags": T.LIGHT_FLAGS}
+    fn = st.compile(lambda a, b: (a // b, a % b), **opts)
+    a = np.array([7, -7, 3])
+    q, r = fn(a, np.array([2, 2, -2]))
+    np.testing.assert_array_equal(q, [3, -4, -2])
+    np.testing.assert_array_equal(r, [1, 1, -1])
+    q, r = fn(a, np.array([2, 0, 0]))
+    np.testing.assert_array_equal(q, [3, 0, 0])
+    np.testing.assert_array_equal(r, [1, 0, 0])
+
+
 def test_static_errors_are_numpy_like():
     def run(f, *args):
         return st.compile(f, backend="interp")(*args)

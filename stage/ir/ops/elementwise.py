@@ -43,9 +43,18 @@ defbinary("maximum", np.maximum, "({0} > {1} || {0} != {0}) ? {0} : {1}",
           lambda g, out, a, b: _split_ties(g, a > b, F.equal(a, b)))
 defbinary("minimum", np.minimum, "({0} < {1} || {0} != {0}) ? {0} : {1}",
           lambda g, out, a, b: _split_ties(g, a < b, F.equal(a, b)))
-defbinary("floor_divide", np.floor_divide, "stage::floordiv<{T}>({0}, {1})", NONDIFF,
+def _int_div_cpp(helper):
+    """An integer division by zero gives 0, as in NumPy (stage::floordiv/pymod would throw, and a
+    throw out of an `omp simd` loop terminates the process)."""
+    def cpp(a, T):
+        call = f"stage::{helper}<{T}>({a[0]}, {a[1]})"
+        return call if T in ("float", "double") else f"({a[1]} == 0 ? {T}(0) : {call})"
+    return cpp
+
+
+defbinary("floor_divide", np.floor_divide, _int_div_cpp("floordiv"), NONDIFF,
           domain={"nonzero": True})
-defbinary("mod", np.mod, "stage::pymod<{T}>({0}, {1})",
+defbinary("mod", np.mod, _int_div_cpp("pymod"),
           lambda g, out, a, b: (g, -g * F.floor_divide(a, b)), domain={"nonzero": True})
 
 
