@@ -431,6 +431,11 @@ def test_indices_out_of_range_raise_index_error(backend):
         fn(a, np.int64(-5), np.array([0]))
     with pytest.raises(IndexError):
         fn(a, np.int64(0), np.array([0, 4]))
+    losses = st.compile(lambda x, t: (st.nll_loss(x, t), st.cross_entropy(x, t)), **opts)
+    losses(a, np.array([0, 2, 1, -100]))
+    for bad in ([0, 3, 1, 1], [0, -1, 1, 1]):
+        with pytest.raises(IndexError):
+            losses(a, np.array(bad))
 
 
 @pytest.mark.parametrize("backend", ["interp", "native"])
