@@ -395,6 +395,8 @@ def main(argv=None):
         Path(a.out).write_text(json.dumps(res, indent=1, default=float)) if a.out else print(res)
         return
     model = load_models(a.model, a.quick)
+    if a.quick:
+        model.cooldown_s = min(model.cooldown_s, 0.15)
     if a.mode == "steady":
         res = steady(model, [v for v in a.variants.split(",") if v], threads)
     elif a.mode == "profile":

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+DEFAULT = BENCH / "results" / "results.json"
 ORDER = ["stage", "stage-module", "torch", "torch-fused", "torch-levels", "torch-compile", "torch-compile-fused",
          "jax"]
 DEFAULT_LABELS = {"stage": "stage", "torch": "torch eager", "torch-fused": "torch eager (fused)",
@@ -341,19 +343,23 @@ transform), `stage.codegen.build.generate` (lowering + rendering C++), the g++ b
 lookup on a second build, loading with cffi; then the call overhead of a compiled no-op with the same
 arguments (flattening, signature check, cffi pointers, output allocation) and the step itself.
 
-{profile_table(res)}
+{profile_table(res) if any(m.get("profile") for m in res["models"].values()) else
+ "*Not measured in a `--quick` run.*"}
 """
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    path = Path(argv[0]) if argv else BENCH / "results" / "results.json"
+    path = Path(argv[0]) if argv else DEFAULT
     res = json.loads(path.read_text())
     png = path.parent / "relative_time.png"
     ok = chart(res, png)
-    rel = (png.relative_to(BENCH) if png.is_relative_to(BENCH) else png) if ok else "(matplotlib not installed: pip install -e '.[bench]')"
-    (BENCH / "RESULTS.md").write_text(render(res, rel))
-    print(f"wrote {BENCH / 'RESULTS.md'}" + (f" and {png}" if ok else ""))
+    # the committed report sits in benchmarks/; a results file elsewhere gets its report beside it
+    md = BENCH / "RESULTS.md" if path.resolve() == DEFAULT.resolve() else path.parent / "RESULTS.md"
+    rel = os.path.relpath(png, md.parent) if ok else \
+        "(matplotlib not installed: pip install -e '.[bench]')"
+    md.write_text(render(res, rel))
+    print(f"wrote {md}" + (f" and {png}" if ok else ""))
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ overhead. Per model, each in its own subprocess (see harness.py):
 4. where stage's time goes: trace, generate, g++, load, call overhead, native step; and a `perf`
    profile of the steady step by shared object, when `perf` works.
 
-`--quick` skips torch.compile (tens of seconds to compile each model; `--compile` puts it back), the
-all-cores JAX process, the peers' first-step processes and perf. Ratios are always taken between
+`--quick` skips torch.compile (tens of seconds to compile each model; `--compile` puts it back),
+stage's module variant, the all-cores JAX process, the peers' first-step processes and the profiles. Ratios are always taken between
 runs adjacent in time inside one process.
 """
 from __future__ import annotations
@@ -132,7 +132,7 @@ def _classify(rows, lib):
 def plan(model, quick, compile_):
     variants = [v for v in model.variants if v != "stage"]
     torch_v = [v for v in variants if harness.framework(v) in ("stage", "torch")
-               and (compile_ or "compile" not in v)]
+               and (compile_ or "compile" not in v) and not (quick and v == "stage-module")]
     jax_v = [v for v in variants if harness.framework(v) == "jax"]
     return torch_v, jax_v
 
@@ -169,15 +169,16 @@ def run_model(name, a, ncores, threads):
         for v in torch_v + jax_v:
             if v != "torch-compile-fused":
                 res["first"][v] = worker("first", name, v, env=env_all)
-    print(f"{name}: where stage's time goes", flush=True)
-    prof = tempfile.mkdtemp(prefix="stage_prof_")
-    res["profile"] = worker("profile", name, quick=a.quick, env=dict(
-        harness.thread_env(1), STAGE_CACHE_DIR=prof))
-    if not (a.quick or a.no_perf):
-        res["perf"] = perf_profile(name, dict(harness.thread_env(1), STAGE_CACHE_DIR=prof), 3.0,
-                                   a.quick)
+    if not a.quick:
+        print(f"{name}: where stage's time goes", flush=True)
+        prof = tempfile.mkdtemp(prefix="stage_prof_")
+        res["profile"] = worker("profile", name, env=dict(harness.thread_env(1),
+                                                          STAGE_CACHE_DIR=prof))
+        if not a.no_perf:
+            res["perf"] = perf_profile(name, dict(harness.thread_env(1), STAGE_CACHE_DIR=prof),
+                                       3.0, a.quick)
+        shutil.rmtree(prof, ignore_errors=True)
     shutil.rmtree(cold, ignore_errors=True)
-    shutil.rmtree(prof, ignore_errors=True)
     return res
 
 
