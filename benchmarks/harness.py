@@ -392,7 +392,8 @@ def main(argv=None):
     threads = [int(t) for t in a.threads.split(",")]
     if a.mode == "first":
         res = first(a.model, a.variants, a.quick)
-        Path(a.out).write_text(json.dumps(res, indent=1, default=float)) if a.out else print(res)
+        text = json.dumps(res, indent=1, default=float)
+        Path(a.out).write_text(text) if a.out else print(text)
         return
     model = load_models(a.model, a.quick)
     if a.quick:

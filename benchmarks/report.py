@@ -117,7 +117,8 @@ def first_table(res):
         for c in present:
             f = (m.get("first") or {}).get(c)
             if f and "error" not in f:
-                row.append(f"{f['setup_s'] + f['first_step_s']:.2f} s")
+                cache = f" ({f['inductor_cache']} cache)" if "inductor_cache" in f else ""
+                row.append(f"{f['setup_s'] + f['first_step_s']:.2f} s{cache}")
                 fw = "stage" if c.startswith("stage") else c.split("-")[0]
                 imports.setdefault(fw, []).append(f["import_s"])
             else:
@@ -320,8 +321,9 @@ cores, so the all-cores columns measure contention as much as parallelism.
 
 Seconds from the model's data being ready to the end of the first training step (stage: tracing,
 CPS, C++ generation, g++ and loading; *cold* = empty `STAGE_CACHE_DIR`, *warm* = the library
-cached on disk; torch.compile and JAX: tracing and compiling). `*` = measured inside the
-steady-state process instead. Imports (not included): {imports or '–'}.
+cached on disk; torch.compile: dynamo, AOTAutograd and inductor, with inductor's on-disk cache warm
+(from earlier runs) or cold (`--cold-compile`); JAX: tracing and XLA compilation, no persistent
+compilation cache). `*` = measured inside the steady-state process instead. Imports (not included): {imports or '–'}.
 
 {first}
 

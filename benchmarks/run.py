@@ -167,8 +167,16 @@ def run_model(name, a, ncores, threads):
                     "stage warm": worker("first", name, "stage", quick=a.quick, env=env)}
     if not a.quick:
         for v in torch_v + jax_v:
-            if v != "torch-compile-fused":
-                res["first"][v] = worker("first", name, v, env=env_all)
+            if v == "torch-compile-fused":
+                continue
+            env = env_all
+            if "compile" in v and a.cold_compile:           # an empty inductor cache
+                env = dict(env_all, TORCHINDUCTOR_CACHE_DIR=tempfile.mkdtemp(prefix="inductor_"))
+            res["first"][v] = worker("first", name, v, env=env)
+            if "compile" in v:
+                res["first"][v]["inductor_cache"] = "cold" if a.cold_compile else "warm"
+                if a.cold_compile:
+                    shutil.rmtree(env["TORCHINDUCTOR_CACHE_DIR"], ignore_errors=True)
     if not a.quick:
         print(f"{name}: where stage's time goes", flush=True)
         prof = tempfile.mkdtemp(prefix="stage_prof_")
@@ -192,6 +200,9 @@ def main(argv=None):
                     help="include torch.compile (default: only in the full run)")
     ap.add_argument("--no-compile", dest="compile", action="store_false")
     ap.add_argument("--no-perf", action="store_true", help="skip the perf profiles")
+    ap.add_argument("--cold-compile", action="store_true",
+                    help="time torch.compile's first step with an empty inductor cache (slow: "
+                         "40-110 s per recurrent model on 2 cores)")
     ap.add_argument("--snapshot", metavar="REV", default=None,
                     help="benchmark stage/ and examples/ as of a git revision (git archive into a "
                          "temporary directory), so edits in progress in the work tree stay out")
