@@ -80,6 +80,29 @@ def steady_table(res):
     return "\n".join(out)
 
 
+def summary_table(res):
+    """Per model and thread count: stage's median and the fastest peer's (peer / stage ratios)."""
+    threads = res["threads"]
+    out = ["| model | " + " | ".join(f"{n} thread{'s' if n > 1 else ''}: stage | fastest peer | "
+                                     f"÷ stage" for n in threads) + " |",
+           "|---|" + "---|---|---|" * len(threads)]
+    for name, m in res["models"].items():
+        if "skipped" in m or "steady" not in m:
+            continue
+        cells = []
+        for n in threads:
+            t, _ = timing(m, "stage", n)
+            peers = [(timing(m, v, n)[1]["median"], v) for v in variants(m)
+                     if not v.startswith("stage") and timing(m, v, n)[1]]
+            if t is None or not peers:
+                cells += ["–", "–", "–"]
+                continue
+            r, v = min(peers)
+            cells += [fmt_time(t["median"], m["unit"]), label(m, v), f"{r:.2f}"]
+        out.append(f"| {name} ({m['unit']}) | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def checks_table(res):
     out = ["| model | peer | loss | loss rel. diff | parameters after 1 step (max rel. diff) | "
            "gradients: optimizer state after 1 step (max rel. diff) | same? |",
@@ -281,6 +304,13 @@ NumPy {v['numpy']}, scipy-openblas32 {v['scipy-openblas32']}, torch {v['torch']}
 (jaxlib {v['jaxlib']}); stage at {meta['stage_commit']}. The machine is shared: the load average
 when the model runs started was {', '.join(f'{x:.1f}' for x in load) or '?'} on {meta['cores']}
 cores, so the all-cores columns measure contention as much as parallelism.
+
+## Summary
+
+Stage's median time and the fastest peer at each thread count (÷ stage > 1: stage is faster).
+Details, spreads and every implementation below.
+
+{summary_table(res)}
 
 ## How this is measured
 
