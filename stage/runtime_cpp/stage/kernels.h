@@ -231,27 +231,76 @@ inline void nll_loss(const T* logp, const I* target, T* out, int64_t N, int64_t 
   if (reduction == 0) *out = total / T(count);
 }
 
-// log_softmax + nll_loss in one pass per row
+// Softmax cross-entropy works on blocks of rows: the row maxima, then one flat exp loop over the
+// whole block, then the row sums. With few classes (26 characters, 10 digits) a per-row loop would
+// spend its time in vector epilogues and horizontal reductions; the flat loop vectorises fully.
+// (a NaN is not propagated by the maximum, but exp(NaN - m) makes the row's sum NaN all the same)
+template <class T>
+inline void row_max(const T* x, int64_t rows, int64_t C, T* m) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* p = x + i * C;
+    T v = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : v)
+    for (int64_t j = 0; j < C; ++j) v = std::max(v, p[j]);
+    m[i] = v;
+  }
+}
+
+// e = exp(x - rowmax) for a block of rows, and the row sums
+template <class T>
+inline void block_exp(const T* x, int64_t rows, int64_t C, const T* m, T* e, T* sums) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const T mi = m[i];
+    const T* p = x + i * C;
+    T* q = e + i * C;
+#pragma omp simd
+    for (int64_t j = 0; j < C; ++j) q[j] = p[j] - mi;
+  }
+#pragma omp simd
+  for (int64_t k = 0; k < rows * C; ++k) e[k] = stage::exp(e[k]);
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* q = e + i * C;
+    T s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < C; ++j) s += q[j];
+    sums[i] = s;
+  }
+}
+
+constexpr int64_t CE_BLOCK = 4096;      // elements per block of rows (on the stack)
+
+// log_softmax + nll_loss; reduction 0 mean, 1 sum, 2 none
 template <class T, class I>
 inline void cross_entropy(const T* x, const I* target, T* out, int64_t N, int64_t C, int reduction,
                           int64_t ignore_index, const char* where) {
   T total = 0;
   int64_t count = 0;
-  for (int64_t i = 0; i < N; ++i) {
-    const T* p = x + i * C;
-    const int64_t t = (int64_t)target[i];
-    T v = 0;
-    if (t != ignore_index) {
-      if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
-      T m = -std::numeric_limits<T>::infinity(), s = 0;
-#pragma omp simd reduction(max : m)
-      for (int64_t j = 0; j < C; ++j) m = std::max(m, p[j]);
-#pragma omp simd reduction(+ : s)
-      for (int64_t j = 0; j < C; ++j) s += stage::exp(p[j] - m);
-      v = m + std::log(s) - p[t];
-      ++count;
+  T e[CE_BLOCK], m[CE_BLOCK], sums[CE_BLOCK];
+  const int64_t rows_per = C > 0 && C <= CE_BLOCK ? CE_BLOCK / C : 1;
+  for (int64_t r0 = 0; r0 < N; r0 += rows_per) {
+    const int64_t rows = std::min(rows_per, N - r0);
+    const T* xb = x + r0 * C;
+    if (C <= CE_BLOCK) {
+      row_max(xb, rows, C, m);
+      block_exp(xb, rows, C, m, e, sums);
     }
-    if (reduction == 2) out[i] = v; else total += v;
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t t = (int64_t)target[r0 + i];
+      T v = 0;
+      if (t != ignore_index) {
+        if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
+        const T* p = xb + i * C;
+        if (C > CE_BLOCK) {                    // very wide rows: one at a time, no scratch
+          T mm = p[0], ss = 0;
+          for (int64_t j = 1; j < C; ++j) mm = p[j] > mm || p[j] != p[j] ? p[j] : mm;
+          for (int64_t j = 0; j < C; ++j) ss += stage::exp(p[j] - mm);
+          m[i] = mm; sums[i] = ss;
+        }
+        v = m[i] + std::log(sums[i]) - p[t];
+        ++count;
+      }
+      if (reduction == 2) out[r0 + i] = v; else total += v;
+    }
   }
   if (reduction == 1) *out = total;
   if (reduction == 0) *out = total / T(count);
@@ -261,21 +310,22 @@ inline void cross_entropy(const T* x, const I* target, T* out, int64_t N, int64_
 template <class T, class I>
 inline void cross_entropy_grad(const T* x, const I* target, const T* w, T* out, int64_t N, int64_t C,
                                int64_t ignore_index, const char* where) {
-  for (int64_t i = 0; i < N; ++i) {
-    const T* p = x + i * C;
-    T* q = out + i * C;
-    const int64_t t = (int64_t)target[i];
-    T m = -std::numeric_limits<T>::infinity(), s = 0;
-#pragma omp simd reduction(max : m)
-    for (int64_t j = 0; j < C; ++j) m = std::max(m, p[j]);
-#pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < C; ++j) { const T e = stage::exp(p[j] - m); q[j] = e; s += e; }
-    const T r = w[i] / s;
+  T m[CE_BLOCK], sums[CE_BLOCK];
+  for (int64_t r0 = 0; r0 < N; r0 += CE_BLOCK) {
+    const int64_t rows = std::min(CE_BLOCK, N - r0);
+    row_max(x + r0 * C, rows, C, m);
+    block_exp(x + r0 * C, rows, C, m, out + r0 * C, sums);     // the output is the scratch
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t n = r0 + i;
+      T* q = out + n * C;
+      const T r = w[n] / sums[i];
 #pragma omp simd
-    for (int64_t j = 0; j < C; ++j) q[j] *= r;
-    if (t != ignore_index) {
-      if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
-      q[t] -= w[i];
+      for (int64_t j = 0; j < C; ++j) q[j] *= r;
+      const int64_t t = (int64_t)target[n];
+      if (t != ignore_index) {
+        if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
+        q[t] -= w[n];
+      }
     }
   }
 }
