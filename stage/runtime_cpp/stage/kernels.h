@@ -44,6 +44,70 @@ inline void blas_gemv(int ta, int M, int N, double alpha, const double* A, int l
 
 // C[M,N] = op(A)[M,K] @ op(B)[K,N] + beta * C, row-major, op = transpose when ta/tb.
 // Small products run as plain loops (a BLAS call costs more than the work); vectors use gemv.
+// -- matrix-vector products with explicit vector registers (GCC/clang vector extensions) --------------
+template <class T> struct vec64 { typedef T type __attribute__((vector_size(64))); };
+template <class T> using V64 = typename vec64<T>::type;
+template <class T> inline V64<T> loadu(const T* p) { V64<T> v; std::memcpy(&v, p, sizeof v); return v; }
+template <class T> inline void storeu(T* p, V64<T> v) { std::memcpy(p, &v, sizeof v); }
+template <class T> inline T hsum(V64<T> v) {
+  T s = 0;
+  for (unsigned i = 0; i < sizeof(V64<T>) / sizeof(T); ++i) s += v[i];
+  return s;
+}
+
+// C[j] += sum_k a[k * inca] * B[k * ldb + j] for j < N: four vector accumulators per column block,
+// so each element of C is loaded and stored once instead of once per k
+template <class T>
+inline void vecmat(const T* a, int64_t inca, const T* B, int64_t ldb, T* C, int64_t N, int64_t K) {
+  constexpr int L = sizeof(V64<T>) / sizeof(T);
+  int64_t j0 = 0;
+  for (; j0 + 4 * L <= N; j0 += 4 * L) {
+    V64<T> c0 = loadu(C + j0), c1 = loadu(C + j0 + L), c2 = loadu(C + j0 + 2 * L), c3 = loadu(C + j0 + 3 * L);
+    for (int64_t k = 0; k < K; ++k) {
+      const T ak = a[k * inca];
+      const T* b = B + k * ldb + j0;
+      c0 += ak * loadu(b); c1 += ak * loadu(b + L); c2 += ak * loadu(b + 2 * L); c3 += ak * loadu(b + 3 * L);
+    }
+    storeu(C + j0, c0); storeu(C + j0 + L, c1); storeu(C + j0 + 2 * L, c2); storeu(C + j0 + 3 * L, c3);
+  }
+  for (; j0 + L <= N; j0 += L) {
+    V64<T> c0 = loadu(C + j0);
+    for (int64_t k = 0; k < K; ++k) c0 += a[k * inca] * loadu(B + k * ldb + j0);
+    storeu(C + j0, c0);
+  }
+  if (j0 < N)
+    for (int64_t k = 0; k < K; ++k) {
+      const T ak = a[k * inca];
+      const T* b = B + k * ldb;
+      for (int64_t j = j0; j < N; ++j) C[j] += ak * b[j];
+    }
+}
+
+// C[i * incc] += A[i, :] . b for i < M (b contiguous): four rows at a time share each load of b
+template <class T>
+inline void matvec(const T* A, int64_t lda, const T* b, T* C, int64_t incc, int64_t M, int64_t K) {
+  constexpr int L = sizeof(V64<T>) / sizeof(T);
+  int64_t i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const T *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    V64<T> s0 = {}, s1 = {}, s2 = {}, s3 = {};
+    int64_t k = 0;
+    for (; k + L <= K; k += L) {
+      const V64<T> bv = loadu(b + k);
+      s0 += loadu(a0 + k) * bv; s1 += loadu(a1 + k) * bv; s2 += loadu(a2 + k) * bv; s3 += loadu(a3 + k) * bv;
+    }
+    T r0 = hsum<T>(s0), r1 = hsum<T>(s1), r2 = hsum<T>(s2), r3 = hsum<T>(s3);
+    for (; k < K; ++k) { r0 += a0[k] * b[k]; r1 += a1[k] * b[k]; r2 += a2[k] * b[k]; r3 += a3[k] * b[k]; }
+    C[i * incc] += r0; C[(i + 1) * incc] += r1; C[(i + 2) * incc] += r2; C[(i + 3) * incc] += r3;
+  }
+  for (; i < M; ++i) {
+    const T* a = A + i * lda;
+    T s = 0;
+    for (int64_t k = 0; k < K; ++k) s += a[k] * b[k];
+    C[i * incc] += s;
+  }
+}
+
 template <class T> struct same { using type = T; };   // keeps an argument out of deduction
 
 template <class T>
@@ -74,61 +138,27 @@ inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A
     }
     return;
   }
-  // Matrix-vector products (a tree node, a batch-1 time step) run as plain vectorised loops: they
-  // are bandwidth-bound, and a BLAS call would add its overhead and wake its worker threads (which,
-  // thousands of times per run, costs more than the product, ten times more on a busy machine).
+  // Matrix-vector products (a tree node, a batch-1 time step) run as register-blocked vector loops:
+  // they are bandwidth-bound, and a BLAS call would add its overhead and wake its worker threads
+  // (which, thousands of times per run, costs more than the product).
   if (N == 1 && M * K <= (int64_t(1) << 22)) {
     for (int64_t i = 0; i < M; ++i) C[i * ldc] = beta == T(0) ? T(0) : beta * C[i * ldc];
-    if (!ta) {                                              // C[i] = A[i, :] . b
-      for (int64_t i = 0; i < M; ++i) {
-        const T* a = A + i * lda;
-        T s = 0;
-        if (tb || ldb == 1) {
-#pragma omp simd reduction(+ : s)
-          for (int64_t k = 0; k < K; ++k) s += a[k] * B[k];
-        } else {
-#pragma omp simd reduction(+ : s)
-          for (int64_t k = 0; k < K; ++k) s += a[k] * B[k * ldb];
-        }
-        C[i * ldc] += s;
-      }
-    } else {                                                // C += sum_k b[k] A[k, :]
-      for (int64_t k = 0; k < K; ++k) {
-        const T bk = (tb || ldb == 1) ? B[k] : B[k * ldb];
-        const T* a = A + k * lda;
-        if (ldc == 1) {
-#pragma omp simd
-          for (int64_t i = 0; i < M; ++i) C[i] += bk * a[i];
-        } else {
-          for (int64_t i = 0; i < M; ++i) C[i * ldc] += bk * a[i];
-        }
-      }
-    }
+    const int64_t incb = (tb || ldb == 1) ? 1 : ldb;
+    if (!ta && incb == 1) matvec(A, lda, B, C, ldc, M, K);          // C[i] += A[i, :] . b
+    else if (ta && ldc == 1) vecmat(B, incb, A, lda, C, M, K);      // C += sum_k b[k] A[k, :]
+    else
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t k = 0; k < K; ++k) C[i * ldc] += (ta ? A[k * lda + i] : A[i * lda + k]) * B[k * incb];
     return;
   }
   if (M == 1 && N * K <= (int64_t(1) << 22)) {
     for (int64_t j = 0; j < N; ++j) C[j] = beta == T(0) ? T(0) : beta * C[j];
-    if (!tb) {                                              // C += sum_k a[k] B[k, :]
-      for (int64_t k = 0; k < K; ++k) {
-        const T ak = ta ? A[k * lda] : A[k];
-        const T* b = B + k * ldb;
-#pragma omp simd
-        for (int64_t j = 0; j < N; ++j) C[j] += ak * b[j];
-      }
-    } else {                                                // C[j] = B[j, :] . a
-      for (int64_t j = 0; j < N; ++j) {
-        const T* b = B + j * ldb;
-        T s = 0;
-        if (!ta) {
-#pragma omp simd reduction(+ : s)
-          for (int64_t k = 0; k < K; ++k) s += b[k] * A[k];
-        } else {
-#pragma omp simd reduction(+ : s)
-          for (int64_t k = 0; k < K; ++k) s += b[k] * A[k * lda];
-        }
-        C[j] += s;
-      }
-    }
+    const int64_t inca = ta ? lda : 1;
+    if (!tb) vecmat(A, inca, B, ldb, C, N, K);                       // C += sum_k a[k] B[k, :]
+    else if (inca == 1) matvec(B, ldb, A, C, 1, N, K);               // C[j] += B[j, :] . a
+    else
+      for (int64_t j = 0; j < N; ++j)
+        for (int64_t k = 0; k < K; ++k) C[j] += A[k * inca] * B[j * ldb + k];
     return;
   }
   if (N == 1) {   // y[M] = op(A) x, x = column 0 of op(B)
