@@ -29,6 +29,7 @@ def plan(block: Block) -> Set[int]:
     """ids of the nodes to inline into their consumer (also fills `consumers`: sym id -> count)."""
     uses: Dict[int, int] = {}
     user: Dict[int, tuple] = {}
+    users: Dict[int, list] = {}
     home: Dict[int, int] = {}
 
     def visit(b: Block):
@@ -38,6 +39,7 @@ def plan(block: Block) -> Set[int]:
             for a in {a.id: a for a in n.args if isinstance(a, Sym)}.values():
                 uses[a.id] = uses.get(a.id, 0) + 1         # one per consuming node
                 user[a.id] = (id(b), n)
+                users.setdefault(a.id, []).append(n)
             for sb in n.blocks:
                 visit(sb)
                 for r in sb.result:
@@ -75,4 +77,42 @@ def plan(block: Block) -> Set[int]:
         elif n.op in OPS and OPS[n.op].sparse_update and u.op == "accum" and u.args[1] is s:
             inlined.add(id(n))            # applied to the ref directly (see Lowering.accumulate_into)
     plan.consumers = uses
+    plan.store_groups = _store_groups(block, inlined, users, uses)
     return inlined
+
+
+def _store_groups(block: Block, inlined: Set[int], users, uses):
+    """In-place updates of several arrays of one shape (an optimizer's parameters and its state)
+    become one loop, emitted at the last of them; an elementwise node all of whose consumers are in
+    such a group is computed inside that loop instead of into a buffer. Returns the groups (lists
+    of store nodes, nodes moved into the group's loop) and adds the latter to `inlined`."""
+    by_shape: Dict[tuple, list] = {}
+    for n in block.nodes:
+        if n.op == "store":
+            by_shape.setdefault(n.args[0].type.shape, []).append(n)
+    groups = [g for g in by_shape.values() if len(g) >= 2]
+    top = {id(n) for n in block.nodes}
+    out = []
+    for g in groups:
+        members = {id(n) for n in g}
+        moved = []
+        # the nodes already fused into these stores belong to the group
+        stack = [n.args[1] for n in g]
+        while stack:
+            e = stack.pop()
+            for n in block.nodes:
+                if n.syms and n.syms[0] is e and id(n) in inlined and id(n) not in members:
+                    members.add(id(n))
+                    stack.extend(n.args)
+        shape = g[0].args[0].type.shape
+        for n in reversed(block.nodes):          # consumers come later: one backward sweep
+            if id(n) in members or id(n) not in top or not _is_elementwise(n) or \
+                    n.sym.type.shape != shape or uses.get(n.sym.id, 0) != len(users.get(n.sym.id, ())):
+                continue
+            if all(id(u) in members and not (u.op == "store" and u.args[0] is n.sym)
+                   for u in users.get(n.sym.id, ())):
+                members.add(id(n))
+                inlined.add(id(n))
+                moved.append(n)
+        out.append((g, moved[::-1]))
+    return out

@@ -45,9 +45,11 @@ class LoopEmitter:
         self.lw = lw
 
     # ------------------------------------------------------------------------------ fused trees
-    def _tree(self, root: Exp, shape, expand_root=False):
-        """The inlined nodes computing `root` (post-order) and its leaves' layouts (broadcast).
-        With expand_root, root's own node is computed in the loop too (the node being lowered)."""
+    def _tree(self, root, shape, expand_root=False):
+        """The inlined nodes computing `root` -- an expression, or a list of them sharing nodes --
+        in post-order, and its leaves' layouts (broadcast). With expand_root, root's own node is
+        computed in the loop too (the node being lowered)."""
+        roots = root if isinstance(root, list) else [root]
         lw = self.lw
         nodes: List[Node] = []
         leaf_ix: Dict[object, int] = {}
@@ -61,11 +63,11 @@ class LoopEmitter:
             if not isinstance(e, Sym):
                 return None
             p = lw.producers.get(e.id)
-            if expand_root and e is root:
+            if expand_root and any(e is r for r in roots):
                 return p
             return p if p is not None and id(p) in lw.inlined and OPS[p.op].kind == "elementwise" \
                 else None
-        stack = [(root, False)]
+        stack = [(r, False) for r in reversed(roots)]
         while stack:
             e, done = stack.pop()
             p = inlined(e)
@@ -89,7 +91,8 @@ class LoopEmitter:
         return nodes, leaf_ix, leaves, key
 
     def _statements(self, nodes, leaf_ix, key, root, loads: List[str]) -> Tuple[List[str], str]:
-        """One statement per fused op; returns (statements, expression of the root's value)."""
+        """One statement per fused op; returns (statements, expression of the root's value, or the
+        list of the roots' values)."""
         fused = {n.sym.id for n in nodes}
 
         def val(e):
@@ -106,7 +109,7 @@ class LoopEmitter:
             else:
                 expr = opdef.cpp.format(*args, T=T, **n.params)
             stmts.append(f"const {T} v{n.sym.id} = {expr};")
-        return stmts, val(root)
+        return stmts, ([val(r) for r in root] if isinstance(root, list) else val(root))
 
     # ------------------------------------------------------------------------------ elementwise
     def elementwise_node(self, n: Node) -> List[str]:
@@ -134,18 +137,25 @@ class LoopEmitter:
             src = src.broadcast_to(target.shape)
         return self._loop(target, [src], lambda loads: ([], loads[0]), False)
 
-    def _loop(self, target: Layout, leaves: List[Layout],
-              body: Callable[[List[str]], Tuple[List[str], str]], accumulate: bool) -> List[str]:
+    def _loop(self, target, leaves: List[Layout], body, accumulate: bool) -> List[str]:
+        """One loop nest over target's shape: body(loads) gives (statements, value); with a list of
+        targets (the same shape), body gives one value per target, all stored after every read."""
+        targets = target if isinstance(target, list) else [target]
         op = "+=" if accumulate else "="
-        shape = target.shape
-        if target.size == 0:
+        shape = targets[0].shape
+        if targets[0].size == 0:
             return []
-        lays = [target] + leaves
+        lays = targets + leaves
+        nt = len(targets)
         dims = _collapse([(n, "k", [l.strides[d] if l.kind != "scalar" else 0 for l in lays])
                           for d, n in enumerate(shape)])
+
+        def assign(idx_t, exprs):
+            exprs = exprs if isinstance(target, list) else [exprs]
+            return [f"{t.at(i)} {op} {e};" for t, i, e in zip(targets, idx_t, exprs)]
         if not dims:
             stmts, expr = body([l.at("0") for l in leaves])
-            return stmts + [f"{target.at('0')} {op} {expr};"]
+            return stmts + assign(["0"] * nt, expr)
         lines = []
         vars_ = [f"i{k}" for k in range(len(dims))]
         for k, (n, _, _) in enumerate(dims):
@@ -153,11 +163,18 @@ class LoopEmitter:
                 lines.append("  " * k + "#pragma omp simd")
             lines.append("  " * k + f"for (int64_t {vars_[k]} = 0; {vars_[k]} < {n}; ++{vars_[k]}) {{")
         idx = [_index([(vars_[k], dims[k][2][j]) for k in range(len(dims))]) for j in range(len(lays))]
-        stmts, expr = body([l.at(i) for l, i in zip(leaves, idx[1:])])
+        stmts, expr = body([l.at(i) for l, i in zip(leaves, idx[nt:])])
         pad = "  " * len(dims)
-        lines += [pad + s for s in stmts] + [pad + f"{target.at(idx[0])} {op} {expr};"]
+        lines += [pad + s for s in stmts] + [pad + a for a in assign(idx[:nt], expr)]
         lines += ["  " * k + "}" for k in reversed(range(len(dims)))]
         return lines
+
+    def stores(self, targets: List[Layout], roots: List[Exp]) -> List[str]:
+        """targets[k][...] = roots[k] for every k in one loop (in-place updates of several arrays of
+        the same shape: an optimizer's parameters and state), shared subexpressions computed once."""
+        nodes, leaf_ix, leaves, key = self._tree(list(roots), targets[0].shape)
+        return self._loop(list(targets), leaves, lambda loads: self._statements(
+            nodes, leaf_ix, key, list(roots), loads), False)
 
     # ------------------------------------------------------------------------------ reductions
     def reduce(self, n: Node, into: Optional[Layout] = None) -> List[str]:

@@ -57,6 +57,8 @@ def _store_ref(x, v):
 
 
 def _store_cpp(lw, node):
+    if id(node) in lw.store_group:
+        return lw.store_group_into(node)
     return lw.store_into(node.args[0], node.args[1])
 
 
