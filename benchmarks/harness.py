@@ -17,7 +17,7 @@ Workers (each a subprocess started by run.py, JSON out):
   against stage's, then times repetitions for each thread count, interleaving the variants (the
   order rotates every repetition) so that the machine's noise falls on all of them alike;
 - `first`: one variant alone in a fresh process: import time, time to first step (stage: staging +
-  g++ on a cold or warm cache), and peak RSS (ru_maxrss) after a few more steps;
+  g++ on a cold or warm cache), and peak RSS (VmHWM) after a few more steps;
 - `profile`: where stage's time goes for one model (trace, generate, compile, load, call overhead,
   native step), and `perfrun`, a steady loop for `perf record` to attach to.
 
@@ -126,6 +126,15 @@ def thread_env(n: int, jax_threads: Optional[int] = None) -> Dict[str, str]:
 
 
 def maxrss_mb() -> float:
+    """Peak resident memory of this process: VmHWM (its own address space; ru_maxrss would carry
+    the parent's size across fork + exec), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as f:
+            for ln in f:
+                if ln.startswith("VmHWM:"):
+                    return int(ln.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

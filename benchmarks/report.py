@@ -359,7 +359,7 @@ compilation cache). `*` = measured inside the steady-state process instead. Impo
 
 ## Peak memory
 
-`ru_maxrss` of a process running only that implementation (its first step and a few more), with the
+Peak resident memory (VmHWM) of a process running only that implementation (its first step and a few more), with the
 growth over the process size after importing the framework in parentheses.
 
 {memory_table(res)}

@@ -83,8 +83,8 @@ def perf_profile(model, env, seconds, quick):
         lib = os.path.basename(line[1])
         rec = subprocess.run(["perf", "record", "-F", "1999", "-p", str(p.pid), "-o", data, "--",
                               "sleep", str(seconds)], capture_output=True, text=True)
-        if rec.returncode != 0:
-            return {"error": "perf record: " + rec.stderr[-300:]}
+        if not os.path.exists(data):
+            return {"error": f"perf record (exit {rec.returncode}): " + rec.stderr[-300:]}
         rep = subprocess.run(["perf", "report", "-i", data, "--sort", "dso", "--stdio"],
                              capture_output=True, text=True)
         syms = subprocess.run(["perf", "report", "-i", data, "--sort", "dso,sym", "--stdio"],
