@@ -47,37 +47,41 @@ inline void flush_batch(OuterBatch<T>& b) {
   b.count = 0;
 }
 
-// ref[m,n] += outer(a, b), deferred
+// ref[m,n] += A^T B for A (k x m) and B (k x n) given as contiguous rows, deferred: the k row pairs
+// join the ref's batch (an outer product is k = 1; the weight gradient of a batch of 20 in a
+// recurrent step is k = 20, whose 20 time steps then make one gemm of 400 rows)
 template <class T>
-inline void defer_outer(T* ref, const T* a, const T* b, int64_t m, int64_t n) {
+inline void defer_rows(T* ref, const T* a, const T* b, int64_t m, int64_t n, int64_t k) {
   OuterRegistry<T>& r = outer_registry<T>();
   OuterBatch<T>* e = nullptr;
   for (int i = 0; i < r.used; ++i)
     if (r.batches[i].ref == ref) { e = &r.batches[i]; break; }
   if (!e) {
     if (r.used == OuterRegistry<T>::MAX) {       // full: apply this one immediately
-      for (int64_t i = 0; i < m; ++i) {
-#pragma omp simd
-        for (int64_t j = 0; j < n; ++j) ref[i * n + j] += a[i] * b[j];
-      }
+      matmul<T>(true, false, m, n, k, a, m, b, n, T(1), ref, n);
       return;
     }
     e = &r.batches[r.used++];
     e->ref = ref; e->m = m; e->n = n; e->count = 0;
   }
-  if (e->count == 256) flush_batch(*e);            // bounded memory: apply what is there
-  const size_t needA = sizeof(T) * (e->count + 1) * m, needB = sizeof(T) * (e->count + 1) * n;
+  if (e->count + k > 1024) flush_batch(*e);       // bounded memory: apply what is there
+  const size_t needA = sizeof(T) * (e->count + k) * m, needB = sizeof(T) * (e->count + k) * n;
   if (needA > e->capA || needB > e->capB) {
-    const size_t rows = std::max<int64_t>(32, 2 * (e->count + 1));
+    const size_t rows = std::max<int64_t>(32, 2 * (e->count + k));
     T* A = (T*)std::realloc(e->A, std::max(needA, sizeof(T) * rows * m));
     if (A) { e->A = A; e->capA = std::max(needA, sizeof(T) * rows * m); }
     T* B = A ? (T*)std::realloc(e->B, std::max(needB, sizeof(T) * rows * n)) : nullptr;
     if (B) { e->B = B; e->capB = std::max(needB, sizeof(T) * rows * n); }
     if (!A || !B) fail(MEMORY_ERROR, "out of memory deferring a gradient update");
   }
-  std::memcpy(e->A + e->count * m, a, sizeof(T) * m);
-  std::memcpy(e->B + e->count * n, b, sizeof(T) * n);
-  ++e->count;
+  std::memcpy(e->A + e->count * m, a, sizeof(T) * m * k);
+  std::memcpy(e->B + e->count * n, b, sizeof(T) * n * k);
+  e->count += k;
+}
+
+template <class T>
+inline void defer_outer(T* ref, const T* a, const T* b, int64_t m, int64_t n) {
+  defer_rows(ref, a, b, m, n, 1);
 }
 
 // apply the deferred updates of ref (before it is read)
