@@ -149,6 +149,11 @@ class Compiled:
     def num_specializations(self) -> int:
         return len(self._cache)
 
+    def profile(self) -> dict:
+        """With `st.compile(fn, profile=True)`: native seconds and calls per op kind of the latest
+        specialisation since the last read, `{op: (seconds, calls)}`, largest first."""
+        return self._need_last().profile()
+
 
 def compile(fn: Callable = None, *, backend: Optional[str] = None, **options):
     """Stage `fn` on its first call for each signature, compile once, then run natively."""

@@ -167,3 +167,18 @@ def test_grouped_in_place_updates_match_the_interpreter():
     f = st.compile(fused)
     f(*[np.ones((4, 4), np.float32) for _ in range(3)])
     assert f.source.count("#pragma omp simd") == 1        # one loop for both updates
+
+
+def test_profiling_build_times_op_kinds():
+    f = st.compile(lambda x, w: st.sum(st.tanh(x @ w)), profile=True)
+    x, w = np.ones((8, 4), np.float32), np.ones((4, 3), np.float32)
+    for _ in range(3):
+        f(x, w)
+    prof = f.profile()
+    assert set(prof) == {"matmul", "tanh", "sum"} or {"matmul", "sum"} <= set(prof)
+    assert all(calls == 3 and sec >= 0 for sec, calls in prof.values())
+    assert all(calls == 0 for _, calls in f.profile().values())     # reading resets
+    with pytest.raises(RuntimeError, match="profiling build"):
+        g = st.compile(lambda x: x * 2)
+        g(x)
+        g.profile()

@@ -23,15 +23,17 @@ def render(lowered) -> str:
     body = ["  " * 1 + ln if ln else ln for ln in lowered.body]
     return tmpl.render(version=__version__, name=lowered.name, params=lowered.params,
                        constants=lowered.constants, body=body, big_stack=lowered.big_stack,
-                       inputs=lowered.inputs, outputs=lowered.outputs)
+                       inputs=lowered.inputs, outputs=lowered.outputs, profile=lowered.profile)
 
 
-def generate(program) -> tuple:
-    lowered = Lowering(program, program.name).lower_program()
+def generate(program, profile: bool = False) -> tuple:
+    lowered = Lowering(program, program.name, profile).lower_program()
     return lowered, render(lowered)
 
 
-def build(program, cxxflags: Optional[str] = None) -> NativeExecutable:
-    lowered, source = generate(program)
+def build(program, cxxflags: Optional[str] = None, profile: bool = False) -> NativeExecutable:
+    """Lower, render, compile (cached) and load. With `profile`, the library times every op kind:
+    read the totals with the executable's `.profile()`."""
+    lowered, source = generate(program, profile)
     path = compile_source(source, cxxflags)
     return NativeExecutable(program, source, path, lowered)

@@ -29,7 +29,8 @@ class NativeExecutable(Executable):
         out_types = [e.type for e in program.block.result]
         params = ["void*"] * (len(program.in_types) + len(out_types))
         ffi.cdef(f"int stage_entry({', '.join(params)}); const char* stage_last_error(void);"
-                 f"void stage_set_num_threads(int);")
+                 f"void stage_set_num_threads(int);"
+                 + ("void stage_profile(double*, long long*);" if lowered.profile else ""))
         self.ffi = ffi
         self.lib = ffi.dlopen(self.library_path)
         apply_default()
@@ -38,6 +39,17 @@ class NativeExecutable(Executable):
         self._out = [(np.dtype(t.dtype), t.shape) for t in out_types]
         self._runtime = program.runtime_leaves
         self._name = program.name
+
+    def profile(self) -> dict:
+        """Profiling builds: {op kind: (seconds, calls)} since the last read (this thread)."""
+        names = self.lowered.profile
+        if not names:
+            raise RuntimeError(f"{self._name}: not a profiling build (st.compile(fn, profile=True))")
+        sec = self.ffi.new("double[]", len(names))
+        calls = self.ffi.new("long long[]", len(names))
+        self.lib.stage_profile(sec, calls)
+        return dict(sorted(((n, (sec[i], calls[i])) for i, n in enumerate(names)),
+                           key=lambda kv: -kv[1][0]))
 
     def run(self, leaves: List):
         """Check every runtime argument, then call (the checked path)."""

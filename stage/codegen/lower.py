@@ -36,6 +36,7 @@ class Lowered:
     big_stack: bool
     inputs: List[str] = field(default_factory=list)     # documentation of the entry's arguments
     outputs: List[str] = field(default_factory=list)
+    profile: List[str] = field(default_factory=list)    # op kinds timed (profiling builds)
 
 
 _OFFSET_TAG = re.compile(r"@OFF\d+@")
@@ -57,7 +58,7 @@ class Function:
 
 
 class Lowering:
-    def __init__(self, program, name: str):
+    def __init__(self, program, name: str, profile: bool = False):
         self.program = program
         self.name = name
         self.inlined = fusion.plan(program.block)
@@ -65,6 +66,8 @@ class Lowering:
         self.defers = fusion.plan.defers      # some ref gets deferred rank-1 updates
         self.in_place: set = set()      # syms whose storage already holds their base argument
         self.node_uses: Optional[list] = None
+        self.profile = profile            # time every op kind (see runtime `prof_add`)
+        self.prof_names: List[str] = []
         self.store: Dict[int, object] = {}          # sym id -> Layout | closure name
         self.closure_caps: Dict[int, set] = {}      # closure sym id -> captured buffers
         self.buf_of: Dict[int, memory.Buffer] = {}
@@ -379,6 +382,9 @@ class Lowering:
             self.store[n.sym.id] = lay
             return
         self.emit(f"// {format_node(n)}" + (f"  [{n.origin}]" if n.origin else ""))
+        if self.profile:
+            timer = self.fresh("tp")
+            self.emit(f"const int64_t {timer} = stage::prof_now();")
         outer, self.node_uses = self.node_uses, []
         try:
             if kind == "elementwise":
@@ -388,6 +394,11 @@ class Lowering:
             else:
                 lines = opdef.cpp(self, n)
             self.emit_all(lines)
+            if self.profile:
+                name = n.op if not n.origin else f"{n.op} (backward)"
+                if name not in self.prof_names:
+                    self.prof_names.append(name)
+                self.emit(f"stage::prof_add({self.prof_names.index(name)}, {timer});")
             # a kernel asks for its operands (and copies of them) before its statement is emitted
             for b in self.node_uses:
                 self._use_buffer(b)
@@ -474,7 +485,8 @@ class Lowering:
         fn = self.fn
         self.end_function(fn, frame_at)
         big = any(n.op == "fun" for n in block.walk())
-        return Lowered(self.name, self.constants, params, fn.lines, big, inputs, outputs)
+        return Lowered(self.name, self.constants, params, fn.lines, big, inputs, outputs,
+                       self.prof_names)
 
 
 def _check_stores(block: Block):

@@ -12,6 +12,7 @@
 #include <limits>
 #include <new>
 #include <type_traits>
+#include <time.h>
 
 namespace stage {
 
@@ -130,6 +131,37 @@ inline char*& stack_limit() {
   } while (0)
 
 size_t stack_mb();
+
+// ------------------------------------------------------------------------------------------ profiling
+// Only profiling builds (st.compile(fn, profile=True)) call these: nanoseconds and calls per op kind.
+
+struct ProfTable {
+  int64_t ns[512] = {};
+  long long calls[512] = {};
+};
+inline ProfTable& prof_table() {
+  static thread_local ProfTable t;
+  return t;
+}
+inline int64_t prof_now() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+inline void prof_add(int op, int64_t t0) {
+  ProfTable& t = prof_table();
+  t.ns[op & 511] += prof_now() - t0;
+  t.calls[op & 511] += 1;
+}
+inline void prof_read(int n, double* seconds, long long* calls) {
+  ProfTable& t = prof_table();
+  for (int i = 0; i < n && i < 512; ++i) {
+    seconds[i] = t.ns[i] * 1e-9;
+    calls[i] = t.calls[i];
+    t.ns[i] = 0;
+    t.calls[i] = 0;
+  }
+}
 
 // ------------------------------------------------------------------------------------------ math
 // float exp and tanh as branch-free polynomials (Cephes' expf/tanhf, ~2 ulp) so that g++ vectorises
