@@ -10,14 +10,12 @@ an `st.nn.Module` by `st.train_step` with `st.optim.Adagrad(lr=0.1, clip=5)`.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import stage as st
-from stage.datasets import encode_chars
 
-from char_rnn import B, H, T, V, adagrad_update, batches
+from char_rnn import H, V, adagrad_update, report, train_lm
 
 
 def init_params(seed=0, vocab=V, hidden=H):
@@ -71,28 +69,7 @@ def train_step(params, memory, xs, ys, h0, c0, n, lr):
 
 
 def train(steps=2000, seed=0, log_every=200, verbose=True):
-    ids = encode_chars()
-    model = CharLSTM(seed=seed)
-    step = st.train_step(model.loss, model, st.optim.Adagrad(lr=0.1, clip=5.0), has_aux=True)
-    n = np.int64(T)
-    h = c = np.zeros((B, H), np.float32)
-    data = batches(ids)
-    smooth, history = None, []
-    t0 = time.perf_counter()
-    for i in range(1, steps + 1):
-        xs, ys, restart = next(data)
-        if restart:
-            h = c = np.zeros((B, H), np.float32)
-        loss, (h, c) = step(xs, ys, h, c, n)
-        per_char = float(loss) / (T * B)
-        smooth = per_char if smooth is None else 0.98 * smooth + 0.02 * per_char
-        if i % log_every == 0 or i == 1:
-            history.append((i, smooth))
-            if verbose:
-                print(f"step {i:5d}  loss/char {smooth:.3f}  ({time.perf_counter() - t0:.1f} s)",
-                      flush=True)
-    return {"history": history, "model": model, "step": step,
-            "seconds": time.perf_counter() - t0}
+    return train_lm(CharLSTM(seed=seed), 2, steps, log_every, verbose)
 
 
 if __name__ == "__main__":
@@ -100,7 +77,4 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    out = train(a.steps, a.seed)
-    first, last = out["history"][0][1], out["history"][-1][1]
-    print(f"final: loss/char {last:.3f} (from {first:.3f}, uniform would be {np.log(V):.3f}), "
-          f"{out['seconds']:.1f} s for {a.steps} steps")
+    report(train(a.steps, a.seed), a.steps)

@@ -88,20 +88,20 @@ def batches(ids, batch=B, seq=T):
         pos += seq
 
 
-def train(steps=2000, seed=0, log_every=200, verbose=True):
-    ids = encode_chars()
-    model = CharRNN(seed=seed)
+def train_lm(model, n_state, steps, log_every, verbose):
+    """Train a character LM module with Adagrad (lr 0.1, clip 5) on the corpus, carrying the
+    recurrent state (n_state arrays of (B, H)) from batch to batch; returns the smoothed losses."""
     step = st.train_step(model.loss, model, st.optim.Adagrad(lr=0.1, clip=5.0), has_aux=True)
     n = np.int64(T)
-    h = np.zeros((B, H), np.float32)
-    data = batches(ids)
+    data = batches(encode_chars())
     smooth, history = None, []
     t0 = time.perf_counter()
     for i in range(1, steps + 1):
         xs, ys, restart = next(data)
-        if restart:
-            h = np.zeros((B, H), np.float32)
-        loss, h = step(xs, ys, h, n)
+        if restart or i == 1:
+            state = (np.zeros((B, H), np.float32),) * n_state
+        loss, state = step(xs, ys, *state, n)
+        state = state if isinstance(state, tuple) else (state,)
         per_char = float(loss) / (T * B)
         smooth = per_char if smooth is None else 0.98 * smooth + 0.02 * per_char
         if i % log_every == 0 or i == 1:
@@ -113,12 +113,19 @@ def train(steps=2000, seed=0, log_every=200, verbose=True):
             "seconds": time.perf_counter() - t0}
 
 
+def train(steps=2000, seed=0, log_every=200, verbose=True):
+    return train_lm(CharRNN(seed=seed), 1, steps, log_every, verbose)
+
+
+def report(out, steps):
+    first, last = out["history"][0][1], out["history"][-1][1]
+    print(f"final: loss/char {last:.3f} (from {first:.3f}, uniform would be {np.log(V):.3f}), "
+          f"{out['seconds']:.1f} s for {steps} steps")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    out = train(a.steps, a.seed)
-    first, last = out["history"][0][1], out["history"][-1][1]
-    print(f"final: loss/char {last:.3f} (from {first:.3f}, uniform would be {np.log(V):.3f}), "
-          f"{out['seconds']:.1f} s for {a.steps} steps")
+    report(train(a.steps, a.seed), a.steps)

@@ -101,7 +101,7 @@ def train(epochs=1, seed=0, limit=None, verbose=True):
     history = []
     t0 = time.perf_counter()
     for ep in range(epochs):
-        total, correct, nodes = 0.0, 0, 0
+        total, correct = 0.0, 0
         for k, t in enumerate(order, 1):
             loss, pred = step(forest, roots[t])
             total += float(loss)

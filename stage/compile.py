@@ -9,7 +9,7 @@ import numpy as np
 
 from . import pytree
 from .ir.interp import interpret
-from .program import Program, is_runtime, signature, trace
+from .program import Program, signature, trace
 
 
 class Executable:

@@ -7,14 +7,14 @@ by `stage.cps` (the continuation becomes a staged function).
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from . import pytree
 from .ir.functions import as_rep, astype, not_equal
-from .ir.graph import (Const, Node, StageError, StageTypeError, current_scope, current_trace,
-                       in_scope, reflect, reify, user_location)
+from .ir.graph import (StageError, StageTypeError, current_scope, current_trace, reflect, reify,
+                       user_location)
 from .ir.rep import Rep
 from .ir.types import FunType, TensorType
 

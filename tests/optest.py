@@ -25,7 +25,7 @@ import numpy as np
 
 import stage as st
 from stage.ir.functions import apply
-from stage.ir.ops import NONDIFF, OPS
+from stage.ir.ops import OPS
 
 F = "F"                                  # the float dtype under test
 FLOATS = ("float32", "float64")

@@ -29,7 +29,7 @@ def test_cse_and_dce():
     def f(x, y):
         a = st.exp(x) * y
         b = st.exp(x) * y           # same pure computation: hash-consed
-        unused = st.tanh(x) @ y     # noqa: F841  (dead)
+        st.tanh(x) @ y              # dead: never used
         return a + b
     p = trace(f, (np.ones((3, 3), np.float32), np.ones((3, 3), np.float32)))
     ops = [n.op for n in p.block.nodes]

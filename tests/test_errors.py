@@ -1,7 +1,5 @@
 """Errors are part of the product: clear Python exceptions, never a crash or a wrong answer."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest

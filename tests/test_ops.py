@@ -15,10 +15,9 @@ import pytest
 import stage as st
 from stage.ir.graph import StageTypeError
 from stage.ir.ops import NONDIFF, OPS
-from stage.ir.types import FLOATS, TensorType
+from stage.ir.types import TensorType
 
 import optest as T
-from optest import F
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")    # NumPy on NaN, 0/0, log(0)
 

@@ -1,7 +1,6 @@
 """From a traced program to a callable native executable: lower, render, compile (cached), load."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 

@@ -8,7 +8,7 @@ reductions), which lets g++ vectorise them.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..ir.graph import Const, Exp, Node, Sym
 from ..ir.ops import OPS

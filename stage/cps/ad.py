@@ -19,7 +19,7 @@ from ..ir.graph import (Block, Const, Exp, Node, StageError, Sym, current_scope,
 from ..ir.ops import NONDIFF, OPS
 from ..ir.passes import CONTROL_OPS
 from ..ir.rep import Rep
-from ..ir.types import FunType, RefType, TensorType
+from ..ir.types import FunType
 from .adjoint import Adj, unbroadcast
 
 Entry = Tuple[Rep, Optional[Adj]]

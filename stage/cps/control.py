@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Callable, List
 
-from ..ir import functions as F
 from ..ir.graph import Block, Node, StageError, current_scope, reflect, reify
 from ..ir.ops import NONDIFF, OPS
 from ..ir.passes import CONTROL_OPS

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .graph import Const, Exp, StageError, StageTypeError, current_scope, reflect
+from .graph import Const, Exp, StageTypeError, current_scope, reflect
 from .rep import Rep
 from .types import FLOATS, INTS, canonical_dtype, result_dtype
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .types import FunType, RefType, TensorType, Type, canonical_dtype
+from .types import TensorType, Type, canonical_dtype
 
 
 class StageError(Exception):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .graph import Block, Const, Exp, Node, Sym
 from .ops import OPS
-from .types import FunType, RefType, TensorType
+from .types import TensorType
 
 
 class Env:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Dict, List, Set
 
-from .graph import Block, Const, Node, StageError, Sym
+from .graph import Block, Node, StageError, Sym
 from .ops import OPS
-from .types import FunType, RefType, TensorType
+from .types import FunType
 
 CONTROL_OPS = ("cond", "fori_loop", "while_loop", "fun", "call")
 

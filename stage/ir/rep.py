@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 from .graph import Const, Exp, StageError
-from .types import TensorType
 
 T = TypeVar("T")
 

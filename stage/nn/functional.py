@@ -5,7 +5,6 @@ settings (stride, p, training) are Python values, arrays are staged. Layers in `
 """
 from __future__ import annotations
 
-from typing import Optional
 
 import numpy as np
 

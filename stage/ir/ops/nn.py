@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..types import FLOATS, TensorType
-from . import NONDIFF, OpDef, shape_error
+from . import OpDef, shape_error
 from .. import functions as F
 
 REDUCTIONS = ("mean", "sum", "none")

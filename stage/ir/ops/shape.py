@@ -3,7 +3,7 @@ over their input's buffer, no copy); concatenate/setitem_add/take/scatter_add ar
 import numpy as np
 
 from ..types import TensorType, broadcast_shapes
-from . import NONDIFF, OpDef, shape_error
+from . import OpDef, shape_error
 from .. import functions as F
 
 
