@@ -32,12 +32,6 @@ FLOATS = ("float32", "float64")
 LIGHT_FLAGS = "-O1"
 EFFECT_OPS = ("new_var", "accum", "read_var", "store")
 
-# Known bugs outside what this suite fixes (each marks its cases xfail(strict=True)).
-FLOAT_FLOORDIV = ("runtime.h stage::floordiv computes floor(a / b) for floats; NumPy (like Python) "
-                  "derives it from fmod so that a == (a // b) * b + a % b: 1.0 // 0.1 is 9.0, not "
-                  "10.0, and inf // x is nan")
-
-
 # ------------------------------------------------------------------------------------------ specs
 
 @dataclass(frozen=True)
@@ -436,13 +430,11 @@ def _cases():
         C("max", special(64), params={"axis": (0,), "keepdims": False}, grad=False, torch=False, o3=True),
         C("argmax", special(4, 6), params={"axis": 1}, grad=False, torch=False),
         C("argmax", special(4, 6), params={"axis": None}, grad=False, torch=False),
-        C("floor_divide", special(4, 6), special(4, 6), grad=False, torch=False,
-          xfail={"native": FLOAT_FLOORDIV}),
+        C("floor_divide", special(4, 6), special(4, 6), grad=False, torch=False),
         # ordinary values where floor(a / b) rounds across an integer: NumPy (and Python) give 9.0
         C("floor_divide", fixed(1.0, 3.0, -1.0, 7.0, 2.0, 5.5), fixed(0.1, 0.1, 0.1, 0.7, 0.2, -1.1),
-          fd=False, xfail={"native": FLOAT_FLOORDIV}),
-        C("mod", fixed(1.0, 3.0, -1.0, 7.0, 2.0, 5.5), fixed(0.1, 0.1, 0.1, 0.7, 0.2, -1.1), fd=False,
-          xfail={"grad_native": FLOAT_FLOORDIV + " (mod's gradient in b is -floor_divide(a, b))"}))
+          fd=False),
+        C("mod", fixed(1.0, 3.0, -1.0, 7.0, 2.0, 5.5), fixed(0.1, 0.1, 0.1, 0.7, 0.2, -1.1), fd=False))
 
     # -- ties and kinks: the subgradient conventions, checked against PyTorch's (no FD there) ------
     add(C("max", small(3, 4), params={"axis": (1,), "keepdims": False}),

@@ -201,17 +201,33 @@ template <class T> inline T sigmoid(T x) { return T(1) / (T(1) + exp(-x)); }
 template <class T> inline T relu(T x) { return x > T(0) ? x : T(0); }
 template <class T> inline T sign(T x) { return T((x > T(0)) - (x < T(0))); }
 template <class T> inline T clip(T x, T lo, T hi) { return std::min(std::max(x, lo), hi); }
+// Python's (and NumPy's) // and % on integers (x // 0 and x % 0 are 0 here, as in NumPy: codegen
+// checks the divisor) and on floats, where both come from fmod so that a == (a // b) * b + a % b:
+// 1.0 // 0.1 is 9.0, not floor(1.0 / 0.1) = 10.0 (NumPy's npy_divmod).
 template <class T> inline T floordiv(T a, T b) {
   if constexpr (std::is_integral<T>::value) {
-    if (b == 0) fail(VALUE_ERROR, "integer division by zero");
+    if (b == 0) return 0;
     T q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
-  } else { return std::floor(a / b); }
+  } else {
+    if (b == T(0)) return a / b;
+    T mod = std::fmod(a, b);
+    T div = (a - mod) / b;
+    if (mod != T(0) && ((b < T(0)) != (mod < T(0)))) div -= T(1);
+    if (div == T(0)) return std::copysign(T(0), a / b);
+    T f = std::floor(div);
+    return div - f > T(0.5) ? f + T(1) : f;
+  }
 }
 template <class T> inline T pymod(T a, T b) {
   if constexpr (std::is_integral<T>::value) {
-    if (b == 0) fail(VALUE_ERROR, "integer modulo by zero");
+    if (b == 0) return 0;
     T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
-  } else { T r = std::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+  } else {
+    if (b == T(0)) return std::fmod(a, b);
+    T r = std::fmod(a, b);
+    if (r == T(0)) return std::copysign(T(0), b);
+    return ((r < T(0)) != (b < T(0))) ? r + b : r;
+  }
 }
 
 }  // namespace stage
