@@ -143,3 +143,169 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------------------- run.py models
+# The same CNN in the harness (benchmarks/README.md): identical initial weights (stage's seeded init,
+# loaded into the peers), the same batches, SGD lr 0.01 momentum 0.5. The first-step check runs with
+# dropout off (model.eval(): dropout is the one place the frameworks' random numbers differ); the
+# timed steps train with dropout 0.5, as the paper's model does.
+
+LR, MOMENTUM = 0.01, 0.5
+NAMES = ("0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias", "10.weight", "10.bias")
+
+
+def cnn_setup(nbatches):
+    X, y = load_mnist_5k()
+    data = [(np.ascontiguousarray(a), np.ascontiguousarray(b)) for a, b in batches(X, y, nbatches)]
+    return {k: v.copy() for k, v in stage_model().state_dict().items()}, data
+
+
+class StageCNN:
+    def __init__(self, init, data):
+        self.model = stage_model()
+        self.model.load_state_dict(init)
+        self.opt = st.optim.SGD(lr=LR, momentum=MOMENTUM)
+        self.step_fn = st.train_step(lambda x, y: nn.cross_entropy(self.model(x), y), self.model,
+                                     self.opt)
+        self.data, self.i = data, 0
+
+    def step0(self):
+        self.model.eval()
+        loss = float(self.step_fn(*self.data[0]))
+        self.model.train()
+        self.i = 1
+        return loss
+
+    def run(self, n):
+        for _ in range(n):
+            loss = self.step_fn(*self.data[self.i % len(self.data)])
+            self.i += 1
+        return float(loss)
+
+    def set_threads(self, n):
+        st.set_num_threads(n)
+
+    def snapshot(self):
+        s = {k: v.copy() for k, v in self.model.state_dict().items()}
+        for k in NAMES:
+            s["m_" + k] = self.opt.state[k]["momentum_buffer"].copy()
+        return s
+
+
+class TorchCNN:
+    def __init__(self, init, data, compile=False):
+        import torch
+        self.torch = torch
+        self.model = torch_model(torch)
+        self.model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in init.items()})
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+        self.fwd = torch.compile(self.model) if compile else self.model
+        self.data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
+        self.i = 0
+
+    def _step(self, x, y):
+        self.opt.zero_grad()
+        loss = self.torch.nn.functional.cross_entropy(self.fwd(x), y)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+    def step0(self):
+        self.model.eval()
+        loss = float(self._step(*self.data[0]))
+        self.model.train()
+        self.i = 1
+        return loss
+
+    def run(self, n):
+        for _ in range(n):
+            loss = self._step(*self.data[self.i % len(self.data)])
+            self.i += 1
+        return float(loss)
+
+    def snapshot(self):
+        s = {k: v.detach().numpy().copy() for k, v in self.model.state_dict().items()}
+        params = dict(self.model.named_parameters())
+        for k in NAMES:
+            s["m_" + k] = self.opt.state[params[k]]["momentum_buffer"].numpy().copy()
+        return s
+
+
+class JaxCNN:
+    def __init__(self, init, data):
+        import jax
+        import jax.numpy as jnp
+        from jax import lax
+
+        def conv(x, w, b):
+            y = lax.conv_general_dilated(x, w, (1, 1), "VALID",
+                                         dimension_numbers=("NCHW", "OIHW", "NCHW"))
+            return y + b[None, :, None, None]
+
+        def pool(x):
+            return lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+        def loss_fn(P, x, y, key, train):
+            h = pool(jax.nn.relu(conv(x, P["0.weight"], P["0.bias"])))
+            h = pool(jax.nn.relu(conv(h, P["3.weight"], P["3.bias"])))
+            h = jax.nn.relu(h.reshape(h.shape[0], -1) @ P["7.weight"].T + P["7.bias"])
+            if train:
+                keep = jax.random.bernoulli(key, 0.5, h.shape)
+                h = jnp.where(keep, h * 2.0, 0.0)
+            logits = h @ P["10.weight"].T + P["10.bias"]
+            logp = jax.nn.log_softmax(logits)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+        def make(train):
+            @jax.jit
+            def step(P, M, x, y, key, first):
+                loss, g = jax.value_and_grad(loss_fn)(P, x, y, key, train)
+                M = jax.tree_util.tree_map(lambda m, d: jnp.where(first, d, MOMENTUM * m + d), M, g)
+                P = jax.tree_util.tree_map(lambda p, m: p - LR * m, P, M)
+                return P, M, loss
+            return step
+        self.jax, self.jnp = jax, jnp
+        self.train_step, self.eval_step = make(True), make(False)
+        self.P = {k: jnp.asarray(v) for k, v in init.items()}
+        self.M = {k: jnp.zeros_like(v) for k, v in self.P.items()}
+        self.data = [(jnp.asarray(x), jnp.asarray(y)) for x, y in data]
+        self.key, self.i = jax.random.PRNGKey(0), 0
+
+    def step0(self):
+        self.P, self.M, loss = self.eval_step(self.P, self.M, *self.data[0], self.key, True)
+        self.i = 1
+        return float(loss)
+
+    def run(self, n):
+        for _ in range(n):
+            self.key, sub = self.jax.random.split(self.key)
+            self.P, self.M, loss = self.train_step(self.P, self.M,
+                                                   *self.data[self.i % len(self.data)], sub, False)
+            self.i += 1
+        return float(loss)
+
+    def snapshot(self):
+        s = {k: np.asarray(v) for k, v in self.P.items()}
+        s.update({"m_" + k: np.asarray(v) for k, v in self.M.items()})
+        return s
+
+
+def harness_models(quick):
+    from harness import Model
+    nb = 10 if quick else 50
+
+    def make(cls, **kw):
+        def factory():
+            init, data = cnn_setup(nb)
+            return cls(init, data, **kw)
+        return factory
+    return [Model(name="cnn", title="CNN on MNIST 5k (the paper's network; batch 100, SGD)",
+                  unit="step", reps=3 if quick else 6, target_s=0.1 if quick else 0.25,
+                  variants={"stage": make(StageCNN), "torch": make(TorchCNN),
+                            "torch-compile": make(TorchCNN, compile=True), "jax": make(JaxCNN)},
+                  labels={"stage": "stage (st.nn + st.train_step + st.optim.SGD)",
+                          "torch": "torch eager (nn.Sequential, optim.SGD)",
+                          "torch-compile": "torch.compile (model; optimizer eager)",
+                          "jax": "JAX jit"},
+                  per=50, warmup_units=3)]

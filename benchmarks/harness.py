@@ -51,7 +51,7 @@ for _p in reversed(_PATHS):
 
 JAX_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
-# model name -> driver module (bench_cnn.py is another helper's: used when it has harness_models)
+# model name -> driver module
 DRIVERS = {"rnn": "bench_charlm", "lstm": "bench_charlm", "tree": "bench_treelstm",
            "cnn": "bench_cnn", "mlp": "bench_mlp", "minrnn": "bench_charlm",
            "overhead": "bench_mlp"}
