@@ -66,6 +66,8 @@ class Lowering:
         self.defers = fusion.plan.defers      # some ref gets deferred rank-1 updates
         self.in_place: set = set()      # syms whose storage already holds their base argument
         self.node_uses: Optional[list] = None
+        self.placed = _output_placement(program.block)     # sym id -> output index
+        self.in_output: Dict[int, str] = {}                # output index -> variable placed there
         self.profile = profile            # time every op kind (see runtime `prof_add`)
         self.prof_names: List[str] = []
         self.store: Dict[int, object] = {}          # sym id -> Layout | closure name
@@ -144,9 +146,16 @@ class Lowering:
 
     # ------------------------------------------------------------------------------------ values
     def define(self, sym: Sym) -> Layout:
-        """Storage for a node's output: a C++ scalar for 0-d values, else a frame buffer."""
+        """Storage for a node's output: a C++ scalar for 0-d values, else a frame buffer -- or the
+        caller's output array, for a value the entry returns (no copy at the end)."""
         t = sym.type
-        if isinstance(t, RefType):
+        j = self.placed.get(sym.id)
+        if j is not None:
+            e = t.elem if isinstance(t, RefType) else t
+            self.emit(f"{ctype(e.dtype)}* {sym.name} = out{j};")
+            lay = Layout(sym.name, e.dtype, e.shape, contiguous_strides(e.shape))
+            self.in_output[j] = sym.name
+        elif isinstance(t, RefType):
             lay = self.new_buffer(sym.name, t.elem)
         elif t.shape == ():
             self.emit(f"{ctype(t.dtype)} {sym.name};")
@@ -237,7 +246,7 @@ class Lowering:
         has no other consumer and no view of it exists."""
         if sym.id in self.in_place:
             return []
-        if sym.id not in self.store and self._can_steal(e):
+        if sym.id not in self.store and sym.id not in self.placed and self._can_steal(e):
             self.store[sym.id] = self.layout(e)
             del self.store[e.id]           # e is dead: this node was its only consumer
             return []
@@ -481,12 +490,57 @@ class Lowering:
             outputs.append(f"out{j}: {t}")
             self.emit(f"// output {j}")
             out = Layout(f"out{j}", t.dtype, t.shape, contiguous_strides(t.shape))
-            self.emit_all(self.loops.copy(out, self.layout(e)))
+            src = self.layout(e)
+            if not (src.kind == "ptr" and src.base == self.in_output.get(j) and src.offset == 0
+                    and src.is_contiguous()):                    # else computed in place
+                self.emit_all(self.loops.copy(out, src))
         fn = self.fn
         self.end_function(fn, frame_at)
         big = any(n.op == "fun" for n in block.walk())
         return Lowered(self.name, self.constants, params, fn.lines, big, inputs, outputs,
                        self.prof_names)
+
+
+def _placed_key(block: Block, e: Exp):
+    """The symbol whose storage is a result e (e itself, or the ref that a read_var of it reads)."""
+    if not isinstance(e, Sym):
+        return None
+    for n in block.nodes:
+        if n.syms and n.syms[0] is e and n.op == "read_var":
+            return n.args[0].id
+    return e.id
+
+
+def _output_placement(block: Block) -> Dict[int, int]:
+    """Results computed straight into the caller's output arrays: a non-0-d value made by a node of
+    the entry's top level into fresh storage (not a view, not an input, returned once), or a ref
+    created there and read back once to be returned (a gradient accumulated across loop steps)."""
+    fresh = ("elementwise", "reduce", "kernel")
+    makers = {n.syms[0].id: n for n in block.nodes if len(n.syms) == 1}
+    reads: Dict[int, int] = {}
+    for n in block.walk():
+        if n.op == "read_var":
+            reads[n.args[0].id] = reads.get(n.args[0].id, 0) + 1
+    counts: Dict[int, int] = {}
+    for e in block.result:
+        if isinstance(e, Sym):
+            counts[e.id] = counts.get(e.id, 0) + 1
+    placed: Dict[int, int] = {}
+    for j, e in enumerate(block.result):
+        if not isinstance(e, Sym) or counts[e.id] != 1 or e.type.shape == ():
+            continue
+        n = makers.get(e.id)
+        if n is None:
+            continue
+        if n.op == "read_var":
+            ref = makers.get(n.args[0].id)
+            if ref is not None and ref.op == "new_var" and reads.get(ref.sym.id) == 1:
+                placed[ref.sym.id] = j
+        elif n.op in CONTROL or OPS[n.op].kind in fresh:
+            if n.op in CONTROL and n.op not in ("cond", "fori_loop", "while_loop"):
+                continue
+            placed[e.id] = j
+    return placed
 
 
 def _check_stores(block: Block):

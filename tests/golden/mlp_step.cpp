@@ -68,7 +68,7 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
       x24[i0] = v24;
     }
     // x25 = sum(x24, axis=(0,), keepdims=False) : f32[4]  [backward of x13 = add(x12, x1)]
-    float* x25 = (float*)(fr.base + 256);
+    float* x25 = out2;
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 4; ++i0) {
       x25[i0] = 0.0f;
@@ -80,19 +80,11 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
       }
     }
     // x29 = matmul(x28, x24) : f32[8,4]  [backward of x12 = matmul(x2, x0)]
-    float* x29 = (float*)(fr.base + 320);
+    float* x29 = out1;
     stage::matmul(true, false, 8, 4, 16, x2, 8, x24, 4, 0, x29, 4);
     // output 0
     out0[0] = x15;
     // output 1
-    #pragma omp simd
-    for (int64_t i0 = 0; i0 < 32; ++i0) {
-      out1[i0] = x29[i0];
-    }
     // output 2
-    #pragma omp simd
-    for (int64_t i0 = 0; i0 < 4; ++i0) {
-      out2[i0] = x25[i0];
-    }
   }, /*big_stack=*/false);
 }

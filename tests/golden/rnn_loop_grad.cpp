@@ -15,7 +15,7 @@ extern "C" __attribute__((visibility("default")))
 int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t* x3_p, float* out0, float* out1, float* out2) {
   return stage::run([&]() {
     const int64_t x3 = *x3_p;
-    stage::Frame fr(384);
+    stage::Frame fr(256);
     stage::fref<void(const float*, float, float*, float*)> x28;
     stage::fref<void(int64_t, const float*, float, float*, float*)> x29;
     // x27 = new_var(0.0) : ref f32[]
@@ -31,13 +31,13 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     };
     x28 = x28_fn;
     // x60 = new_var(x59) : ref f32[4,4]  [backward of x38 = matmul(x31, x1)]
-    float* x60 = (float*)(fr.base + 64);
+    float* x60 = out2;
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
       x60[i0] = 0.0f;
     }
     // x66 = new_var(x65) : ref f32[3,4]  [backward of x37 = matmul(x36, x0)]
-    float* x66 = (float*)(fr.base + 128);
+    float* x66 = out1;
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 12; ++i0) {
       x66[i0] = 0.0f;
@@ -126,16 +126,16 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     };
     x29 = x29_fn;
     // x67 = new_var(x22) : ref f32[2,4]
-    float* x67 = (float*)(fr.base + 192);
+    float* x67 = (float*)(fr.base + 64);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 8; ++i0) {
       x67[i0] = 0.0f;
     }
     // x68 = new_var(0.0) : ref f32[]
-    float* x68 = (float*)(fr.base + 256);
+    float* x68 = (float*)(fr.base + 128);
     x68[0] = 0.0f;
     // call(x29, 0, x22, 0.0, x67, x68)
-    float* t2 = (float*)(fr.base + 320);
+    float* t2 = (float*)(fr.base + 192);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 8; ++i0) {
       t2[i0] = 0.0f;
@@ -147,14 +147,6 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     // output 0
     out0[0] = x27[0];
     // output 1
-    #pragma omp simd
-    for (int64_t i0 = 0; i0 < 12; ++i0) {
-      out1[i0] = x66[i0];
-    }
     // output 2
-    #pragma omp simd
-    for (int64_t i0 = 0; i0 < 16; ++i0) {
-      out2[i0] = x60[i0];
-    }
   }, /*big_stack=*/true);
 }

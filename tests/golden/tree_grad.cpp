@@ -15,7 +15,7 @@ extern "C" __attribute__((visibility("default")))
 int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const float* x3, const int64_t* x4_p, float* out0, float* out1) {
   return stage::run([&]() {
     const int64_t x4 = *x4_p;
-    stage::Frame fr(128);
+    stage::Frame fr(64);
     stage::fref<void(int64_t, const int64_t*, const int64_t*, const float*, const float*, float*, stage::fref<void(const float*, float*)>)> x40;
     stage::fref<void(const float*, float*)> x85;
     // x40 = fun(, name='tree_sum_cps') : (i64[], i64[5], i64[5], f32[5,3], f32[3], ref f32[3], (f32[3], ref f32[3]) -> ()) -> ()
@@ -141,7 +141,7 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
     };
     x85 = x85_fn;
     // x87 = new_var(x86) : ref f32[3]
-    float* x87 = (float*)(fr.base + 64);
+    float* x87 = out1;
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 3; ++i0) {
       x87[i0] = 0.0f;
@@ -153,9 +153,5 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
     // output 0
     out0[0] = x82[0];
     // output 1
-    #pragma omp simd
-    for (int64_t i0 = 0; i0 < 3; ++i0) {
-      out1[i0] = x87[i0];
-    }
   }, /*big_stack=*/true);
 }
