@@ -19,7 +19,10 @@ from .compile import compile as _compile
 from .cps.api import value_and_grad
 from .ir import functions as F
 from .ir.graph import StageError, current_scope
-from .nn.module import Module, bind
+from . import pytree
+from .nn.module import STRUCTURE, Module, bind
+
+_SLOW = object()
 
 
 class _ModuleFunction:
@@ -101,12 +104,47 @@ class TrainStep(_ModuleFunction):
 
     def __call__(self, *args):
         self._outside_staging()
-        trainable, frozen, buffers = self._state()
         opt = self.optimizer
-        out = self.compiled(trainable, frozen, buffers, opt.state, opt.hyper(), self._key(),
-                            self.model.modes(), args)
+        hyper, key, modes = opt.hyper(), self._key(), self.model.modes()
+        out = self._fast_call(hyper, key, modes, args)
+        if out is _SLOW:
+            state = self._state() + (opt.state,)
+            out = self.compiled(*state, hyper, key, modes, args)
+            self._remember(state, hyper, key, modes, args)
         opt.steps += 1
         return out
+
+    # The arrays of the model and the optimizer are the same objects from call to call (updated in
+    # place), so their flattened list is kept and only the scalars and the user's arguments are
+    # flattened per call; the compiled function's own checks still run on every leaf.
+    def _remember(self, state, hyper, key, modes, args):
+        exe = self.compiled.last
+        self._fast = None
+        if getattr(exe, "key", None) is None:
+            return
+        fast = (STRUCTURE[0], id(self.optimizer.state), pytree.flatten(state)[0],
+                tuple(hyper), modes, pytree.flatten(args)[1], exe)
+        full = pytree.flatten((*state, hyper, key, modes, args))[0]
+        if all(a is b for a, b in zip(self._leaves(fast, hyper, key, modes, args), full)):
+            self._fast = fast                 # the cached order is the compiled function's order
+
+    @staticmethod
+    def _leaves(f, hyper, key, modes, args):
+        return f[2] + [hyper[k] for k in sorted(hyper)] + list(key) + list(modes) + \
+            pytree.flatten(args)[0]
+
+    def _fast_call(self, hyper, key, modes, args):
+        f = getattr(self, "_fast", None)
+        if f is None or f[0] != STRUCTURE[0] or f[1] != id(self.optimizer.state) or \
+                tuple(hyper) != f[3] or modes != f[4] or self.compiled.last is not f[6]:
+            return _SLOW
+        if pytree.flatten(args)[1] != f[5]:
+            return _SLOW
+        leaves = self._leaves(f, hyper, key, modes, args)
+        exe = f[6]
+        if not exe.matches(leaves):
+            return _SLOW
+        return exe.call(leaves)
 
     def _staged(self, trainable, frozen, buffers, opt_state, hyper, key, modes, args):
         def loss_of(params, frozen, buffers, key, args):

@@ -43,6 +43,10 @@ class Binding:
 
 _BINDINGS: List[Binding] = []
 
+# Bumped whenever any module's parameters, buffers or submodules change: compiled steps cache the
+# flattened list of a model's arrays and rebuild it only when this moves.
+STRUCTURE = [0]
+
 
 def current_binding() -> Optional[Binding]:
     return _BINDINGS[-1] if _BINDINGS else None
@@ -67,6 +71,7 @@ class Module:
         for table in ("_parameters", "_buffers", "_modules"):
             d[table].pop(name, None)
         d["_frozen"].discard(name)
+        STRUCTURE[0] += 1
         if isinstance(value, Parameter):
             d["_parameters"][name] = value.data
             if not value.requires_grad:
@@ -89,6 +94,7 @@ class Module:
 
     def register_buffer(self, name: str, array):
         self.__dict__["_buffers"][name] = np.ascontiguousarray(array)
+        STRUCTURE[0] += 1
 
     def update_buffer(self, name: str, value):
         """Set a buffer: recorded for the step to write back when staged, in place when eager."""
