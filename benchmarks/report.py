@@ -377,7 +377,17 @@ arguments (flattening, signature check, cffi pointers, output allocation) and th
 
 {profile_table(res) if any(m.get("profile") for m in res["models"].values()) else
  "*Not measured in a `--quick` run.*"}
-"""
+{op_profile()}"""
+
+
+def op_profile():
+    """The per-op-kind native breakdown written by profile_ops.py, when it has been run."""
+    p = BENCH / "results" / "profile.md"
+    if not p.exists():
+        return ""
+    text = p.read_text().replace("## Where stage's time goes", "### Native time by op kind", 1)
+    return "\n" + "\n".join(("#" + ln if ln.startswith("### ") and "op kind" not in ln else ln)
+                             for ln in text.splitlines()) + "\n"
 
 
 def main(argv=None):
