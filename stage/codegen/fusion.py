@@ -77,39 +77,73 @@ def plan(block: Block) -> Set[int]:
         elif n.op in OPS and OPS[n.op].sparse_update and u.op == "accum" and u.args[1] is s:
             inlined.add(id(n))            # applied to the ref directly (see Lowering.accumulate_into)
     plan.consumers = uses
-    plan.store_groups = _store_groups(block, inlined, users, uses)
+    plan.effect_groups = _effect_groups(block, inlined, users, uses)
     return inlined
 
 
-def _store_groups(block: Block, inlined: Set[int], users, uses):
-    """In-place updates of several arrays of one shape (an optimizer's parameters and its state)
-    become one loop, emitted at the last of them; an elementwise node all of whose consumers are in
-    such a group is computed inside that loop instead of into a buffer. Returns the groups (lists
-    of store nodes, nodes moved into the group's loop) and adds the latter to `inlined`."""
+SPECIAL = ("matmul", "outer", "sum")     # accumulations with their own lowering (see lower.py)
+
+
+def _effect_groups(block: Block, inlined: Set[int], users, uses):
+    """Effects on several arrays of one shape become one loop, emitted at the last of them, with an
+    elementwise node all of whose consumers are in the group computed inside that loop instead of
+    into a buffer: in-place updates of the entry (an optimizer's parameters and state), and runs of
+    adjacent accumulations into refs (the cotangent of `a + b` goes to both a and b). Returns the
+    groups (effect nodes, nodes moved into the loop) and adds the moved nodes to `inlined`."""
+    candidates = []
     by_shape: Dict[tuple, list] = {}
     for n in block.nodes:
         if n.op == "store":
             by_shape.setdefault(n.args[0].type.shape, []).append(n)
-    groups = [g for g in by_shape.values() if len(g) >= 2]
-    top = {id(n) for n in block.nodes}
+    candidates += [(block, g) for g in by_shape.values() if len(g) >= 2]
+
+    def plain(n):                # an accumulation lowered as an elementwise loop
+        v = n.args[1]
+        p = _producer.get(getattr(v, "id", None))
+        return not (p is not None and id(p) in inlined and
+                    (p.op in SPECIAL or (p.op in OPS and OPS[p.op].sparse_update)))
+
+    def runs(b: Block):
+        run = []
+        for n in b.nodes:
+            if n.op == "accum" and plain(n) and (not run or
+                                                  n.args[1].type.shape == run[0].args[1].type.shape):
+                run.append(n)
+                continue
+            if n.op == "accum" or not (_is_elementwise(n) or OPS.get(n.op, None) is None):
+                if len(run) >= 2:
+                    candidates.append((b, run))
+                run = [n] if n.op == "accum" and plain(n) else []
+            elif run and not _is_elementwise(n):
+                if len(run) >= 2:
+                    candidates.append((b, run))
+                run = []
+        if len(run) >= 2:
+            candidates.append((b, run))
+        for n in b.nodes:
+            for sb in n.blocks:
+                runs(sb)
+    _producer = {n.syms[0].id: n for n in block.walk() if len(n.syms) == 1}
+    runs(block)
     out = []
-    for g in groups:
+    for b, g in candidates:
         members = {id(n) for n in g}
         moved = []
-        # the nodes already fused into these stores belong to the group
+        # the nodes already fused into these effects belong to the group
         stack = [n.args[1] for n in g]
         while stack:
             e = stack.pop()
-            for n in block.nodes:
-                if n.syms and n.syms[0] is e and id(n) in inlined and id(n) not in members:
-                    members.add(id(n))
-                    stack.extend(n.args)
-        shape = g[0].args[0].type.shape
-        for n in reversed(block.nodes):          # consumers come later: one backward sweep
-            if id(n) in members or id(n) not in top or not _is_elementwise(n) or \
+            p = _producer.get(getattr(e, "id", None))
+            if p is not None and id(p) in inlined and id(p) not in members:
+                members.add(id(p))
+                stack.extend(p.args)
+        shape = g[0].args[1].type.shape
+        here = {id(n) for n in b.nodes}
+        for n in reversed(b.nodes):              # consumers come later: one backward sweep
+            if id(n) in members or id(n) not in here or not _is_elementwise(n) or \
                     n.sym.type.shape != shape or uses.get(n.sym.id, 0) != len(users.get(n.sym.id, ())):
                 continue
-            if all(id(u) in members and not (u.op == "store" and u.args[0] is n.sym)
+            if all(id(u) in members and not (u.op in ("store", "accum") and u.args[0] is n.sym)
                    for u in users.get(n.sym.id, ())):
                 members.add(id(n))
                 inlined.add(id(n))

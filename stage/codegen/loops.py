@@ -169,12 +169,13 @@ class LoopEmitter:
         lines += ["  " * k + "}" for k in reversed(range(len(dims)))]
         return lines
 
-    def stores(self, targets: List[Layout], roots: List[Exp]) -> List[str]:
-        """targets[k][...] = roots[k] for every k in one loop (in-place updates of several arrays of
-        the same shape: an optimizer's parameters and state), shared subexpressions computed once."""
+    def stores(self, targets: List[Layout], roots: List[Exp], accumulate=False) -> List[str]:
+        """targets[k][...] (+)= roots[k] for every k in one loop (in-place updates of several arrays
+        of one shape -- an optimizer's parameters and state -- or accumulations into refs), shared
+        subexpressions computed once."""
         nodes, leaf_ix, leaves, key = self._tree(list(roots), targets[0].shape)
         return self._loop(list(targets), leaves, lambda loads: self._statements(
-            nodes, leaf_ix, key, list(roots), loads), False)
+            nodes, leaf_ix, key, list(roots), loads), accumulate)
 
     # ------------------------------------------------------------------------------ reductions
     def reduce(self, n: Node, into: Optional[Layout] = None) -> List[str]:

@@ -84,8 +84,8 @@ class Lowering:
                 self.producers[s.id] = n
         self.loops = LoopEmitter(self)
         self.mutable = {n.args[0].id for n in program.block.nodes if n.op == "store"}
-        # groups of in-place updates of one shape, emitted together at the last of each group
-        self.store_group = {id(n): (g, moved) for g, moved in fusion.plan.store_groups for n in g}
+        # groups of effects on arrays of one shape, emitted together at the last of each group
+        self.effect_group = {id(n): (g, moved) for g, moved in fusion.plan.effect_groups for n in g}
         _check_stores(program.block)
 
     # ------------------------------------------------------------------------------------ emission
@@ -284,13 +284,14 @@ class Lowering:
             self.lower_node_now(prod)
         return self.loops.elementwise(target, e, accumulate=True)
 
-    def store_group_into(self, node: Node) -> List[str]:
-        """The in-place updates of a group (see fusion._store_groups) as one loop, at the last."""
-        group, moved = self.store_group[id(node)]
+    def group_into(self, node: Node) -> List[str]:
+        """A group of stores or accumulations (see fusion._effect_groups) as one loop, at the last."""
+        group, moved = self.effect_group[id(node)]
         if node is not group[-1]:
             return []
+        accumulate = node.op == "accum"
         for n in group:
-            if not isinstance(n.args[0], Sym) or n.args[0].id not in self.mutable:
+            if not accumulate and (not isinstance(n.args[0], Sym) or n.args[0].id not in self.mutable):
                 raise StageError(f"assign: {n.args[0]} is not an input array of the compiled "
                                  f"function (only its own array arguments can be updated in place)")
         targets = [self.layout(n.args[0]) for n in group]
@@ -299,15 +300,15 @@ class Lowering:
         bases = {t.base: t for t in targets}
         if all(t.is_contiguous() for t in targets) and not any(
                 lay.kind == "ptr" and lay.base in bases and lay != bases[lay.base] for lay in leaves):
-            return self.loops.stores(targets, values)
+            return self.loops.stores(targets, values, accumulate)
         # a value reads an updated array elsewhere than where it is written: the shared values are
         # computed into buffers first (they may read arrays a store below overwrites), then each
-        # update on its own
+        # effect on its own
         for n in moved:
             self.lower_node_now(n)
         lines = []
         for n in group:
-            lines += self.store_into(n.args[0], n.args[1])
+            lines += (self.accumulate_into if accumulate else self.store_into)(n.args[0], n.args[1])
         return lines
 
     def store_into(self, x: Exp, e: Exp) -> List[str]:

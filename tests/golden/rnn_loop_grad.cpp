@@ -25,8 +25,8 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     auto x28_fn = [&](const float* x23, float x24, float* x25, float* x26) {
       STAGE_CHECK_STACK();
       // accum(x27, x24)
-      x27[0] += x24;
       // accum(x26, 1.0)
+      x27[0] += x24;
       x26[0] += 1.0f;
     };
     x28 = x28_fn;

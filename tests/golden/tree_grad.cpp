@@ -72,7 +72,7 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
           // x77 = fun(, name='k') : (f32[3], ref f32[3]) -> ()
           auto x77_fn = [&](const float* x67, float* x68) {
             STAGE_CHECK_STACK();
-            stage::Frame fr(192);
+            stage::Frame fr(128);
             // x70 = tanh(x69) : f32[3]
             float* x70 = (float*)(fr.base + 0);
             #pragma omp simd
@@ -90,24 +90,15 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
             // call(x52, x70, x72)
             x52(x70, x72);
             // x73 = read_var(x72) : f32[3]
-            // x76 = multiply(x73, x75) : f32[3]  [backward of x70 = tanh(x69)]
-            float* x76 = (float*)(fr.base + 128);
+            // accum(x65, x76)  [backward of x69 = add(x64, x67)]
+            // accum(x68, x76)  [backward of x69 = add(x64, x67)]
             #pragma omp simd
             for (int64_t i0 = 0; i0 < 3; ++i0) {
               const float v74 = x70[i0] * x70[i0];
               const float v75 = 1.0f - v74;
               const float v76 = x72[i0] * v75;
-              x76[i0] = v76;
-            }
-            // accum(x65, x76)  [backward of x69 = add(x64, x67)]
-            #pragma omp simd
-            for (int64_t i0 = 0; i0 < 3; ++i0) {
-              x65[i0] += x76[i0];
-            }
-            // accum(x68, x76)  [backward of x69 = add(x64, x67)]
-            #pragma omp simd
-            for (int64_t i0 = 0; i0 < 3; ++i0) {
-              x68[i0] += x76[i0];
+              x65[i0] += v76;
+              x68[i0] += v76;
             }
           };
           x77 = x77_fn;

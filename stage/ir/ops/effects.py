@@ -34,6 +34,8 @@ def _new_var_cpp(lw, node):
 
 
 def _accum_cpp(lw, node):
+    if id(node) in lw.effect_group:
+        return lw.group_into(node)
     return lw.accumulate_into(node.args[0], node.args[1])
 
 
@@ -57,8 +59,8 @@ def _store_ref(x, v):
 
 
 def _store_cpp(lw, node):
-    if id(node) in lw.store_group:
-        return lw.store_group_into(node)
+    if id(node) in lw.effect_group:
+        return lw.group_into(node)
     return lw.store_into(node.args[0], node.args[1])
 
 
