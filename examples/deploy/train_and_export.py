@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -24,27 +25,10 @@ import numpy as np
 import stage as st
 from stage.datasets import load_digits, train_test_split
 
-SIZES = (64, 128, 10)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mlp_digits import forward, init_params  # noqa: E402  (the same MLP 64-128-10)
+
 BATCH = 32
-
-
-def init_params(seed=0):
-    rng = np.random.default_rng(seed)
-    params = []
-    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
-        limit = np.sqrt(6.0 / (fan_in + fan_out))
-        params.append({"w": rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32),
-                       "b": np.zeros(fan_out, np.float32)})
-    return params
-
-
-def forward(params, x):
-    h = x
-    for i, layer in enumerate(params):
-        h = h @ layer["w"] + layer["b"]
-        if i < len(params) - 1:
-            h = st.tanh(h)
-    return h
 
 
 def classify(params, x):
