@@ -2,8 +2,9 @@
 
 An elementwise node whose single consumer is, in the same block, an elementwise node of the same shape, a
 reduction of it, an accumulation into a ref or an in-place update of an input, is inlined there: a chain of elementwise ops becomes one
-loop with one statement per op and no intermediate buffers. A matmul whose single use is an
-accumulation into a ref becomes a BLAS call with beta = 1 into the ref.
+loop with one statement per op and no intermediate buffers. An op with an `into` lowering in
+the table (a matmul: a gemm with beta = 1; a sum; a deferred outer product; an indexing gradient)
+whose single use is an accumulation into a ref, or an in-place update, is computed straight into it.
 """
 from __future__ import annotations
 
@@ -12,17 +13,11 @@ from typing import Dict, Set
 from ..ir.graph import Block, Node, Sym
 from ..ir.ops import OPS
 
-REDUCE_OPS = ("sum", "max")
 
 
 def _is_elementwise(n: Node) -> bool:
     d = OPS.get(n.op)
     return d is not None and d.kind == "elementwise"
-
-
-def _slice_shape(n: Node):
-    from ..ir.ops.shape import _spec_shape
-    return _spec_shape(n.args[0].type.shape, n.params["spec"])
 
 
 def plan(block: Block) -> Set[int]:
@@ -63,25 +58,17 @@ def plan(block: Block) -> Set[int]:
         if _is_elementwise(n):
             if _is_elementwise(u) and u.sym.type.shape == s.type.shape:
                 inlined.add(id(n))
-            elif u.op in REDUCE_OPS or (u.op in ("accum", "store") and u.args[1] is s):
+            elif (u.op in OPS and OPS[u.op].kind == "reduce") or \
+                    (u.op in ("accum", "store") and u.args[1] is s):
                 inlined.add(id(n))
-            elif u.op == "setitem_add" and u.args[1] is s and _slice_shape(u) == s.type.shape:
-                inlined.add(id(n))        # computed in the loop that adds it into the slice
-        elif n.op == "matmul" and u.op in ("accum", "store") and u.args[1] is s:
-            inlined.add(id(n))
-        elif n.op == "sum" and u.op == "accum" and u.args[1] is s:
-            inlined.add(id(n))            # reduced straight into the ref
-        elif n.op == "outer" and u.op == "accum" and u.args[1] is s:
-            inlined.add(id(n))            # deferred rank-1 update (see runtime deferred.h)
-            plan.defers = True
-        elif n.op in OPS and OPS[n.op].sparse_update and u.op == "accum" and u.args[1] is s:
-            inlined.add(id(n))            # applied to the ref directly (see Lowering.accumulate_into)
+            elif u.op in OPS and OPS[u.op].fuses is not None and OPS[u.op].fuses(u, s):
+                inlined.add(id(n))        # computed in the consumer's own loop
+        elif n.op in OPS and u.op in OPS[n.op].into_effects and u.args[1] is s:
+            inlined.add(id(n))            # computed straight into the effect's target
+            plan.defers = plan.defers or OPS[n.op].deferred
     plan.consumers = uses
     plan.effect_groups = _effect_groups(block, inlined, users, uses)
     return inlined
-
-
-SPECIAL = ("matmul", "outer", "sum")     # accumulations with their own lowering (see lower.py)
 
 
 def _effect_groups(block: Block, inlined: Set[int], users, uses):
@@ -100,8 +87,8 @@ def _effect_groups(block: Block, inlined: Set[int], users, uses):
     def plain(n):                # an accumulation lowered as an elementwise loop
         v = n.args[1]
         p = _producer.get(getattr(v, "id", None))
-        return not (p is not None and id(p) in inlined and
-                    (p.op in SPECIAL or (p.op in OPS and OPS[p.op].sparse_update)))
+        return not (p is not None and id(p) in inlined and p.op in OPS and
+                    OPS[p.op].into is not None)
 
     def runs(b: Block):
         run = []

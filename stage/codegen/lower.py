@@ -267,22 +267,20 @@ class Lowering:
     def accumulate_into(self, ref: Exp, e: Exp) -> List[str]:
         target = self.layout(ref)
         prod = self.producers.get(getattr(e, "id", None))
-        if prod is not None and id(prod) in self.inlined and prod.op == "matmul":
-            return OPS["matmul"].cpp(self, prod, out=target.pointer(), beta=literal(1, target.dtype))
-        if prod is not None and id(prod) in self.inlined and prod.op == "sum":
-            return self.loops.reduce(prod, into=target)
-        if prod is not None and id(prod) in self.inlined and prod.op == "outer":
-            a, b = prod.args
-            return [f"stage::defer_outer({target.pointer()}, {self.ptr(a)}, {self.ptr(b)}, "
-                    f"{a.type.shape[0]}, {b.type.shape[0]});"]
-        if prod is not None and id(prod) in self.inlined and OPS[prod.op].sparse_update:
-            base = self.layout(prod.args[0])
-            if base.kind == "scalar" and base.base in ("0", "0.0", "0.0f"):
-                self.store[prod.sym.id] = target      # update the ref's positions directly
-                self.in_place.add(prod.sym.id)
-                return OPS[prod.op].cpp(self, prod)
-            self.lower_node_now(prod)
+        if prod is not None and id(prod) in self.inlined and OPS[prod.op].into is not None:
+            return OPS[prod.op].into(self, prod, target, True)
         return self.loops.elementwise(target, e, accumulate=True)
+
+    def sparse_into(self, prod: Node, target: Layout) -> List[str]:
+        """target += an update of zeros at a few positions (the gradient of indexing or a gather):
+        only those positions of the target are touched."""
+        base = self.layout(prod.args[0])
+        if base.kind == "scalar" and base.base in ("0", "0.0", "0.0f"):
+            self.store[prod.sym.id] = target
+            self.in_place.add(prod.sym.id)
+            return OPS[prod.op].cpp(self, prod)
+        self.lower_node_now(prod)                   # a real base: add the whole result
+        return self.loops.elementwise(target, prod.sym, accumulate=True)
 
     def group_into(self, node: Node) -> List[str]:
         """A group of stores or accumulations (see fusion._effect_groups) as one loop, at the last."""
@@ -318,8 +316,8 @@ class Lowering:
                              f"the function's own array arguments can be updated in place)")
         target = self.layout(x)
         prod = self.producers.get(getattr(e, "id", None))
-        if prod is not None and id(prod) in self.inlined and prod.op in ("matmul",):
-            return OPS[prod.op].cpp(self, prod, out=target.pointer())
+        if prod is not None and id(prod) in self.inlined and OPS[prod.op].into is not None:
+            return OPS[prod.op].into(self, prod, target, False)
         leaves = self.loops._tree(e, target.shape)[2]
         if any(lay.kind == "ptr" and lay.base == target.base and lay != target for lay in leaves):
             # the new value reads x elsewhere than where it writes: compute it aside first
@@ -500,16 +498,6 @@ class Lowering:
         big = any(n.op == "fun" for n in block.walk())
         return Lowered(self.name, self.constants, params, fn.lines, big, inputs, outputs,
                        self.prof_names)
-
-
-def _placed_key(block: Block, e: Exp):
-    """The symbol whose storage is a result e (e itself, or the ref that a read_var of it reads)."""
-    if not isinstance(e, Sym):
-        return None
-    for n in block.nodes:
-        if n.syms and n.syms[0] is e and n.op == "read_var":
-            return n.args[0].id
-    return e.id
 
 
 def _output_placement(block: Block) -> Dict[int, int]:

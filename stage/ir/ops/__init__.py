@@ -13,6 +13,9 @@ gradient rule (or an explicit non-differentiable mark).
 - `domain` describes valid inputs for the generated tests (e.g. `positive`).
 - `sparse_update` marks ops computing `args[0]` plus an update of a few positions (the gradients of
   indexing and gathers), which gradient accumulation and codegen apply in place.
+- `into`/`into_effects`/`deferred`/`fuses` tell codegen how an op's result can be computed straight
+  into an accumulation or an in-place update (a gemm with beta = 1, a reduction into the target, a
+  deferred rank-1 update), and which argument's producer it can compute in its own loop.
 """
 from __future__ import annotations
 
@@ -41,6 +44,15 @@ class OpDef:
     # accumulated by applying the op to the running sum (or into a ref) instead of adding a mostly-zero
     # array, and codegen updates args[0]'s buffer in place when nothing else needs it.
     sparse_update: bool = False
+    # `into(lw, node, target, accumulate)`: lower `target (+)= op(args)` straight into an effect's
+    # target instead of a buffer, for the effects named in `into_effects` ("accum", "store");
+    # `deferred`: that lowering defers the update (runtime deferred.h) until the target is read
+    into: Optional[Callable[..., Any]] = None
+    into_effects: Tuple[str, ...] = ()
+    deferred: bool = False
+    # `fuses(node, sym)`: whether an elementwise producer of sym, one of node's arguments, may be
+    # computed inside node's own loop (the value setitem_add adds into a slice)
+    fuses: Optional[Callable[..., bool]] = None
 
     def __post_init__(self):
         OPS[self.name] = self

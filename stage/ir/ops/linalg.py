@@ -130,8 +130,14 @@ def _rows_collapse(batch, bstrides, mshape, mstrides):
     return True
 
 
+def _matmul_into(lw, node, target, accumulate):
+    from ...codegen.cpp import literal
+    return _matmul_cpp(lw, node, out=target.pointer(),
+                       beta=literal(1, target.dtype) if accumulate else 0)
+
+
 OpDef("matmul", _matmul_infer, np.matmul, "kernel", _matmul_cpp, _matmul_grad, nargs=2,
-      domain={"accumulates": True})
+      into=_matmul_into, into_effects=("accum", "store"))
 
 
 def _outer_infer(ts):
@@ -149,5 +155,12 @@ def _outer_cpp(lw, node):
 
 # outer(a, b)[i, j] = a[i] * b[j]: the weight gradient of a vector-matrix product. Accumulated into a
 # ref (a weight's gradient inside a recursion) it is deferred and applied as one gemm per ref.
+def _outer_into(lw, node, target, accumulate):
+    a, b = node.args
+    return [f"stage::defer_outer({target.pointer()}, {lw.ptr(a)}, {lw.ptr(b)}, "
+            f"{a.type.shape[0]}, {b.type.shape[0]});"]
+
+
 OpDef("outer", _outer_infer, np.outer, "kernel", _outer_cpp,
-      lambda g, out, a, b: (F.matmul(g, b), F.matmul(a, g)), nargs=2)
+      lambda g, out, a, b: (F.matmul(g, b), F.matmul(a, g)), nargs=2,
+      into=_outer_into, into_effects=("accum",), deferred=True)

@@ -44,7 +44,8 @@ def _max_grad(g, out, x, axis, keepdims):
 OpDef("sum", _reduce_infer("sum", _sum_dtype),
       lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims, dtype=_sum_dtype(x.dtype.name)),
       "reduce", {"init": "0", "combine": "{acc} + {x}"}, _sum_grad, nargs=1,
-      domain={"params": {"axis": (0,), "keepdims": False}})
+      domain={"params": {"axis": (0,), "keepdims": False}},
+      into=lambda lw, node, target, acc: lw.loops.reduce(node, into=target), into_effects=("accum",))
 OpDef("max", _reduce_infer("max", lambda d: d),
       lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
       "reduce", {"init": "lowest", "combine": "({x} > {acc} || {x} != {x}) ? {x} : {acc}"}, _max_grad, nargs=1,

@@ -136,7 +136,10 @@ def _setitem_add_cpp(lw, node):
 # out = x with out[spec] += v: the gradient of getitem (and a JAX-style `x.at[...].add(v)`)
 OpDef("setitem_add", _setitem_add_infer, _setitem_add_ref, "kernel", _setitem_add_cpp,
       lambda g, out, x, v, *dyn, spec: (g, F.getitem_spec(g, dyn, spec)) + (None,) * len(dyn),
-      domain={"params": {"spec": "row1"}}, sparse_update=True)
+      domain={"params": {"spec": "row1"}}, sparse_update=True,
+      into=lambda lw, node, target, acc: lw.sparse_into(node, target), into_effects=("accum",),
+      fuses=lambda node, s: node.args[1] is s and
+      _spec_shape(node.args[0].type.shape, node.params["spec"]) == s.type.shape)
 
 
 # -- copies -------------------------------------------------------------------------------------------
@@ -235,4 +238,5 @@ def _scatter_add_cpp(lw, node):
 # out = x; out[idx] += v along axis (repeated indices accumulate): the gradient of take
 OpDef("scatter_add", _scatter_add_infer, _scatter_add_ref, "kernel", _scatter_add_cpp,
       lambda g, out, x, idx, v, axis: (g, None, F.take(g, idx, axis)), nargs=3,
-      domain={"params": {"axis": 0}}, sparse_update=True)
+      domain={"params": {"axis": 0}}, sparse_update=True,
+      into=lambda lw, node, target, acc: lw.sparse_into(node, target), into_effects=("accum",))
