@@ -224,14 +224,6 @@ class Scope:
             s = s.parent
         return None
 
-    def encloses(self, other: "Scope") -> bool:
-        s = other
-        while s is not None:
-            if s is self:
-                return True
-            s = s.parent
-        return False
-
 
 _state = threading.local()
 
