@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Dict, Set
 
-from ..ir.graph import Block, Node, Sym
+from ..ir.graph import Block, Const, Node, Sym
+from ..ir.types import RefType
 from ..ir.ops import OPS
 
 
@@ -68,6 +69,7 @@ def plan(block: Block) -> Set[int]:
             plan.defers = plan.defers or OPS[n.op].deferred
     plan.consumers = uses
     plan.effect_groups = _effect_groups(block, inlined, users, uses)
+    plan.blank_refs = _deferred_only_refs(block, inlined) if plan.defers else set()
     return inlined
 
 
@@ -137,3 +139,50 @@ def _effect_groups(block: Block, inlined: Set[int], users, uses):
                 moved.append(n)
         out.append((g, moved[::-1]))
     return out
+
+
+def _deferred_only_refs(block: Block, inlined: Set[int]) -> Set[int]:
+    """Refs created with zeros whose every update is deferred (an op with `deferred` in the table,
+    computed into the accumulation) -- also through the parameters of the staged functions they
+    are passed to -- and that are otherwise only read back: they need no zero-filling, their first
+    flush overwrites them."""
+    producer = {n.syms[0].id: n for n in block.walk() if len(n.syms) == 1}
+    funs = {n.sym.id: n.blocks[0] for n in block.walk() if n.op == "fun"}
+    ok = {n.sym.id for n in block.walk() if n.op == "new_var" and is_zero_init(n, producer)}
+    for body in funs.values():
+        ok.update(s.id for s in body.inputs if isinstance(s.type, RefType))
+    uses: Dict[int, list] = {}
+    for n in block.walk():
+        for k, a in enumerate(n.args):
+            if isinstance(a, Sym) and isinstance(a.type, RefType):
+                uses.setdefault(a.id, []).append((n, k))
+
+    def fine(n, k):
+        if n.op == "read_var":
+            return True
+        if n.op == "accum" and k == 0:
+            p = producer.get(getattr(n.args[1], "id", None))
+            return p is not None and id(p) in inlined and p.op in OPS and OPS[p.op].deferred
+        if n.op == "call" and k > 0 and n.args[0].id in funs:
+            return funs[n.args[0].id].inputs[k - 1].id in ok
+        return False
+    changed = True
+    while changed:
+        changed = False
+        for r in list(ok):
+            if not all(fine(n, k) for n, k in uses.get(r, ())):
+                ok.discard(r)
+                changed = True
+    return ok
+
+
+def is_zero_init(n: Node, producer) -> bool:
+    """Whether new_var node n starts from zeros (a zero constant, possibly broadcast)."""
+    e = n.args[0]
+    while True:
+        if isinstance(e, Const):
+            return not e.value.any()
+        p = producer.get(e.id)
+        if p is None or p.op != "broadcast_to":
+            return False
+        e = p.args[0]

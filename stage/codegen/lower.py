@@ -64,6 +64,7 @@ class Lowering:
         self.inlined = fusion.plan(program.block)
         self.consumers = fusion.plan.consumers
         self.defers = fusion.plan.defers      # some ref gets deferred rank-1 updates
+        self.blank_refs = fusion.plan.blank_refs
         self.in_place: set = set()      # syms whose storage already holds their base argument
         self.node_uses: Optional[list] = None
         self.placed = _output_placement(program.block)     # sym id -> output index
@@ -235,8 +236,12 @@ class Lowering:
         return []
 
     def new_ref(self, sym: Sym, init: Exp) -> List[str]:
+        shape = sym.type.elem.shape
+        if sym.id in self.blank_refs and len(shape) == 2:      # first flush initialises it
+            ptr = self.out_layout(sym).pointer()
+            return [f"stage::defer_blank({ptr}, {shape[0]}, {shape[1]});"]
         lines = self.copy_into(sym, init)
-        if self.defers and len(sym.type.elem.shape) == 2:
+        if self.defers and len(shape) == 2:
             lines.append(f"stage::forget_outer({self.layout(sym).pointer()});")
         return lines
 

@@ -22,6 +22,7 @@ template <class T>
 struct OuterBatch {
   T* ref = nullptr;
   int64_t m = 0, n = 0, count = 0;
+  bool blank = false;          // ref not initialised: the first flush overwrites it (beta = 0)
   size_t capA = 0, capB = 0;   // bytes allocated (kept when the slot is reused for another ref)
   T* A = nullptr;              // count x m
   T* B = nullptr;              // count x n
@@ -43,8 +44,12 @@ inline OuterRegistry<T>& outer_registry() {
 
 template <class T>
 inline void flush_batch(OuterBatch<T>& b) {
-  if (b.count) matmul<T>(true, false, b.m, b.n, b.count, b.A, b.m, b.B, b.n, T(1), b.ref, b.n);
+  if (b.count)
+    matmul<T>(true, false, b.m, b.n, b.count, b.A, b.m, b.B, b.n, T(b.blank ? 0 : 1), b.ref, b.n);
+  else if (b.blank)
+    std::fill(b.ref, b.ref + b.m * b.n, T(0));
   b.count = 0;
+  b.blank = false;
 }
 
 // ref[m,n] += A^T B for A (k x m) and B (k x n) given as contiguous rows, deferred: the k row pairs
@@ -62,7 +67,7 @@ inline void defer_rows(T* ref, const T* a, const T* b, int64_t m, int64_t n, int
       return;
     }
     e = &r.batches[r.used++];
-    e->ref = ref; e->m = m; e->n = n; e->count = 0;
+    e->ref = ref; e->m = m; e->n = n; e->count = 0; e->blank = false;
   }
   if (e->count + k > 1024) flush_batch(*e);       // bounded memory: apply what is there
   const size_t needA = sizeof(T) * (e->count + k) * m, needB = sizeof(T) * (e->count + k) * n;
@@ -98,6 +103,21 @@ inline void forget_outer(T* ref) {
   OuterRegistry<T>& r = outer_registry<T>();
   for (int i = 0; i < r.used; ++i)
     if (r.batches[i].ref == ref) { r.batches[i].count = 0; r.batches[i].ref = nullptr; }
+}
+
+// A new ref all of whose updates are deferred: instead of zero-filling it now, its first flush
+// overwrites it (a weight gradient accumulated only by a recursion's rank-1 updates)
+template <class T>
+inline void defer_blank(T* ref, int64_t m, int64_t n) {
+  OuterRegistry<T>& r = outer_registry<T>();
+  for (int i = 0; i < r.used; ++i)
+    if (r.batches[i].ref == ref) { r.batches[i].count = 0; r.batches[i].ref = nullptr; }
+  if (r.used == OuterRegistry<T>::MAX) {                 // no slot: initialise it after all
+    std::fill(ref, ref + m * n, T(0));
+    return;
+  }
+  OuterBatch<T>& e = r.batches[r.used++];
+  e.ref = ref; e.m = m; e.n = n; e.count = 0; e.blank = true;
 }
 
 inline void reset_deferred() {
