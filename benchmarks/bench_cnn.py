@@ -186,6 +186,13 @@ class StageCNN:
     def set_threads(self, n):
         st.set_num_threads(n)
 
+    def staged(self):
+        """The function train_step hands to st.compile and its arguments for the next step
+        (for the harness's profile: trace, generate, compile and load timed separately)."""
+        s, opt = self.step_fn, self.opt
+        args = (*s._state(), opt.state, opt.hyper(), s._key(), self.model.modes(), self.data[0])
+        return s.compiled.fn, args
+
     def snapshot(self):
         s = {k: v.copy() for k, v in self.model.state_dict().items()}
         for k in NAMES:
@@ -308,4 +315,5 @@ def harness_models(quick):
                           "torch": "torch eager (nn.Sequential, optim.SGD)",
                           "torch-compile": "torch.compile (model; optimizer eager)",
                           "jax": "JAX jit"},
-                  per=50, warmup_units=3)]
+                  per=50, warmup_units=3,
+                  profile=lambda: StageCNN(*cnn_setup(1)).staged())]
