@@ -19,7 +19,7 @@ def rnn_data(nbatches, kind):
     """(params, batches) for "rnn"/"lstm" (the SST character corpus) or "minrnn" (synthetic ids)."""
     char_rnn = examples_module("char_rnn")
     if kind == "minrnn":
-        V, H, T, B = 80, 100, 20, 1
+        V, H, T = 80, 100, 20          # batch 1
         ids = np.random.default_rng(1).integers(0, V, T * nbatches + 1)
         data = [(ids[k * T:(k + 1) * T].reshape(T, 1).copy(),
                  ids[k * T + 1:(k + 1) * T + 1].reshape(T, 1).copy()) for k in range(nbatches)]

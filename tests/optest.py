@@ -344,15 +344,19 @@ def _cases():
           params={"reduction": "mean", "ignore_index": 0}, grad=False))
 
     # -- convolution and pooling (NCHW) -----------------------------------------------------------
+    from stage.ir.ops.conv import out_size
+
     def cp(stride, padding, **kw):
         return dict(stride=stride, padding=padding, **kw)
     for xs, ws, prm, o3 in [((2, 3, 7, 6), (4, 3, 3, 2), cp((1, 1), (0, 0)), False),
                             ((2, 3, 8, 6), (4, 3, 3, 2), cp((2, 2), (1, 0)), False),
                             ((1, 1, 5, 5), (2, 1, 5, 5), cp((3, 3), (2, 2)), False),
                             ((2, 2, 4, 3), (3, 2, 1, 1), cp((1, 2), (0, 1)), False),
-                            ((2, 3, 10, 10), (5, 3, 3, 3), cp((1, 1), (1, 1)), True)]:
-        from stage.ir.ops.conv import out_size
-        ohw = tuple(out_size(xs[2 + d], ws[2 + d], prm["stride"][d], prm["padding"][d]) for d in range(2))
+                            ((2, 3, 10, 10), (5, 3, 3, 3), cp((1, 1), (1, 1)), True),
+                            ((2, 2, 9, 8), (3, 2, 3, 2), cp((1, 2), (2, 1), dilation=(2, 3)), False),
+                            ((1, 3, 11, 10), (4, 3, 3, 3), cp((2, 1), (0, 2), dilation=(3, 2)), True)]:
+        ohw = tuple(out_size(xs[2 + d], ws[2 + d], prm["stride"][d], prm["padding"][d],
+                             prm.get("dilation", (1, 1))[d]) for d in range(2))
         gs = (xs[0], ws[0]) + ohw
         add(C("conv2d", f(*xs), f(*ws), params=prm, o3=o3),
             C("conv2d_grad_input", f(*gs), f(*ws), params=dict(prm, input_hw=xs[2:]), o3=o3),
@@ -362,7 +366,6 @@ def _cases():
                                    ((1, 2, 5, 6), (3, 2), (1, 2), (0, 0), False),
                                    ((2, 1, 7, 7), (2, 2), (2, 2), (0, 0), False),
                                    ((2, 4, 12, 12), (2, 2), (2, 2), (0, 0), True)]:
-        from stage.ir.ops.conv import out_size
         prm = dict(kernel_size=k, stride=stride, padding=pad)
         ohw = tuple(out_size(xs[2 + d], k[d], stride[d], pad[d]) for d in range(2))
         add(C("max_pool2d", f(*xs), params=prm, o3=o3),
@@ -731,11 +734,14 @@ def _torch_table():
         "scatter_add": scatter_add,
         "softmax": lambda x, axis: torch.softmax(x, dim=axis),
         "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
-        "conv2d": lambda x, w, stride, padding: TF.conv2d(x, w, stride=stride, padding=padding),
-        "conv2d_grad_input": lambda g, w, stride, padding, input_hw: torch.nn.grad.conv2d_input(
-            (g.shape[0], w.shape[1]) + tuple(input_hw), w, g, stride=stride, padding=padding),
-        "conv2d_grad_weight": lambda x, g, stride, padding, kernel_hw: torch.nn.grad.conv2d_weight(
-            x, (g.shape[1], x.shape[1]) + tuple(kernel_hw), g, stride=stride, padding=padding),
+        "conv2d": lambda x, w, stride, padding, dilation=1: TF.conv2d(
+            x, w, stride=stride, padding=padding, dilation=dilation),
+        "conv2d_grad_input": lambda g, w, stride, padding, input_hw, dilation=1:
+            torch.nn.grad.conv2d_input((g.shape[0], w.shape[1]) + tuple(input_hw), w, g,
+                                       stride=stride, padding=padding, dilation=dilation),
+        "conv2d_grad_weight": lambda x, g, stride, padding, kernel_hw, dilation=1:
+            torch.nn.grad.conv2d_weight(x, (g.shape[1], x.shape[1]) + tuple(kernel_hw), g,
+                                        stride=stride, padding=padding, dilation=dilation),
         "max_pool2d": lambda x, kernel_size, stride, padding: TF.max_pool2d(
             x, kernel_size, stride, padding),
         "max_pool2d_indices": max_pool_indices,

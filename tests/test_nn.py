@@ -22,17 +22,18 @@ def _close(a, b, tol=1e-5):
 
 @pytest.mark.parametrize("make", [
     lambda T: T.Linear(5, 3), lambda T: T.Conv2d(2, 3, 3, stride=2, padding=1),
-    lambda T: T.Conv2d(2, 3, (3, 2), bias=False), lambda T: T.RNNCell(4, 3),
+    lambda T: T.Conv2d(2, 3, (3, 2), bias=False), lambda T: T.Conv2d(4, 6, 3, 1, 1, 2, 2),
+    lambda T: T.RNNCell(4, 3),
     lambda T: T.LSTMCell(4, 3), lambda T: T.GRUCell(4, 3), lambda T: T.Embedding(7, 3),
     lambda T: T.BatchNorm1d(4), lambda T: T.BatchNorm2d(2)])
 def test_same_parameters_as_torch_and_loads_its_state(make):
     torch.manual_seed(0)
     tm, sm = make(torch.nn), make(nn)
-    tsd = {k: v for k, v in tm.state_dict().items() if not k.endswith("num_batches_tracked")}
+    tsd = tm.state_dict()
     ssd = sm.state_dict()
     assert list(ssd) == list(tsd)
     for k in tsd:
-        assert ssd[k].shape == tuple(tsd[k].shape) and ssd[k].dtype == np.float32
+        assert ssd[k].shape == tuple(tsd[k].shape) and ssd[k].dtype == tsd[k].numpy().dtype
     sm.load_state_dict(tm.state_dict())
     for k in tsd:
         np.testing.assert_array_equal(ssd[k], tsd[k].numpy())     # copied into the same arrays
@@ -216,3 +217,74 @@ def test_conv_strategies_agree():
         np.testing.assert_allclose(val, v.item(), rtol=1e-10)
         np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_embedding_padding_idx_gets_no_gradient(backend):
+    torch.manual_seed(0)
+    te = torch.nn.Embedding(6, 3, padding_idx=-2)
+    se = nn.Embedding(6, 3, padding_idx=-2)
+    assert se.padding_idx == 4 and not se.weight[4].any()          # zero-initialised, as torch
+    se.load_state_dict(te.state_dict())
+    with torch.no_grad():
+        te.weight[4] = 1.5                  # a non-zero padding row is still looked up as it is
+    se.weight[4] = 1.5
+    idx = np.array([[0, 4, 5], [4, 4, 1]])
+    loss = lambda w, i: st.sum(st.tanh(nn.functional.embedding(i, w, -2)) * 2)   # noqa: E731
+    value, grad = st.compile(st.value_and_grad(loss), backend=backend)(se.weight, idx)
+    tl = (torch.tanh(te(torch.tensor(idx))) * 2).sum()
+    tl.backward()
+    np.testing.assert_allclose(value, tl.item(), rtol=1e-6)
+    _close(grad, te.weight.grad)
+    assert not grad[4].any() and grad[0].any()
+    with pytest.raises(ValueError, match="padding_idx 6 is outside"):
+        nn.Embedding(6, 3, padding_idx=6)
+
+
+def test_batchnorm_cumulative_average_with_momentum_none():
+    torch.manual_seed(0)
+    tb, sb = torch.nn.BatchNorm2d(3, momentum=None), nn.BatchNorm2d(3, momentum=None)
+    step = st.train_step(lambda x: st.sum(sb(x) ** 2), sb, st.optim.SGD(lr=0.01), cxxflags="-O1")
+    topt = torch.optim.SGD(tb.parameters(), lr=0.01)
+    for i in range(4):
+        x = (rng.standard_normal((8, 3, 2, 2)) * (i + 1) + i).astype(np.float32)
+        step(x)
+        topt.zero_grad()
+        (tb(_t(x)) ** 2).sum().backward()
+        topt.step()
+    assert sb.num_batches_tracked.shape == () and int(sb.num_batches_tracked) == 4
+    _close(sb.running_mean, tb.running_mean)
+    _close(sb.running_var, tb.running_var)
+    _close(sb.weight, tb.weight)
+    fresh = nn.BatchNorm2d(3)
+    fresh.load_state_dict({k: v for k, v in tb.state_dict().items()
+                           if k != "num_batches_tracked"})          # older checkpoints load
+    assert int(fresh.num_batches_tracked) == 0
+    with pytest.raises(ValueError, match="momentum"):
+        nn.BatchNorm1d(3, momentum=1.5)
+
+
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_dilated_and_grouped_convolutions_match_torch(backend):
+    torch.manual_seed(0)
+    make = lambda T: T.Sequential(T.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2),   # noqa: E731
+                                  T.Tanh(), T.Conv2d(6, 6, (2, 3), dilation=(3, 1), groups=6))
+    tm, sm = make(torch.nn), make(nn)
+    sm.load_state_dict(tm.state_dict())
+    assert sm[0].weight.shape == (6, 2, 3, 3) and "groups=2" in repr(sm)
+    x = rng.standard_normal((2, 4, 9, 8)).astype(np.float32)
+    loss = lambda p, x: st.sum(nn.functional.conv2d(                  # noqa: E731
+        st.tanh(nn.functional.conv2d(x, p[0], p[1], 1, 2, 2, 2)), p[2], p[3], dilation=(3, 1),
+        groups=6) ** 2)
+    params = [sm[0].weight, sm[0].bias, sm[2].weight, sm[2].bias]
+    value, grads = st.compile(st.value_and_grad(loss), backend=backend)(params, x)
+    tl = (tm(_t(x)) ** 2).sum()
+    tl.backward()
+    np.testing.assert_allclose(value, tl.item(), rtol=1e-5)
+    for g, p in zip(grads, [tm[0].weight, tm[0].bias, tm[2].weight, tm[2].bias]):
+        _close(g, p.grad, 1e-4)
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.Conv2d(4, 6, 3, groups=4)
+    with pytest.raises(st.StageTypeError, match="groups=3"):
+        st.compile(lambda x, w: nn.functional.conv2d(x, w, groups=3), backend="interp")(
+            x, np.zeros((6, 2, 3, 3), np.float32))

@@ -255,7 +255,7 @@ def _context(exp: Export, opt: str) -> dict:
     """Everything the templates need, decided here as strings and lists."""
     from ..codegen.compiler import BASE_FLAGS
     name, NAME = exp.name, exp.name.upper()
-    offset, prow, dims = 0, [], []
+    offset, prow = 0, []
     for p in exp.params:
         prow.append({"p": p, "dtype_code": DTYPE_CODES[p.dtype], "offset": offset,
                      "dims": ", ".join(map(str, p.shape)),

@@ -29,14 +29,48 @@ def linear(x, weight, bias=None):
     return y if bias is None else y + bias
 
 
-def embedding(indices, weight):
-    """Rows of weight (num_embeddings, dim) at integer indices of any shape."""
-    return F.take(weight, indices, axis=0)
+def padding_index(padding_idx, num_embeddings):
+    """PyTorch's padding_idx, checked and made non-negative (None stays None)."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= int(padding_idx) < num_embeddings:
+        raise ValueError(f"embedding: padding_idx {padding_idx} is outside the table of "
+                         f"{num_embeddings} rows")
+    return int(padding_idx) % num_embeddings
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0):
-    """2-D convolution (cross-correlation, as PyTorch) of NCHW x with weight (O, C, KH, KW)."""
-    y = apply("conv2d", as_rep(x), as_rep(weight), stride=_pair(stride), padding=_pair(padding))
+def embedding(indices, weight, padding_idx=None):
+    """Rows of weight (num_embeddings, dim) at integer indices of any shape. Lookups of row
+    `padding_idx` return it but pass no gradient back to it."""
+    rows = F.take(weight, indices, axis=0)
+    if padding_idx is None:
+        return rows
+    pad = padding_index(padding_idx, as_rep(weight).shape[0])
+    keep = F.expand_dims(F.not_equal(indices, pad), -1)
+    return F.where(keep, rows, F.stop_gradient(rows))
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as PyTorch) of NCHW x with weight (O, C / groups, KH, KW).
+
+    With groups > 1 the input channels and the filters are split into that many groups, each
+    convolved separately (one convolution per group, outputs concatenated in order)."""
+    x, weight = as_rep(x), as_rep(weight)
+    geo = {"stride": _pair(stride), "padding": _pair(padding)}
+    if _pair(dilation) != (1, 1):
+        geo["dilation"] = _pair(dilation)
+    groups = int(groups)
+    if groups == 1:
+        y = apply("conv2d", x, weight, **geo)
+    else:
+        o, c = weight.shape[0], x.shape[1] if x.ndim == 4 else None
+        if groups < 1 or o % groups or c is None or c != groups * weight.shape[1]:
+            raise StageTypeError(f"conv2d: groups={groups} needs input channels = groups x the "
+                                 f"weight's {weight.shape[1]} and filters divisible by groups "
+                                 f"(input {x.shape}, weight {weight.shape})")
+        cg, og = weight.shape[1], o // groups
+        y = F.concatenate([apply("conv2d", x[:, g * cg:(g + 1) * cg], weight[g * og:(g + 1) * og],
+                                 **geo) for g in range(groups)], axis=1)
     return y if bias is None else y + F.reshape(bias, (1, -1, 1, 1))
 
 

@@ -19,12 +19,19 @@ from ..ir.graph import current_scope
 from ..ir.rep import Rep
 
 
+def _contiguous(a) -> np.ndarray:
+    """The array itself when C-contiguous, else a contiguous copy (unlike np.ascontiguousarray,
+    a 0-d array stays 0-d)."""
+    a = np.asarray(a)
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
 class Parameter:
     """Marks an array assigned to a module attribute as a parameter (`requires_grad=False`: frozen,
     e.g. pretrained embeddings: passed to the step, never differentiated or updated)."""
 
     def __init__(self, data, requires_grad: bool = True):
-        self.data = np.ascontiguousarray(data)
+        self.data = _contiguous(data)
         self.requires_grad = requires_grad
 
 
@@ -93,7 +100,7 @@ class Module:
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def register_buffer(self, name: str, array):
-        self.__dict__["_buffers"][name] = np.ascontiguousarray(array)
+        self.__dict__["_buffers"][name] = _contiguous(array)
         STRUCTURE[0] += 1
 
     def update_buffer(self, name: str, value):
@@ -150,8 +157,9 @@ class Module:
     def load_state_dict(self, state: dict, strict: bool = True):
         """Copy values into the module's arrays in place (NumPy arrays or PyTorch tensors)."""
         own = self.state_dict()
-        extra = [k for k in state if k not in own and not k.endswith("num_batches_tracked")]
-        missing = [k for k in own if k not in state]
+        # batch norm's step counter may be absent (as PyTorch accepts for older checkpoints)
+        extra = [k for k in state if k not in own]
+        missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
         if strict and (extra or missing):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {extra}")
         for k, a in own.items():

@@ -1,5 +1,6 @@
 """Convolution and pooling over NCHW arrays (PyTorch's conventions: weights (O, C, KH, KW), floor
-division for the output size, `stride`/`padding` as (h, w) pairs).
+division for the output size, `stride`/`padding`/`dilation` as (h, w) pairs; a dilated window
+reads every dilation-th input position, spanning dilation * (k - 1) + 1 of them).
 
 Each gradient is another op of this table, and the set is closed under differentiation: conv2d's
 cotangents are `conv2d_grad_input` (a transposed convolution) and `conv2d_grad_weight`, each of which
@@ -16,23 +17,29 @@ from . import NONDIFF, OpDef, shape_error
 from .. import functions as F
 
 
-def out_size(n, k, s, p):
-    return (n + 2 * p - k) // s + 1
+NO_DILATION = (1, 1)
 
 
-def _pair_params(name, stride, padding):
-    for v in (stride, padding):
+def out_size(n, k, s, p, d=1):
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _pair_params(name, stride, padding, dilation=NO_DILATION):
+    for v in (stride, padding, dilation):
         if len(v) != 2:
-            raise shape_error(name, f"stride and padding must be (h, w) pairs, got {stride}, {padding}")
-    if min(stride) < 1 or min(padding) < 0:
-        raise shape_error(name, f"needs stride >= 1 and padding >= 0 (got {stride}, {padding})")
+            raise shape_error(name, f"stride, padding and dilation must be (h, w) pairs, got "
+                                    f"{stride}, {padding}, {dilation}")
+    if min(stride) < 1 or min(padding) < 0 or min(dilation) < 1:
+        raise shape_error(name, f"needs stride >= 1, padding >= 0 and dilation >= 1 (got {stride}, "
+                                f"{padding}, {dilation})")
 
 
-def _out_hw(name, hw, khw, stride, padding, *ts):
-    oh, ow = (out_size(hw[d], khw[d], stride[d], padding[d]) for d in range(2))
+def _out_hw(name, hw, khw, stride, padding, *ts, dilation=NO_DILATION):
+    oh, ow = (out_size(hw[d], khw[d], stride[d], padding[d], dilation[d]) for d in range(2))
     if oh < 1 or ow < 1:
-        raise shape_error(name, f"a {khw[0]}x{khw[1]} window with padding {padding} does not fit "
-                                f"a {hw[0]}x{hw[1]} input", *ts)
+        dil = "" if tuple(dilation) == NO_DILATION else f" dilated by {tuple(dilation)}"
+        raise shape_error(name, f"a {khw[0]}x{khw[1]} window{dil} with padding {padding} does not "
+                                f"fit a {hw[0]}x{hw[1]} input", *ts)
     return oh, ow
 
 
@@ -46,21 +53,23 @@ def _float4(name, *ts):
 
 # ------------------------------------------------------------------------------------ NumPy references
 
-def _windows(x, khw, stride, padding, fill=0.0):
+def _windows(x, khw, stride, padding, fill=0.0, dilation=NO_DILATION):
     """(N, C, OH, OW, KH, KW) view of the padded input's windows."""
-    ph, pw = padding
+    (ph, pw), (dh, dw) = padding, dilation
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    win = sliding_window_view(xp, tuple(khw), axis=(2, 3))
-    oh, ow = (out_size(x.shape[2 + d], khw[d], stride[d], padding[d]) for d in range(2))
+    span = tuple(dilation[d] * (khw[d] - 1) + 1 for d in range(2))
+    win = sliding_window_view(xp, span, axis=(2, 3))[..., ::dh, ::dw]
+    oh, ow = (out_size(x.shape[2 + d], khw[d], stride[d], padding[d], dilation[d])
+              for d in range(2))
     return win[:, :, ::stride[0], ::stride[1]][:, :, :oh, :ow]
 
 
-def _conv_ref(x, w, stride, padding):
-    win = _windows(x, w.shape[2:], stride, padding)
+def _conv_ref(x, w, stride, padding, dilation=NO_DILATION):
+    win = _windows(x, w.shape[2:], stride, padding, dilation=dilation)
     return np.einsum("ncijkl,ockl->noij", win, w).astype(x.dtype)
 
 
-def _scatter_windows(n, c, hw, khw, stride, padding, per_offset, dtype):
+def _scatter_windows(n, c, hw, khw, stride, padding, per_offset, dtype, dilation=NO_DILATION):
     """The transpose of `_windows`: sum per_offset(ki, kj) (N, C, OH, OW) back into the input."""
     (h, w), (ph, pw) = hw, padding
     out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype)
@@ -68,18 +77,20 @@ def _scatter_windows(n, c, hw, khw, stride, padding, per_offset, dtype):
         for kj in range(khw[1]):
             v = per_offset(ki, kj)
             oh, ow = v.shape[2:]
-            out[:, :, ki:ki + stride[0] * (oh - 1) + 1:stride[0],
-                kj:kj + stride[1] * (ow - 1) + 1:stride[1]] += v
+            i0, j0 = ki * dilation[0], kj * dilation[1]
+            out[:, :, i0:i0 + stride[0] * (oh - 1) + 1:stride[0],
+                j0:j0 + stride[1] * (ow - 1) + 1:stride[1]] += v
     return out[:, :, ph:ph + h, pw:pw + w]
 
 
-def _conv_grad_input_ref(g, w, stride, padding, input_hw):
+def _conv_grad_input_ref(g, w, stride, padding, input_hw, dilation=NO_DILATION):
     return _scatter_windows(g.shape[0], w.shape[1], input_hw, w.shape[2:], stride, padding,
-                            lambda ki, kj: np.einsum("noij,oc->ncij", g, w[:, :, ki, kj]), g.dtype)
+                            lambda ki, kj: np.einsum("noij,oc->ncij", g, w[:, :, ki, kj]), g.dtype,
+                            dilation)
 
 
-def _conv_grad_weight_ref(x, g, stride, padding, kernel_hw):
-    win = _windows(x, kernel_hw, stride, padding)
+def _conv_grad_weight_ref(x, g, stride, padding, kernel_hw, dilation=NO_DILATION):
+    win = _windows(x, kernel_hw, stride, padding, dilation=dilation)
     return np.einsum("ncijkl,noij->ockl", win, g).astype(x.dtype)
 
 
@@ -117,34 +128,34 @@ def _avg_pool_grad_ref(g, kernel_size, stride, padding, input_hw):
 
 # ------------------------------------------------------------------------------------ shape rules
 
-def _conv_infer(ts, stride, padding):
+def _conv_infer(ts, stride, padding, dilation=NO_DILATION):
     x, w = ts
     _float4("conv2d", x, w)
-    _pair_params("conv2d", stride, padding)
+    _pair_params("conv2d", stride, padding, dilation)
     if x.shape[1] != w.shape[1]:
         raise shape_error("conv2d", f"input has {x.shape[1]} channels, the weight expects "
                                     f"{w.shape[1]}", x, w)
-    oh, ow = _out_hw("conv2d", x.shape[2:], w.shape[2:], stride, padding, x, w)
+    oh, ow = _out_hw("conv2d", x.shape[2:], w.shape[2:], stride, padding, x, w, dilation=dilation)
     return TensorType(x.dtype, (x.shape[0], w.shape[0], oh, ow))
 
 
-def _conv_grad_input_infer(ts, stride, padding, input_hw):
+def _conv_grad_input_infer(ts, stride, padding, input_hw, dilation=NO_DILATION):
     g, w = ts
     _float4("conv2d_grad_input", g, w)
-    _pair_params("conv2d_grad_input", stride, padding)
-    if g.shape[2:] != _out_hw("conv2d_grad_input", input_hw, w.shape[2:], stride, padding, g, w) \
-            or g.shape[1] != w.shape[0]:
+    _pair_params("conv2d_grad_input", stride, padding, dilation)
+    if g.shape[2:] != _out_hw("conv2d_grad_input", input_hw, w.shape[2:], stride, padding, g, w,
+                              dilation=dilation) or g.shape[1] != w.shape[0]:
         raise shape_error("conv2d_grad_input", f"the cotangent does not fit an input of size "
                                                f"{tuple(input_hw)}", g, w)
     return TensorType(g.dtype, (g.shape[0], w.shape[1]) + tuple(input_hw))
 
 
-def _conv_grad_weight_infer(ts, stride, padding, kernel_hw):
+def _conv_grad_weight_infer(ts, stride, padding, kernel_hw, dilation=NO_DILATION):
     x, g = ts
     _float4("conv2d_grad_weight", x, g)
-    _pair_params("conv2d_grad_weight", stride, padding)
-    if g.shape[2:] != _out_hw("conv2d_grad_weight", x.shape[2:], kernel_hw, stride, padding, x, g) \
-            or g.shape[0] != x.shape[0]:
+    _pair_params("conv2d_grad_weight", stride, padding, dilation)
+    if g.shape[2:] != _out_hw("conv2d_grad_weight", x.shape[2:], kernel_hw, stride, padding, x, g,
+                              dilation=dilation) or g.shape[0] != x.shape[0]:
         raise shape_error("conv2d_grad_weight", "the cotangent does not match the input", x, g)
     return TensorType(x.dtype, (g.shape[1], x.shape[1]) + tuple(kernel_hw))
 
@@ -180,9 +191,10 @@ def _avg_pool_grad_infer(ts, kernel_size, stride, padding, input_hw):
 
 # ------------------------------------------------------------------------------------ C++
 
-def _conv_shape(x_shape, o, khw, out_hw, stride, padding):
+def _conv_shape(x_shape, o, khw, out_hw, params):
     n, c, h, w = x_shape
-    dims = (n, c, h, w, o) + tuple(khw) + tuple(stride) + tuple(padding) + tuple(out_hw)
+    dims = (n, c, h, w, o) + tuple(khw) + tuple(params["stride"]) + tuple(params["padding"]) + \
+        tuple(out_hw) + tuple(params.get("dilation", NO_DILATION))
     return "stage::Conv2dShape{" + ", ".join(str(d) for d in dims) + "}"
 
 
@@ -201,7 +213,7 @@ def _conv_cpp(lw, node):
     x, w = node.args
     out = _out_first(lw, node)
     s = _conv_shape(x.type.shape, w.type.shape[0], w.type.shape[2:], node.sym.type.shape[2:],
-                    node.params["stride"], node.params["padding"])
+                    node.params)
     px, pw = _ptrs(lw, x, w)
     return [f"stage::conv2d({s}, {px}, {pw}, {out});"]
 
@@ -210,7 +222,7 @@ def _conv_grad_input_cpp(lw, node):
     g, w = node.args
     out = _out_first(lw, node)
     s = _conv_shape(node.sym.type.shape, w.type.shape[0], w.type.shape[2:], g.type.shape[2:],
-                    node.params["stride"], node.params["padding"])
+                    node.params)
     pg, pw = _ptrs(lw, g, w)
     return [f"stage::conv2d_grad_input({s}, {pg}, {pw}, {out});"]
 
@@ -219,7 +231,7 @@ def _conv_grad_weight_cpp(lw, node):
     x, g = node.args
     out = _out_first(lw, node)
     s = _conv_shape(x.type.shape, g.type.shape[1], node.params["kernel_hw"], g.type.shape[2:],
-                    node.params["stride"], node.params["padding"])
+                    node.params)
     px, pg = _ptrs(lw, x, g)
     return [f"stage::conv2d_grad_weight({s}, {px}, {pg}, {out});"]
 
@@ -270,25 +282,32 @@ def _avg_pool_grad_cpp(lw, node):
 
 # ------------------------------------------------------------------------------------ gradients
 
-def _conv_grad(g, out, x, w, stride, padding):
-    return (F.apply("conv2d_grad_input", g, w, stride=stride, padding=padding,
-                    input_hw=x.shape[2:]),
-            F.apply("conv2d_grad_weight", x, g, stride=stride, padding=padding,
-                    kernel_hw=w.shape[2:]))
+def _geometry(stride, padding, dilation):
+    """The static settings every op of the family shares (dilation only when not 1)."""
+    p = {"stride": stride, "padding": padding}
+    if tuple(dilation) != NO_DILATION:
+        p["dilation"] = tuple(dilation)
+    return p
 
 
-def _conv_grad_input_grad(c, out, g, w, stride, padding, input_hw):
+def _conv_grad(g, out, x, w, stride, padding, dilation=NO_DILATION):
+    geo = _geometry(stride, padding, dilation)
+    return (F.apply("conv2d_grad_input", g, w, input_hw=x.shape[2:], **geo),
+            F.apply("conv2d_grad_weight", x, g, kernel_hw=w.shape[2:], **geo))
+
+
+def _conv_grad_input_grad(c, out, g, w, stride, padding, input_hw, dilation=NO_DILATION):
     # out = A_w^T g is bilinear: <c, out> = <conv2d(c, w), g>
-    return (F.apply("conv2d", c, w, stride=stride, padding=padding),
-            F.apply("conv2d_grad_weight", c, g, stride=stride, padding=padding,
-                    kernel_hw=w.shape[2:]))
+    geo = _geometry(stride, padding, dilation)
+    return (F.apply("conv2d", c, w, **geo),
+            F.apply("conv2d_grad_weight", c, g, kernel_hw=w.shape[2:], **geo))
 
 
-def _conv_grad_weight_grad(c, out, x, g, stride, padding, kernel_hw):
+def _conv_grad_weight_grad(c, out, x, g, stride, padding, kernel_hw, dilation=NO_DILATION):
     # <c, out> = <conv2d(x, c), g>
-    return (F.apply("conv2d_grad_input", g, c, stride=stride, padding=padding,
-                    input_hw=x.shape[2:]),
-            F.apply("conv2d", x, c, stride=stride, padding=padding))
+    geo = _geometry(stride, padding, dilation)
+    return (F.apply("conv2d_grad_input", g, c, input_hw=x.shape[2:], **geo),
+            F.apply("conv2d", x, c, **geo))
 
 
 def _max_pool_grad(g, out, x, kernel_size, stride, padding):

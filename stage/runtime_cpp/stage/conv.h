@@ -9,7 +9,7 @@ namespace stage {
 extern "C" int STAGE_BLAS(openblas_get_num_threads)(void);
 
 struct Conv2dShape {
-  int64_t N, C, H, W, O, KH, KW, SH, SW, PH, PW, OH, OW;
+  int64_t N, C, H, W, O, KH, KW, SH, SW, PH, PW, OH, OW, DH, DW;   // D: dilation
   int64_t ckk() const { return C * KH * KW; }
   int64_t ohw() const { return OH * OW; }
 };
@@ -23,24 +23,25 @@ inline void valid_range(int64_t k, int64_t S, int64_t P, int64_t W, int64_t OW, 
 }
 
 // The column matrix of images [n0, n1): col[(c, ki, kj), (n - n0, oh, ow)] =
-// x[n, c, oh*SH - PH + ki, ow*SW - PW + kj] (0 outside), rows of length L = (n1 - n0) * OH * OW.
+// x[n, c, oh*SH - PH + ki*DH, ow*SW - PW + kj*DW] (0 outside), rows of length L = (n1 - n0) * OH * OW.
 // Shapes are copied to locals first: the loops are short (OW is often 8 to 24), so keeping every
 // bound in a register matters more than anything inside them.
 template <class T>
 inline void im2col(const Conv2dShape& s, const T* x, int64_t n0, int64_t n1, T* col) {
   const int64_t C = s.C, H = s.H, W = s.W, KH = s.KH, KW = s.KW, SH = s.SH, SW = s.SW;
   const int64_t PH = s.PH, PW = s.PW, OH = s.OH, OW = s.OW, OHW = OH * OW, L = (n1 - n0) * OHW;
+  const int64_t DH = s.DH, DW = s.DW;
   for (int64_t c = 0; c < C; ++c)
     for (int64_t ki = 0; ki < KH; ++ki) {
-      // output rows whose input row oh*SH - PH + ki is inside [0, H)
+      // output rows whose input row oh*SH - PH + ki*DH is inside [0, H)
       int64_t oh_lo, oh_hi;
-      valid_range(ki, SH, PH, H, OH, oh_lo, oh_hi);
+      valid_range(ki * DH, SH, PH, H, OH, oh_lo, oh_hi);
       for (int64_t kj = 0; kj < KW; ++kj) {
         T* row = col + ((c * KH + ki) * KW + kj) * L;
         int64_t lo, hi;
-        valid_range(kj, SW, PW, W, OW, lo, hi);
+        valid_range(kj * DW, SW, PW, W, OW, lo, hi);
         for (int64_t n = n0; n < n1; ++n) {
-          const T* src = x + (n * C + c) * H * W + (ki - PH) * W + (kj - PW);
+          const T* src = x + (n * C + c) * H * W + (ki * DH - PH) * W + (kj * DW - PW);
           T* dst = row + (n - n0) * OHW;
           std::fill(dst, dst + oh_lo * OW, T(0));
           if (SW == 1 && lo == 0 && hi == OW) {           // no column padding: plain row copies
@@ -70,16 +71,17 @@ template <class T>
 inline void col2im(const Conv2dShape& s, const T* col, int64_t n0, int64_t n1, T* dx) {
   const int64_t C = s.C, H = s.H, W = s.W, KH = s.KH, KW = s.KW, SH = s.SH, SW = s.SW;
   const int64_t PH = s.PH, PW = s.PW, OH = s.OH, OW = s.OW, OHW = OH * OW, L = (n1 - n0) * OHW;
+  const int64_t DH = s.DH, DW = s.DW;
   for (int64_t c = 0; c < C; ++c)
     for (int64_t ki = 0; ki < KH; ++ki) {
       int64_t oh_lo, oh_hi;
-      valid_range(ki, SH, PH, H, OH, oh_lo, oh_hi);
+      valid_range(ki * DH, SH, PH, H, OH, oh_lo, oh_hi);
       for (int64_t kj = 0; kj < KW; ++kj) {
         const T* row = col + ((c * KH + ki) * KW + kj) * L;
         int64_t lo, hi;
-        valid_range(kj, SW, PW, W, OW, lo, hi);
+        valid_range(kj * DW, SW, PW, W, OW, lo, hi);
         for (int64_t n = n0; n < n1; ++n) {
-          T* dst = dx + (n * C + c) * H * W + (ki - PH) * W + (kj - PW);
+          T* dst = dx + (n * C + c) * H * W + (ki * DH - PH) * W + (kj * DW - PW);
           const T* src = row + (n - n0) * OHW;
           for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
             T* a = dst + oh * SH * W;
