@@ -365,7 +365,8 @@ def _cases():
                                    ((1, 2, 5, 7), (3, 3), (2, 2), (1, 1), False),
                                    ((1, 2, 5, 6), (3, 2), (1, 2), (0, 0), False),
                                    ((2, 1, 7, 7), (2, 2), (2, 2), (0, 0), False),
-                                   ((2, 4, 12, 12), (2, 2), (2, 2), (0, 0), True)]:
+                                   ((2, 4, 12, 12), (2, 2), (2, 2), (0, 0), True),
+                                   ((1, 2, 7, 9), (3, 3), (3, 3), (0, 0), False)]:
         prm = dict(kernel_size=k, stride=stride, padding=pad)
         ohw = tuple(out_size(xs[2 + d], k[d], stride[d], pad[d]) for d in range(2))
         add(C("max_pool2d", f(*xs), params=prm, o3=o3),

@@ -195,11 +195,14 @@ def test_small_cnn_learns_digits():
     assert acc >= 0.95, acc
 
 
-def test_conv_strategies_agree():
-    """conv2d runs one gemm per image with one BLAS thread and one per batch with more: same result."""
-    x = rng.standard_normal((3, 2, 9, 7))
+@pytest.mark.parametrize("n,hw", [(3, (9, 7)), (5, (9, 7)), (2, (30, 17))])
+def test_conv_strategies_agree(n, hw):
+    """conv2d runs one gemm per chunk of images with one BLAS thread (a chunk: one image when it has
+    >= 128 output positions, else several, the last chunk possibly shorter) and one per batch with
+    more: the same result."""
+    x = rng.standard_normal((n, 2) + hw)
     w = rng.standard_normal((4, 2, 3, 2))
-    c = rng.standard_normal((3, 4, 5, 8))
+    c = rng.standard_normal((n, 4, (hw[0] - 1) // 2 + 1, hw[1] + 1))
     f = st.compile(st.value_and_grad(
         lambda x, w: st.sum(nn.functional.conv2d(x, w, stride=(2, 1), padding=1) * c), (0, 1)),
         cxxflags="-O1")
@@ -288,3 +291,23 @@ def test_dilated_and_grouped_convolutions_match_torch(backend):
     with pytest.raises(st.StageTypeError, match="groups=3"):
         st.compile(lambda x, w: nn.functional.conv2d(x, w, groups=3), backend="interp")(
             x, np.zeros((6, 2, 3, 3), np.float32))
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(2, 2, 0), (3, 3, 0), (3, 2, 1), (2, 1, 0)])
+def test_max_pool_ties_and_nans_route_like_torch(kernel, stride, padding):
+    # small integers: many ties (the first maximum in scan order wins), and NaNs (the last NaN
+    # wins); the tiled kernels (stride = window) and the general scan must agree with PyTorch
+    x = rng.integers(0, 3, (2, 3, 9, 10)).astype(np.float32)
+    x.reshape(-1)[rng.choice(x.size, 12, replace=False)] = np.nan
+    tx = _t(x).requires_grad_()
+    ty = torch.nn.functional.max_pool2d(tx, kernel, stride, padding)
+    g = rng.standard_normal(ty.shape).astype(np.float32)
+    ty.backward(_t(g))
+
+    def loss(x, g):
+        y = nn.functional.max_pool2d(x, kernel, stride, padding)
+        return st.sum(y * g), y
+    for backend in ("interp", "native"):
+        (_, y), dx = st.compile(st.value_and_grad(loss, has_aux=True), backend=backend)(x, g)
+        np.testing.assert_array_equal(y, ty.detach().numpy())
+        np.testing.assert_array_equal(dx, tx.grad.numpy())

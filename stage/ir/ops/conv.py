@@ -108,7 +108,10 @@ def _max_pool_grad_ref(x, g, kernel_size, stride, padding):
 def _max_pool_indices_ref(x, kernel_size, stride, padding):
     win = _windows(x, kernel_size, stride, padding, -np.inf)
     n, c, oh, ow, kh, kw = win.shape
-    at = win.reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)       # first maximum in scan order
+    flat = win.reshape(n, c, oh, ow, kh * kw)
+    at = flat.argmax(axis=-1)                 # the first maximum in scan order, or the first NaN
+    nan = np.isnan(flat)
+    at = np.where(nan.any(axis=-1), kh * kw - 1 - nan[..., ::-1].argmax(axis=-1), at)  # last NaN
     ih = np.arange(oh)[:, None] * stride[0] - padding[0] + at // kw
     iw = np.arange(ow)[None, :] * stride[1] - padding[1] + at % kw
     plane = np.arange(n * c).reshape(n, c, 1, 1)

@@ -6,6 +6,11 @@
 
 namespace stage {
 
+// The shapes are constants at every call site: inlining the kernels there lets g++ specialise
+// im2col's short loops on them (2.5x on the CNN's second convolution), which it stops doing on
+// its own once a kernel grows past its inlining limits.
+#define STAGE_SPECIALISE inline __attribute__((always_inline))
+
 extern "C" int STAGE_BLAS(openblas_get_num_threads)(void);
 
 struct Conv2dShape {
@@ -27,7 +32,7 @@ inline void valid_range(int64_t k, int64_t S, int64_t P, int64_t W, int64_t OW, 
 // Shapes are copied to locals first: the loops are short (OW is often 8 to 24), so keeping every
 // bound in a register matters more than anything inside them.
 template <class T>
-inline void im2col(const Conv2dShape& s, const T* x, int64_t n0, int64_t n1, T* col) {
+STAGE_SPECIALISE void im2col(const Conv2dShape& s, const T* x, int64_t n0, int64_t n1, T* col) {
   const int64_t C = s.C, H = s.H, W = s.W, KH = s.KH, KW = s.KW, SH = s.SH, SW = s.SW;
   const int64_t PH = s.PH, PW = s.PW, OH = s.OH, OW = s.OW, OHW = OH * OW, L = (n1 - n0) * OHW;
   const int64_t DH = s.DH, DW = s.DW;
@@ -68,7 +73,7 @@ inline void im2col(const Conv2dShape& s, const T* x, int64_t n0, int64_t n1, T* 
 
 // dx[n, c, ih, iw] += col[(c, ki, kj), (n - n0, oh, ow)] for images [n0, n1): im2col transposed
 template <class T>
-inline void col2im(const Conv2dShape& s, const T* col, int64_t n0, int64_t n1, T* dx) {
+STAGE_SPECIALISE void col2im(const Conv2dShape& s, const T* col, int64_t n0, int64_t n1, T* dx) {
   const int64_t C = s.C, H = s.H, W = s.W, KH = s.KH, KW = s.KW, SH = s.SH, SW = s.SW;
   const int64_t PH = s.PH, PW = s.PW, OH = s.OH, OW = s.OW, OHW = OH * OW, L = (n1 - n0) * OHW;
   const int64_t DH = s.DH, DW = s.DW;
@@ -106,78 +111,86 @@ inline void swap_batch_channel(const T* in, T* out, int64_t A, int64_t B, int64_
       std::memcpy(out + (b * A + a) * inner, in + (a * B + b) * inner, sizeof(T) * inner);
 }
 
-// Two strategies. With one BLAS thread, one gemm per image: its column matrix stays in cache and
-// the product lands in place (the output is (N, O, OH*OW) = N blocks of W @ col). With several,
-// one gemm over the whole batch, which BLAS can split across threads; it costs a (N, O) <-> (O, N)
-// transpose of the output or cotangent.
+// Images per gemm. With several BLAS threads, the whole batch: one gemm BLAS can split. With one,
+// enough images for the gemm to have >= 128 columns (a gemm per image is too small for BLAS when
+// an image has few output positions: the CNN's second layer has 64, and its weight gradient then
+// spends as long packing operands as multiplying), within 256 KiB of column matrix so that it stays
+// in L2 between im2col and the gemm. More images per chunk measured slower (the (n, O) <-> (O, n)
+// transposes a chunk needs, and cache); see benchmarks/bench_cnn.py, which times the layers alone.
 inline bool conv_batched() { return STAGE_BLAS(openblas_get_num_threads)() > 1; }
 
-// out (N, O, OH, OW) = conv(x (N, C, H, W), w (O, C, KH, KW))
-template <class T>
-inline void conv2d(const Conv2dShape& s, const T* x, const T* w, T* out) {
-  const int64_t K = s.ckk(), OHW = s.ohw();
-  if (!conv_batched()) {
-    Frame scratch(sizeof(T) * K * OHW);
-    T* col = (T*)scratch.base;
-    for (int64_t n = 0; n < s.N; ++n) {
-      im2col(s, x, n, n + 1, col);
-      matmul<T>(false, false, s.O, OHW, K, w, K, col, OHW, T(0), out + n * s.O * OHW, OHW);
-    }
-    return;
-  }
-  const int64_t L = s.N * OHW;
-  Frame scratch(sizeof(T) * (K + s.O) * L);
-  T* col = (T*)scratch.base;
-  T* y = col + K * L;                                      // (O, N*OH*OW)
-  im2col(s, x, 0, s.N, col);
-  matmul<T>(false, false, s.O, L, K, w, K, col, L, T(0), y, L);
-  swap_batch_channel(y, out, s.O, s.N, OHW);
+inline int64_t conv_chunk(const Conv2dShape& s, int64_t bytes_per_image) {
+  const int64_t columns = 128;
+  const int64_t n = std::max<int64_t>(s.N, 1);
+  if (conv_batched()) return n;
+  const int64_t want = (columns + s.ohw() - 1) / std::max<int64_t>(s.ohw(), 1);
+  return std::max<int64_t>(1, std::min({n, want, (int64_t(256) << 10) / bytes_per_image}));
 }
 
-// dx (N, C, H, W) from g (N, O, OH, OW) and w: col2im(w^T @ g)
+// out (N, O, OH, OW) = conv(x (N, C, H, W), w (O, C, KH, KW)): per chunk, w @ im2col(x)
 template <class T>
-inline void conv2d_grad_input(const Conv2dShape& s, const T* g, const T* w, T* dx) {
-  const int64_t K = s.ckk(), OHW = s.ohw();
+STAGE_SPECIALISE void conv2d(const Conv2dShape& s, const T* x, const T* w, T* out) {
+  const int64_t K = s.ckk(), OHW = s.ohw(), O = s.O;
+  const int64_t nb = conv_chunk(s, sizeof(T) * K * OHW);
+  Frame scratch(sizeof(T) * (K + (nb > 1 ? O : 0)) * nb * OHW);
+  T* col = (T*)scratch.base;
+  T* y = col + K * nb * OHW;                               // (O, chunk*OH*OW)
+  for (int64_t n0 = 0; n0 < s.N; n0 += nb) {
+    const int64_t n1 = std::min(s.N, n0 + nb), L = (n1 - n0) * OHW;
+    im2col(s, x, n0, n1, col);
+    if (n1 - n0 == 1) {                                   // the product lands in place
+      matmul<T>(false, false, O, L, K, w, K, col, L, T(0), out + n0 * O * OHW, L);
+    } else {
+      matmul<T>(false, false, O, L, K, w, K, col, L, T(0), y, L);
+      swap_batch_channel(y, out + n0 * O * OHW, O, n1 - n0, OHW);
+    }
+  }
+}
+
+// the cotangent of images [n0, n1) as (O, chunk*OH*OW) rows: in place for one image
+template <class T>
+inline const T* channel_major(const Conv2dShape& s, const T* g, int64_t n0, int64_t n1, T* buf) {
+  if (n1 - n0 == 1) return g + n0 * s.O * s.ohw();
+  swap_batch_channel(g + n0 * s.O * s.ohw(), buf, n1 - n0, s.O, s.ohw());
+  return buf;
+}
+
+// dx (N, C, H, W) from g (N, O, OH, OW) and w: per chunk, col2im(w^T @ g)
+template <class T>
+STAGE_SPECIALISE void conv2d_grad_input(const Conv2dShape& s, const T* g, const T* w, T* dx) {
+  const int64_t K = s.ckk(), OHW = s.ohw(), O = s.O;
+  const int64_t nb = conv_chunk(s, sizeof(T) * K * OHW);
   std::fill(dx, dx + s.N * s.C * s.H * s.W, T(0));
-  if (!conv_batched()) {
-    Frame scratch(sizeof(T) * K * OHW);
-    T* dcol = (T*)scratch.base;
-    for (int64_t n = 0; n < s.N; ++n) {
-      matmul<T>(true, false, K, OHW, s.O, w, K, g + n * s.O * OHW, OHW, T(0), dcol, OHW);
-      col2im(s, dcol, n, n + 1, dx);
-    }
-    return;
-  }
-  const int64_t L = s.N * OHW;
-  Frame scratch(sizeof(T) * (K + s.O) * L);
+  Frame scratch(sizeof(T) * (K + (nb > 1 ? O : 0)) * nb * OHW);
   T* dcol = (T*)scratch.base;
-  T* gt = dcol + K * L;
-  swap_batch_channel(g, gt, s.N, s.O, OHW);
-  matmul<T>(true, false, K, L, s.O, w, K, gt, L, T(0), dcol, L);
-  col2im(s, dcol, 0, s.N, dx);
+  T* gt = dcol + K * nb * OHW;
+  for (int64_t n0 = 0; n0 < s.N; n0 += nb) {
+    const int64_t n1 = std::min(s.N, n0 + nb), L = (n1 - n0) * OHW;
+    matmul<T>(true, false, K, L, O, w, K, channel_major(s, g, n0, n1, gt), L, T(0), dcol, L);
+    col2im(s, dcol, n0, n1, dx);
+  }
 }
 
-// dw (O, C, KH, KW) from x and g: sum over images of g[n] @ im2col(x[n])^T
+// dw (O, C, KH, KW) from x and g: the sum over chunks of g @ im2col(x)^T, computed transposed
+// (im2col(x) @ g^T, then one (K, O) -> (O, K) copy): BLAS's kernels do better with the long side
+// K = C*KH*KW as the gemm's rows than with O (about 15% on the CNN's second layer)
 template <class T>
-inline void conv2d_grad_weight(const Conv2dShape& s, const T* x, const T* g, T* dw) {
-  const int64_t K = s.ckk(), OHW = s.ohw();
-  if (!conv_batched()) {
-    Frame scratch(sizeof(T) * K * OHW);
-    T* col = (T*)scratch.base;
-    for (int64_t n = 0; n < s.N; ++n) {
-      im2col(s, x, n, n + 1, col);
-      matmul<T>(false, true, s.O, K, OHW, g + n * s.O * OHW, OHW, col, OHW, T(n ? 1 : 0), dw, K);
-    }
-    if (s.N == 0) std::fill(dw, dw + s.O * K, T(0));
-    return;
-  }
-  const int64_t L = s.N * OHW;
-  Frame scratch(sizeof(T) * (K + s.O) * L);
+STAGE_SPECIALISE void conv2d_grad_weight(const Conv2dShape& s, const T* x, const T* g, T* dw) {
+  const int64_t K = s.ckk(), OHW = s.ohw(), O = s.O;
+  const int64_t nb = conv_chunk(s, sizeof(T) * K * OHW);
+  Frame scratch(sizeof(T) * ((K + (nb > 1 ? O : 0)) * nb * OHW + K * O));
   T* col = (T*)scratch.base;
-  T* gt = col + K * L;
-  im2col(s, x, 0, s.N, col);
-  swap_batch_channel(g, gt, s.N, s.O, OHW);
-  matmul<T>(false, true, s.O, K, L, gt, L, col, L, T(0), dw, K);
+  T* gt = col + K * nb * OHW;
+  T* dwt = gt + (nb > 1 ? O : 0) * nb * OHW;                // dw^T (K, O)
+  for (int64_t n0 = 0; n0 < s.N; n0 += nb) {
+    const int64_t n1 = std::min(s.N, n0 + nb), L = (n1 - n0) * OHW;
+    im2col(s, x, n0, n1, col);
+    matmul<T>(false, true, K, O, L, col, L, channel_major(s, g, n0, n1, gt), L, T(n0 ? 1 : 0), dwt,
+              O);
+  }
+  if (s.N == 0) std::fill(dwt, dwt + O * K, T(0));
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t k = 0; k < K; ++k) dw[o * K + k] = dwt[k * O + o];
 }
 
 // ------------------------------------------------------------------------------------------ pooling
@@ -188,7 +201,7 @@ struct Pool2dShape {
 
 // One row (p, oh) of max pooling: best[ow] = the window's maximum (padding never wins, as in
 // PyTorch; NaN wins), at[ow] (if not null) = the flat position in x of the first maximum in scan
-// order. Rows of outputs are the vectorised inner loop: best[ow] = max(best[ow], x[ih, ow*SW+kj]).
+// order (of the last NaN if there is one, as PyTorch). Rows of outputs are the vectorised inner loop: best[ow] = max(best[ow], x[ih, ow*SW+kj]).
 template <class T>
 inline void max_pool_row(const Pool2dShape& s, const T* x, int64_t p, int64_t oh, T* best,
                          int64_t* at) {
@@ -221,9 +234,124 @@ inline void max_pool_row(const Pool2dShape& s, const T* x, int64_t p, int64_t oh
     }
 }
 
+// Windows that tile the input (stride = window, no padding: the usual 2x2 pooling), with the
+// window's size known at compile time, in two passes per plane: down each window's rows (loops as
+// long as a row of the input, contiguous), then across its columns (one loop over the plane's
+// outputs). Branch-free selects throughout: the scan above has short strided loops whose scalar
+// remainders mispredict about every other comparison on random data. 4-8x faster on the CNN's
+// pooling layers (benchmarks/RESULTS.md).
+inline bool pool_tiles(const Pool2dShape& s, int64_t kh, int64_t kw) {
+  return s.KH == kh && s.KW == kw && s.SH == kh && s.SW == kw && s.PH == 0 && s.PW == 0;
+}
+
+// the scan's rule (as PyTorch's): a later element wins if greater, or if NaN
+template <class T>
+inline bool pool_takes(T v, T m) { return (v > m) | (v != v); }
+
+template <int KH, int KW, class T>
+inline void max_pool2d_tiled(const Pool2dShape& s, const T* x, T* out) {
+  const int64_t H = s.H, W = s.W, OH = s.OH, OW = s.OW, L = OW * KW;
+  Frame scratch(sizeof(T) * OH * L);
+  T* col = (T*)scratch.base;                              // (OH, L): maxima down each column
+  for (int64_t p = 0; p < s.planes; ++p) {
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const T* xr = x + p * H * W + oh * KH * W;
+      T* cr = col + oh * L;
+#pragma omp simd
+      for (int64_t j = 0; j < L; ++j) {
+        T m = xr[j];
+#pragma GCC unroll 16
+        for (int ki = 1; ki < KH; ++ki) {
+          const T v = xr[ki * W + j];
+          m = pool_takes(v, m) ? v : m;
+        }
+        cr[j] = m;
+      }
+    }
+    T* o = out + p * OH * OW;
+#pragma omp simd
+    for (int64_t q = 0; q < OH * OW; ++q) {
+      T m = col[q * KW];
+#pragma GCC unroll 16
+      for (int kj = 1; kj < KW; ++kj) {
+        const T v = col[q * KW + kj];
+        m = pool_takes(v, m) ? v : m;
+      }
+      o[q] = m;
+    }
+  }
+}
+
+// The gradient: the same passes carrying each candidate's scan position ki*KW + kj. The scan picks
+// the last NaN, else the first maximum, so combining columns compares positions explicitly. The
+// column pass leaves, per input column, the winning row (or -1) and the cotangent to put there.
+template <int KH, int KW, class T>
+inline void max_pool2d_grad_tiled(const Pool2dShape& s, const T* x, const T* g, T* dx) {
+  const int64_t H = s.H, W = s.W, OH = s.OH, OW = s.OW, L = OW * KW;
+  Frame scratch((sizeof(T) + sizeof(int32_t)) * OH * L);
+  T* col = (T*)scratch.base;
+  int32_t* row = (int32_t*)(col + OH * L);
+  for (int64_t p = 0; p < s.planes; ++p) {
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const T* xr = x + p * H * W + oh * KH * W;
+      T* cr = col + oh * L;
+      int32_t* rr = row + oh * L;
+#pragma omp simd
+      for (int64_t j = 0; j < L; ++j) {
+        T m = xr[j];
+        int32_t k = 0;
+#pragma GCC unroll 16
+        for (int ki = 1; ki < KH; ++ki) {
+          const bool t = pool_takes(xr[ki * W + j], m);
+          m = t ? xr[ki * W + j] : m;
+          k = t ? ki : k;
+        }
+        cr[j] = m;
+        rr[j] = k;
+      }
+    }
+    const T* gp = g + p * OH * OW;
+#pragma omp simd
+    for (int64_t q = 0; q < OH * OW; ++q) {
+      T m = col[q * KW];
+      int32_t at = row[q * KW] * KW;
+#pragma GCC unroll 16
+      for (int kj = 1; kj < KW; ++kj) {
+        const T v = col[q * KW + kj];
+        const int32_t av = row[q * KW + kj] * KW + kj;
+        const bool vnan = v != v, mnan = m != m;
+        const bool t = (vnan & (!mnan | (av > at))) |
+                       (!vnan & !mnan & ((v > m) | ((v == m) & (av < at))));
+        m = t ? v : m;
+        at = t ? av : at;
+      }
+#pragma GCC unroll 16
+      for (int kj = 0; kj < KW; ++kj) {
+        const bool wins = at % KW == kj;
+        row[q * KW + kj] = wins ? at / KW : -1;
+        col[q * KW + kj] = wins ? gp[q] : T(0);
+      }
+    }
+    T* dp = dx + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh)
+#pragma GCC unroll 16
+      for (int ki = 0; ki < KH; ++ki) {
+        const T* cr = col + oh * L;
+        const int32_t* rr = row + oh * L;
+        T* dr = dp + (oh * KH + ki) * W;
+#pragma omp simd
+        for (int64_t j = 0; j < L; ++j) dr[j] = rr[j] == ki ? cr[j] : T(0);
+        std::fill(dr + L, dr + W, T(0));                   // columns no window covers
+      }
+    std::fill(dp + OH * KH * W, dp + H * W, T(0));         // rows no window covers
+  }
+}
+
 // out = the windows' maxima, idx = where they came from (either may be null)
 template <class T>
 inline void max_pool2d(const Pool2dShape& s, const T* x, T* out, int64_t* idx) {
+  if (out && !idx && pool_tiles(s, 2, 2)) return max_pool2d_tiled<2, 2>(s, x, out);
+  if (out && !idx && pool_tiles(s, 3, 3)) return max_pool2d_tiled<3, 3>(s, x, out);
   Frame scratch(out ? 0 : sizeof(T) * s.OW);
   for (int64_t p = 0; p < s.planes; ++p)
     for (int64_t oh = 0; oh < s.OH; ++oh) {
@@ -235,6 +363,8 @@ inline void max_pool2d(const Pool2dShape& s, const T* x, T* out, int64_t* idx) {
 // dx = g routed to each window's first maximum (max pooling's gradient), in one pass over x
 template <class T>
 inline void max_pool2d_grad(const Pool2dShape& s, const T* x, const T* g, T* dx) {
+  if (pool_tiles(s, 2, 2)) return max_pool2d_grad_tiled<2, 2>(s, x, g, dx);
+  if (pool_tiles(s, 3, 3)) return max_pool2d_grad_tiled<3, 3>(s, x, g, dx);
   Frame scratch((sizeof(T) + sizeof(int64_t)) * s.OW);
   int64_t* at = (int64_t*)scratch.base;
   T* best = (T*)(at + s.OW);
