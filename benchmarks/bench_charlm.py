@@ -8,11 +8,20 @@ train), in every framework.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from harness import Model, examples_module
 
 LR, CLIP = 0.1, 5.0
+
+
+@functools.lru_cache(maxsize=None)
+def corpus():
+    """The SST character corpus, encoded once per process."""
+    from stage.datasets import encode_chars
+    return encode_chars()
 
 
 def rnn_data(nbatches, kind):
@@ -24,9 +33,8 @@ def rnn_data(nbatches, kind):
         data = [(ids[k * T:(k + 1) * T].reshape(T, 1).copy(),
                  ids[k * T + 1:(k + 1) * T + 1].reshape(T, 1).copy()) for k in range(nbatches)]
     else:
-        from stage.datasets import encode_chars
         V, H = char_rnn.V, char_rnn.H
-        gen = char_rnn.batches(encode_chars())
+        gen = char_rnn.batches(corpus())
         data = [next(gen)[:2] for _ in range(nbatches)]
     mod = examples_module("char_lstm" if kind == "lstm" else "char_rnn")
     return mod.init_params(0, vocab=V, hidden=H), data
@@ -155,6 +163,7 @@ def _model(kind, quick):
                 "torch-compile": "torch.compile (cells)",
                 "torch-compile-fused": f"torch.compile ({fused})", "jax": "JAX jit (lax.scan)"},
         profile=lambda: _profile_args(kind),
+        data=corpus if kind != "minrnn" else None,
     )
 
 

@@ -11,6 +11,7 @@ compile, or a cache hit) and a forward+backward-only breakdown of stage's conv l
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -155,8 +156,11 @@ LR, MOMENTUM = 0.01, 0.5
 NAMES = ("0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias", "10.weight", "10.bias")
 
 
+mnist = functools.lru_cache(maxsize=None)(load_mnist_5k)      # read once per process
+
+
 def cnn_setup(nbatches):
-    X, y = load_mnist_5k()
+    X, y = mnist()
     data = [(np.ascontiguousarray(a), np.ascontiguousarray(b)) for a, b in batches(X, y, nbatches)]
     return {k: v.copy() for k, v in stage_model().state_dict().items()}, data
 
@@ -315,5 +319,5 @@ def harness_models(quick):
                           "torch": "torch eager (nn.Sequential, optim.SGD)",
                           "torch-compile": "torch.compile (model; optimizer eager)",
                           "jax": "JAX jit"},
-                  per=50, warmup_units=3,
+                  per=50, warmup_units=3, data=mnist,
                   profile=lambda: StageCNN(*cnn_setup(1)).staged())]

@@ -7,6 +7,8 @@ after one step and the gradients recovered from them ((p0 - p1) / lr).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from harness import Model, examples_module
@@ -14,9 +16,15 @@ from harness import Model, examples_module
 LR, BATCH, SIZES = 0.1, 100, (784, 128, 10)
 
 
-def mlp_data(nbatches):
+@functools.lru_cache(maxsize=None)
+def mnist():
+    """The 5,000 images, read once per process (the batches below are views of them)."""
     from stage.datasets import load_mnist_5k
-    X, y = load_mnist_5k()
+    return load_mnist_5k()
+
+
+def mlp_data(nbatches):
+    X, y = mnist()
     X = X.reshape(len(X), -1)
     params = examples_module("mlp_digits").init_params(0, sizes=SIZES)
     data = [(np.ascontiguousarray(X[k * BATCH:(k + 1) * BATCH]), y[k * BATCH:(k + 1) * BATCH].copy())
@@ -103,7 +111,7 @@ def _mlp(quick):
                  labels={"torch": "torch eager (nn.Sequential, optim.SGD)",
                          "torch-compile": "torch.compile (model and optimizer step)",
                          "jax": "JAX jit"},
-                 profile=profile)
+                 profile=profile, data=mnist)
 
 
 class StageTrivial:

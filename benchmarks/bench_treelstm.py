@@ -144,7 +144,7 @@ def harness_models(quick=False):
                 "torch-levels": "torch eager (level-batched)",
                 "torch-compile": "torch.compile (cells; recursion in Python)",
                 "jax": "JAX jit (lax.scan over padded nodes)"},
-        profile=lambda: _profile_args(),
+        profile=lambda: _profile_args(), data=sst,
         notes={"torch-compile": "torch.compile cannot take the whole step: the recursion follows "
                                 "runtime tree data, so dynamo would specialise on (and recompile "
                                 "for) every tree shape; only the two cells are compiled.",

@@ -77,6 +77,8 @@ class Model:
     per: Optional[int] = None              # also report the time per `per` units
     warmup_work: Any = None                # Runner.warmup argument
     profile: Optional[Callable[[], tuple]] = None   # () -> (fn given to st.compile, first args)
+    data: Optional[Callable[[], Any]] = None        # reads the dataset (cached): the time to the
+                                                    # first step starts when the data is ready
     check: bool = True                     # compare the first step with stage's
     notes: Dict[str, str] = field(default_factory=dict)      # per variant, shown in RESULTS.md
 
@@ -296,6 +298,8 @@ def first(name: str, variant: str, quick: bool) -> Dict[str, Any]:
     t_import = time.perf_counter() - t0
     rss_import = maxrss_mb()
     model = load_models(name, quick)
+    if model.data is not None:
+        model.data()
     t0 = time.perf_counter()
     r = model.variants[variant]()
     t_setup = time.perf_counter() - t0

@@ -12,14 +12,14 @@ import ctypes
 import functools
 import os
 
+from . import openblas
+
 _chosen = None
 
 
 @functools.lru_cache(maxsize=None)
 def _blas():
-    import scipy_openblas32
-    path = os.path.join(scipy_openblas32.get_lib_dir(), f"lib{scipy_openblas32.get_library()}.so")
-    lib = ctypes.CDLL(path)
+    lib = ctypes.CDLL(openblas.shared_object())
     lib.scipy_openblas_set_num_threads.argtypes = [ctypes.c_int]
     lib.scipy_openblas_get_num_threads.restype = ctypes.c_int
     return lib

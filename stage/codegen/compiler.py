@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from typing import List, Optional
+from .. import openblas
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime_cpp"
 DEFAULT_OPT = ["-O3", "-march=native"]
@@ -77,9 +78,8 @@ def opt_flags(override: Optional[str] = None) -> List[str]:
 
 @functools.lru_cache(maxsize=None)
 def blas_link_flags() -> List[str]:
-    import scipy_openblas32
-    d = scipy_openblas32.get_lib_dir()
-    return [f"-L{d}", f"-l{scipy_openblas32.get_library()}", f"-Wl,-rpath,{d}"]
+    d, name = openblas.library()
+    return [f"-L{d}", f"-l{name}", f"-Wl,-rpath,{d}"]
 
 
 @functools.lru_cache(maxsize=None)

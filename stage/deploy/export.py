@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence
 import jinja2
 import numpy as np
 
+from .. import openblas
 from ..program import trace
 from .params import DTYPE_CODES, encode
 from .signature import EntrySpec, Param, Unique, describe, identifier
@@ -180,9 +181,8 @@ def _opt_flags(march: Optional[str], cxxflags: Optional[str]) -> str:
 
 
 def _blas():
-    import scipy_openblas32
-    lib = scipy_openblas32.get_library()
-    return lib, Path(scipy_openblas32.get_lib_dir()) / f"lib{lib}.so"
+    d, lib = openblas.library()
+    return lib, Path(d) / f"lib{lib}.so"
 
 
 def _write(exp: Export, march, cxxflags, copy_blas):
