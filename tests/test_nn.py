@@ -197,9 +197,8 @@ def test_small_cnn_learns_digits():
 
 @pytest.mark.parametrize("n,hw", [(3, (9, 7)), (5, (9, 7)), (2, (30, 17))])
 def test_conv_strategies_agree(n, hw):
-    """conv2d runs one gemm per chunk of images with one BLAS thread (a chunk: one image when it has
-    >= 128 output positions, else several, the last chunk possibly shorter) and one per batch with
-    more: the same result."""
+    """conv2d runs one gemm per chunk of images (one image when it has >= 128 output positions, else
+    several, the last chunk possibly shorter): right for every chunking and BLAS thread count."""
     x = rng.standard_normal((n, 2) + hw)
     w = rng.standard_normal((4, 2, 3, 2))
     c = rng.standard_normal((n, 4, (hw[0] - 1) // 2 + 1, hw[1] + 1))

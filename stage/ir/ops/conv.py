@@ -7,7 +7,7 @@ cotangents are `conv2d_grad_input` (a transposed convolution) and `conv2d_grad_w
 is bilinear with cotangents expressed by the other two, so second derivatives stay staged code.
 Max pooling's gradient `max_pool2d_grad` routes the cotangent to each window's maximum in one pass;
 its own gradient gathers through `max_pool2d_indices` (where each maximum came from) and `take`; average pooling and `avg_pool2d_grad` are each other's transposes. The C++ is
-in runtime_cpp/stage/conv.h (im2col + one gemm per call).
+in runtime_cpp/stage/conv.h (im2col + one gemm per chunk of images).
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view

@@ -1,7 +1,6 @@
 // Convolution, pooling and counter-based random numbers, called by the ops of stage/ir/ops/conv.py
-// and random.py. Arrays are NCHW and contiguous. A convolution is im2col + gemm (per image, or one
-// over the whole batch when BLAS has threads to split it); scratch lives in the arena (a Frame
-// released when the kernel returns).
+// and random.py. Arrays are NCHW and contiguous. A convolution is im2col + gemm per chunk of images;
+// scratch lives in the arena (a Frame released when the kernel returns).
 #pragma once
 
 namespace stage {
@@ -11,7 +10,6 @@ namespace stage {
 // its own once a kernel grows past its inlining limits.
 #define STAGE_SPECIALISE inline __attribute__((always_inline))
 
-extern "C" int STAGE_BLAS(openblas_get_num_threads)(void);
 
 struct Conv2dShape {
   int64_t N, C, H, W, O, KH, KW, SH, SW, PH, PW, OH, OW, DH, DW;   // D: dilation
@@ -111,18 +109,16 @@ inline void swap_batch_channel(const T* in, T* out, int64_t A, int64_t B, int64_
       std::memcpy(out + (b * A + a) * inner, in + (a * B + b) * inner, sizeof(T) * inner);
 }
 
-// Images per gemm. With several BLAS threads, the whole batch: one gemm BLAS can split. With one,
-// enough images for the gemm to have >= 128 columns (a gemm per image is too small for BLAS when
-// an image has few output positions: the CNN's second layer has 64, and its weight gradient then
-// spends as long packing operands as multiplying), within 256 KiB of column matrix so that it stays
-// in L2 between im2col and the gemm. More images per chunk measured slower (the (n, O) <-> (O, n)
-// transposes a chunk needs, and cache); see benchmarks/bench_cnn.py, which times the layers alone.
-inline bool conv_batched() { return STAGE_BLAS(openblas_get_num_threads)() > 1; }
-
+// Images per gemm: enough for the gemm to have >= 128 columns (a gemm per image is too small for
+// BLAS when an image has few output positions: the CNN's second layer has 64, and its weight
+// gradient then spends as long packing operands as multiplying), within 256 KiB of column matrix
+// so that it stays in L2 between im2col and the gemm. More images per chunk measured slower (the
+// (n, O) <-> (O, n) transposes a chunk needs, and cache), and so did one gemm over the whole batch
+// for BLAS to split between threads: 9-12 ms a CNN step on 2 threads against 5.5-6 ms this way on
+// either 1 or 2 (benchmarks/bench_cnn.py times the layers alone).
 inline int64_t conv_chunk(const Conv2dShape& s, int64_t bytes_per_image) {
   const int64_t columns = 128;
   const int64_t n = std::max<int64_t>(s.N, 1);
-  if (conv_batched()) return n;
   const int64_t want = (columns + s.ohw() - 1) / std::max<int64_t>(s.ohw(), 1);
   return std::max<int64_t>(1, std::min({n, want, (int64_t(256) << 10) / bytes_per_image}));
 }
