@@ -8,6 +8,7 @@ from typing import Callable, Dict, Optional
 import numpy as np
 
 from . import pytree
+from .errors import api_boundary, filtered
 from .ir.interp import interpret
 from .program import Program, signature, trace
 
@@ -103,6 +104,7 @@ class Compiled:
         self.last = None
         functools.update_wrapper(self, fn)
 
+    @api_boundary
     def lower(self, *args):
         """The executable for these arguments' signature (built if needed)."""
         key = signature(args)
@@ -120,13 +122,16 @@ class Compiled:
         return exe
 
     def __call__(self, *args):
-        fast = self.last
-        if fast is not None:               # the common case: the same signature as last time
-            leaves = pytree.match_leaves(fast.program.in_td, args)
-            if leaves is not None and fast.matches(leaves):
-                return fast.call(leaves)
-        exe = self.lower(*args)
-        return exe.run(pytree.flatten(args)[0])
+        try:                               # (free in Python 3.11 unless something is raised)
+            fast = self.last
+            if fast is not None:           # the common case: the same signature as last time
+                leaves = pytree.match_leaves(fast.program.in_td, args)
+                if leaves is not None and fast.matches(leaves):
+                    return fast.call(leaves)
+            exe = self.lower(*args)
+            return exe.run(pytree.flatten(args)[0])
+        except Exception as e:
+            raise filtered(e)   # stage's own frames are hidden: STAGE_TRACEBACK=full shows them
 
     def _need_last(self):
         if self.last is None:

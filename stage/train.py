@@ -17,6 +17,7 @@ import numpy as np
 
 from .compile import compile as _compile
 from .cps.api import value_and_grad
+from .errors import filtered
 from .ir import functions as F
 from .ir.graph import StageError, current_scope
 from . import pytree
@@ -103,16 +104,19 @@ class TrainStep(_ModuleFunction):
         optimizer.attach(dict(model.named_parameters(trainable_only=True)))
 
     def __call__(self, *args):
-        self._outside_staging()
-        opt = self.optimizer
-        hyper, key, modes = opt.hyper(), self._key(), self.model.modes()
-        out = self._fast_call(hyper, key, modes, args)
-        if out is _SLOW:
-            state = self._state() + (opt.state,)
-            out = self.compiled(*state, hyper, key, modes, args)
-            self._remember(state, hyper, key, modes, args)
-        opt.steps += 1
-        return out
+        try:
+            self._outside_staging()
+            opt = self.optimizer
+            hyper, key, modes = opt.hyper(), self._key(), self.model.modes()
+            out = self._fast_call(hyper, key, modes, args)
+            if out is _SLOW:
+                state = self._state() + (opt.state,)
+                out = self.compiled(*state, hyper, key, modes, args)
+                self._remember(state, hyper, key, modes, args)
+            opt.steps += 1
+            return out
+        except Exception as e:
+            raise filtered(e)   # stage's own frames are hidden: STAGE_TRACEBACK=full shows them
 
     # The arrays of the model and the optimizer are the same objects from call to call (updated in
     # place), so their flattened list is kept and only the scalars and the user's arguments are
@@ -174,9 +178,13 @@ class EvalStep(_ModuleFunction):
         super().__init__(model, backend, seed, **options)
 
     def __call__(self, *args):
-        self._outside_staging()
-        trainable, frozen, buffers = self._state()
-        return self.compiled({**trainable, **frozen}, buffers, self._key(), self.model.modes(), args)
+        try:
+            self._outside_staging()
+            trainable, frozen, buffers = self._state()
+            return self.compiled({**trainable, **frozen}, buffers, self._key(), self.model.modes(),
+                                 args)
+        except Exception as e:
+            raise filtered(e)   # stage's own frames are hidden: STAGE_TRACEBACK=full shows them
 
     def _staged(self, params, buffers, key, modes, args):
         res, updates = self._forward(self.fn, {**params, **buffers}, buffers, key, args)

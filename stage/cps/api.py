@@ -11,6 +11,7 @@ import functools
 from typing import Callable, Sequence, Union
 
 from .. import pytree
+from ..errors import filtered
 from ..ir import functions as F
 from ..ir.graph import StageTypeError, current_scope, reify
 from ..ir.rep import Rep
@@ -34,7 +35,10 @@ def value_and_grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_au
         leaves, td = pytree.flatten(args)
         if current_scope() is None:
             from ..compile import eager
-            return eager(wrapped, args)
+            try:
+                return eager(wrapped, args)
+            except Exception as e:
+                raise filtered(e)   # stage's own frames are hidden: STAGE_TRACEBACK=full shows them
         for n in nums:
             if not 0 <= n < len(args):
                 raise TypeError(f"argnums {argnums} out of range for {len(args)} arguments")
@@ -85,7 +89,10 @@ def grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = 
 
     @functools.wraps(fun)
     def wrapped(*args):
-        v, g = vg(*args)
+        try:
+            v, g = vg(*args)
+        except Exception as e:
+            raise filtered(e)   # stage's own frames are hidden: STAGE_TRACEBACK=full shows them
         return (g, v[1]) if has_aux else g
     return wrapped
 

@@ -23,6 +23,7 @@ import jinja2
 import numpy as np
 
 from .. import openblas
+from ..errors import api_boundary
 from ..program import trace
 from .params import DTYPE_CODES, encode
 from .signature import EntrySpec, Param, Unique, describe, identifier
@@ -78,6 +79,7 @@ class Export:
         return [f"-I{d}", f"-L{d}", f"-l{self.name}", f"-Wl,-rpath,{d}"]
 
 
+@api_boundary
 def export(fn, example_args=None, path=None, *, params: Sequence[int] = (), name: str = None,
            bake_params: bool = False, march: Optional[str] = None, cxxflags: Optional[str] = None,
            copy_blas: bool = True) -> Export:

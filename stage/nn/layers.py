@@ -8,7 +8,7 @@ import numpy as np
 from ..ir import functions as F
 from . import functional as Fn
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_input, input_type
 
 
 class Linear(Module):
@@ -21,6 +21,10 @@ class Linear(Module):
             if bias else None
 
     def forward(self, x):
+        n = self.in_features
+        check_input(np.ndim(x) >= 1 and np.shape(x)[-1] == n,
+                    f"input (*, {n}) (in_features={n}), got "
+                    f"{np.shape(x)[-1] if np.ndim(x) else 'a scalar'} (input {input_type(x)})")
         return Fn.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
@@ -50,6 +54,9 @@ class Embedding(Module):
                    dtype=e.dtype.name, _weight=e)
 
     def forward(self, indices):
+        dt = getattr(indices, "dtype", None) or np.asarray(indices).dtype
+        check_input(np.dtype(dt).kind in "iu",
+                    f"integer indices, got {input_type(indices)}")
         return Fn.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self):
@@ -74,6 +81,11 @@ class Conv2d(Module):
                                            dtype)) if bias else None
 
     def forward(self, x):
+        c = self.weight.shape[1] * self.groups
+        got = np.shape(x)[1] if np.ndim(x) == 4 else None
+        check_input(got == c, f"input (N, {c}, H, W) (in_channels={c}), got "
+                    + (f"{got} channels" if got is not None else f"{np.ndim(x)}-d input") +
+                    f" (input {input_type(x)})")
         return Fn.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                          self.groups)
 
@@ -114,6 +126,7 @@ class _BatchNorm(Module):
         if momentum is not None and not 0 <= momentum <= 1:
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, "
                              f"got {momentum}")
+        self.num_features = num_features
         self.eps, self.momentum, self.track = eps, momentum, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
@@ -123,8 +136,12 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
 
     def forward(self, x):
-        if x.ndim not in self.ndims:
-            raise ValueError(f"{type(self).__name__} expects {self.ndims}-d input, got {x.shape}")
+        n = self.num_features
+        shapes = " or ".join(self.shapes).replace("C", str(n))
+        check_input(np.ndim(x) in self.ndims and np.shape(x)[1] == n,
+                    f"input {shapes} (num_features={n}), got " +
+                    (f"{np.shape(x)[1]} features" if np.ndim(x) in self.ndims else
+                     f"{np.ndim(x)}-d input") + f" (input {input_type(x)})")
         use_batch = self.training or not self.track
         if self.training and self.track:
             mean, var, axes = Fn.batch_stats(x)
@@ -141,16 +158,17 @@ class _BatchNorm(Module):
                              training=use_batch, eps=self.eps)
 
     def extra_repr(self):
-        return f"{self.weight.shape[0] if self.weight is not None else ''}, eps={self.eps}, " \
-               f"momentum={self.momentum}"
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
 
 class BatchNorm1d(_BatchNorm):
     ndims = (2, 3)
+    shapes = ("(N, C)", "(N, C, L)")
 
 
 class BatchNorm2d(_BatchNorm):
     ndims = (4,)
+    shapes = ("(N, C, H, W)",)
 
 
 class Dropout(Module):

@@ -10,12 +10,14 @@ step with `st.assign`.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import OrderedDict
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ..ir.graph import current_scope
+from ..errors import filtered
+from ..ir.graph import StageError, StageTypeError, current_scope, user_location
 from ..ir.rep import Rep
 
 
@@ -180,8 +182,19 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if current_scope() is None and not kwargs:
-            return self._eager()(*args)
-        return self.forward(*args, **kwargs)
+            try:
+                return self._eager()(*args)
+            except Exception as e:
+                raise filtered(e)   # stage's own frames are hidden: STAGE_TRACEBACK=full shows them
+        calls = _calls()
+        calls.append(self)
+        try:
+            return self.forward(*args, **kwargs)
+        except StageError as e:
+            _name_module(e, self, calls)
+            raise
+        finally:
+            calls.pop()
 
     def _eager(self):
         """Called on NumPy arrays outside staging: run forward with the interpreter, the module's
@@ -189,8 +202,15 @@ class Module:
         f = self.__dict__.get("_eager_fn")
         if f is None:
             from ..train import EvalStep
-            f = self.__dict__["_eager_fn"] = EvalStep(self.forward, self, backend="interp")
+
+            def forward(*args):            # through __call__, so errors name this module
+                return self(*args)
+            f = self.__dict__["_eager_fn"] = EvalStep(forward, self, backend="interp")
         return f
+
+    def describe(self) -> str:
+        """The module on one line as its constructor call, e.g. `BatchNorm1d(10, eps=1e-05, ...)`."""
+        return f"{type(self).__name__}({self.extra_repr()})"
 
     def extra_repr(self) -> str:
         return ""
@@ -203,6 +223,59 @@ class Module:
         if self._modules:
             lines.append(")")
         return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- errors name modules
+
+_LOCAL = threading.local()
+
+
+def _calls() -> List[Module]:
+    """The modules whose forward is running while staging, outermost first (this thread's)."""
+    c = getattr(_LOCAL, "calls", None)
+    if c is None:
+        c = _LOCAL.calls = []
+    return c
+
+
+def module_path(module: Module, calls: List[Module]) -> Optional[str]:
+    """Where `module` sits in the outermost running module, as Python would reach it:
+    `model.layers[2]` (`model` is the outermost; Sequential's numbered children are indexed)."""
+    for root in calls:
+        for prefix, m in root.named_modules():
+            if m is module:
+                path = "model"
+                for part in prefix.split(".")[:-1]:
+                    path += f"[{part}]" if part.isdigit() else f".{part}"
+                return path
+    return None
+
+
+def input_type(x) -> str:
+    """A staged value's type as printed in errors (`f32[4,12]`), or a NumPy array's shape."""
+    t = getattr(x, "type", None)
+    return str(t) if t is not None else f"an array of shape {tuple(np.shape(x))}"
+
+
+def check_input(ok: bool, message: str):
+    """Raise StageTypeError("expects " + message) at the user's line unless `ok`; the running module
+    prefixes its own name and path (`Linear(10, 5, bias=True) at model[0]: expects ...`)."""
+    if ok:
+        return
+    loc = user_location()
+    raise StageTypeError("expects " + message + (f" (at {loc})" if loc else ""))
+
+
+def _name_module(e: StageError, module: Module, calls: List[Module]):
+    """Prefix the error's message with the module and its path, once: the innermost module that
+    was running when the error was raised is the one whose input was wrong."""
+    if getattr(e, "_stage_module", None) is not None:
+        return
+    path = module_path(module, calls)
+    where = module.describe() + (f" at {path}" if path else "")
+    e._stage_module = where
+    msg = str(e.args[0]) if e.args else ""
+    e.args = (f"{where}: {msg}",) + tuple(e.args[1:])
 
 
 class Sequential(Module):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..ir import functions as F
 from . import functional as Fn
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_input, input_type
 
 
 class _Cell(Module):
@@ -24,6 +26,12 @@ class _Cell(Module):
         self.weight_hh = Parameter(init.uniform(rng, (g, hidden_size), k, dtype))
         self.bias_ih = Parameter(init.uniform(rng, (g,), k, dtype)) if bias else None
         self.bias_hh = Parameter(init.uniform(rng, (g,), k, dtype)) if bias else None
+
+    def check(self, x):
+        n = self.input_size
+        check_input(np.ndim(x) in (1, 2) and np.shape(x)[-1] == n,
+                    f"input (N, {n}) or ({n},) (input_size={n}), got "
+                    f"{input_type(x)}")
 
     def zero_state(self, batch=None, dtype="float32"):
         shape = (self.hidden_size,) if batch is None else (batch, self.hidden_size)
@@ -44,6 +52,7 @@ class RNNCell(_Cell):
         self.nonlinearity = nonlinearity
 
     def forward(self, x, h=None):
+        self.check(x)
         if h is None:
             h = self.zero_state(x.shape[0] if x.ndim == 2 else None, x.dtype)
         pre = Fn.linear(x, self.weight_ih, self.bias_ih) + Fn.linear(h, self.weight_hh, self.bias_hh)
@@ -55,6 +64,7 @@ class LSTMCell(_Cell):
     gates = 4
 
     def forward(self, x, state=None):
+        self.check(x)
         if state is None:
             z = self.zero_state(x.shape[0] if x.ndim == 2 else None, x.dtype)
             state = (z, z)
@@ -72,6 +82,7 @@ class GRUCell(_Cell):
     gates = 3
 
     def forward(self, x, h=None):
+        self.check(x)
         if h is None:
             h = self.zero_state(x.shape[0] if x.ndim == 2 else None, x.dtype)
         gi = Fn.linear(x, self.weight_ih, self.bias_ih)
