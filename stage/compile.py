@@ -9,81 +9,8 @@ import numpy as np
 
 from . import pytree
 from .errors import api_boundary, filtered
-from .ir.interp import interpret
-from .program import Program, signature, trace
-
-
-class Executable:
-    """One specialisation: call it with arguments of exactly its signature."""
-
-    key = None
-
-    def matches(self, leaves) -> bool:
-        """Whether flattened arguments fit this specialisation (cheap checks; no errors raised)."""
-        checks = self.__dict__.get("_checks")
-        if checks is None:
-            if self.key is None:
-                return False
-            checks = self._checks = [(True, np.dtype(k[1]), k[2]) if k[0] == "a" else
-                                     (False, k[0], k[1]) for k in self.key[1]]
-        for x, (runtime, a, b) in zip(leaves, checks):
-            if runtime:
-                tx = type(x)
-                if tx is np.ndarray or isinstance(x, np.generic):
-                    if x.shape != b or not (x.dtype is a or x.dtype == a):
-                        return False
-                else:
-                    return False
-            elif not (x is b or (type(x).__name__ == a and x == b)):
-                return False
-        return True
-
-    def __call__(self, *args):
-        """Run on arguments of this specialisation's signature; anything else is a clear error."""
-        leaves, td = pytree.flatten(args)
-        name = self.program.name
-        if td != self.program.in_td:
-            raise TypeError(f"{name}: expected arguments structured as {self.program.in_td}, "
-                            f"got {td}")
-        if self.key is not None:
-            got = signature(args)[1]
-            for k, (a, b) in enumerate(zip(self.key[1], got)):
-                if a == b:
-                    continue
-                if a[0] == "a" and b[0] == "a":
-                    if a[1] != b[1]:
-                        raise TypeError(f"{name}: argument leaf {k} has dtype {b[1]}, this "
-                                        f"specialisation takes {a[1]}")
-                    raise ValueError(f"{name}: argument leaf {k} has shape {b[2]}, this "
-                                     f"specialisation takes {a[2]}")
-                raise ValueError(f"{name}: argument leaf {k} is {leaves[k]!r}, this "
-                                 f"specialisation was staged with a different (static) value")
-        return self.run(leaves)
-
-
-class InterpretedExecutable(Executable):
-    """Runs a program with the NumPy interpreter (no compiler needed)."""
-
-    def __init__(self, program: Program):
-        self.program = program
-
-    def run(self, leaves):
-        p = self.program
-        args = [_check_arg(p, k, leaves[i]) for k, i in enumerate(p.runtime_leaves)]
-        outs = interpret(p.block, args)
-        return pytree.unflatten(p.out_td, [np.array(o) for o in outs])
-
-    call = run
-
-
-def _check_arg(p: Program, k: int, x):
-    t = p.in_types[k]
-    a = np.asarray(x)
-    if a.dtype.name != t.dtype:
-        raise TypeError(f"{p.name}: argument {k} has dtype {a.dtype.name}, expected {t.dtype}")
-    if a.shape != t.shape:
-        raise ValueError(f"{p.name}: argument {k} has shape {a.shape}, expected {t.shape}")
-    return a
+from .executable import Executable, InterpretedExecutable  # noqa: F401 (public names)
+from .program import signature, trace
 
 
 class Compiled:

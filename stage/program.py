@@ -1,26 +1,25 @@
 """Tracing a Python function over example arguments into a whole program (a `Block`).
 
-NumPy arrays and NumPy scalars are runtime values (the program's inputs); Python scalars, tuples of
-them and other Python objects are static: their values are part of the signature and fold at staging.
+NumPy arrays, NumPy scalars and other array objects (`__dlpack__`/`__array__`: PyTorch tensors) are
+runtime values (the program's inputs); Python scalars, tuples of them and other Python objects are
+static: their values are part of the signature and fold at staging.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
 from . import pytree
+from .inputs import as_array, is_runtime
+from .names import leaf_names
 from .ir import functions as F
 from .ir.graph import Block, Trace, reify
 from .ir.passes import dce, verify
 from .ir.printer import format_block
 from .ir.rep import Rep
 from .ir.types import TensorType, canonical_dtype
-
-
-def is_runtime(x) -> bool:
-    return isinstance(x, (np.ndarray, np.generic))
 
 
 def _static_key(x):
@@ -40,6 +39,9 @@ def signature(args) -> Tuple:
             key.append(("a", x.dtype.name, x.shape))
         elif isinstance(x, np.generic):
             key.append(("a", x.dtype.name, ()))
+        elif is_runtime(x):
+            a = as_array(x)
+            key.append(("a", a.dtype.name, tuple(a.shape)))
         else:
             key.append(_static_key(x))
     return td, tuple(key)
@@ -53,6 +55,17 @@ class Program:
     out_td: Any
     name: str
     in_td: Any = None               # structure of the arguments
+    leaf_names: Optional[List[str]] = None   # the user's name of each argument leaf (`params[0]['w']`)
+
+    def leaf_name(self, i: int) -> str:
+        """The user's name of argument leaf i, for messages."""
+        return self.leaf_names[i] if self.leaf_names and i < len(self.leaf_names) else f"#{i}"
+
+    def written_inputs(self) -> List[int]:
+        """Positions (among the program's inputs) of the inputs the program writes in place: the
+        targets of top-level `store` nodes (st.assign)."""
+        ids = {n.args[0].id for n in self.block.nodes if n.op == "store"}
+        return [k for k, s in enumerate(self.block.inputs) if s.id in ids]
 
     @property
     def ir(self) -> str:
@@ -67,7 +80,7 @@ def trace(fn: Callable, args, name=None) -> Program:
     runtime = [i for i, x in enumerate(leaves) if is_runtime(x)]
     types = []
     for i in runtime:
-        a = np.asarray(leaves[i])
+        a = as_array(leaves[i])
         types.append(TensorType(canonical_dtype(a.dtype), tuple(a.shape)))
     out = {}
 
@@ -81,4 +94,5 @@ def trace(fn: Callable, args, name=None) -> Program:
     block = reify(body, types, trace=Trace(), root=True)
     dce(block)
     verify(block)
-    return Program(block, types, runtime, out["td"], name or getattr(fn, "__name__", "f"), td)
+    return Program(block, types, runtime, out["td"], name or getattr(fn, "__name__", "f"), td,
+                   leaf_names(fn, tuple(args), td))

@@ -37,6 +37,7 @@ class _ModuleFunction:
         def staged(*a):
             return self._staged(*a)
         staged.__name__ = getattr(self, "__name__", type(self).__name__)
+        staged.__stage_roots__ = self._roots      # errors name `x`, `params['0.weight']`, ...
         self.compiled = _compile(staged, backend=backend, **options)
 
     def __stage_compile__(self, backend=None, **options):
@@ -51,6 +52,15 @@ class _ModuleFunction:
         trainable = dict(m.named_parameters(trainable_only=True))
         frozen = {k: v for k, v in m.named_parameters() if k not in trainable}
         return trainable, frozen, dict(m.named_buffers())
+
+    ROOTS = ()
+
+    def _roots(self, args):
+        """How the staged function's arguments are named (see stage.names.roots_of): the state by
+        what it is, the user's arguments (the last one) by the user's function's parameters."""
+        from .names import arg_names
+        user = getattr(self, "loss_fn", None) or self.fn
+        return list(self.ROOTS), (len(self.ROOTS) - 1, arg_names(user, len(args[-1])))
 
     def _outside_staging(self):
         if current_scope() is not None:
@@ -95,6 +105,8 @@ class _ModuleFunction:
 class TrainStep(_ModuleFunction):
     """`step(*args)`: one optimisation step of `loss_fn(*args)` over the model's trainable
     parameters; returns the loss (or `(loss, aux)` with has_aux). See `train_step`."""
+
+    ROOTS = ("params", "frozen", "buffers", "opt_state", "hyper", "key", "modes", "args")
 
     def __init__(self, loss_fn: Callable, model: Module, optimizer, has_aux: bool = False,
                  backend=None, seed: int = 0, **options):
@@ -171,6 +183,8 @@ class TrainStep(_ModuleFunction):
 class EvalStep(_ModuleFunction):
     """`f(*args)`: fn(*args) over the model's current parameters (runtime inputs, never baked in),
     in the model's current mode; buffer updates (batch norm in training mode) are written back."""
+
+    ROOTS = ("params", "buffers", "key", "modes", "args")
 
     def __init__(self, fn: Callable, model: Module, backend=None, seed: int = 0, **options):
         self.fn = fn

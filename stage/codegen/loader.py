@@ -1,7 +1,8 @@
 """Loading a built library with cffi (ABI mode) and calling it on NumPy arrays.
 
-Arguments are checked (count, dtype, shape, contiguity) before any native code runs; outputs are
-allocated here and filled by the library; native errors come back as Python exceptions.
+Arguments are checked (count, dtype, shape, layout, writability of what the program updates in
+place) before any native code runs; outputs are allocated here and filled by the library; native
+errors come back as Python exceptions.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import cffi
 import numpy as np
 
 from .. import pytree
-from ..compile import Executable
+from ..executable import Executable
 from ..threads import apply_default
 
 ERRORS = {1: IndexError, 2: ValueError, 3: RecursionError, 4: MemoryError, 5: RuntimeError}
@@ -35,10 +36,13 @@ class NativeExecutable(Executable):
         self.lib = ffi.dlopen(self.library_path)
         apply_default()
         self._entry = self.lib.stage_entry
-        self._in = [(np.dtype(t.dtype), t.shape) for t in program.in_types]
         self._out = [(np.dtype(t.dtype), t.shape) for t in out_types]
-        self._runtime = program.runtime_leaves
         self._name = program.name
+        self._setup_inputs()
+        # (leaf, written): the fast path asks cffi for a writable buffer where the program writes
+        self._slots = list(zip(program.runtime_leaves, self._written)) if any(self._written) \
+            else None
+        self._runtime = program.runtime_leaves
 
     def profile(self) -> dict:
         """Profiling builds: {op kind: (seconds, calls)} since the last read (this thread)."""
@@ -51,32 +55,27 @@ class NativeExecutable(Executable):
         return dict(sorted(((n, (sec[i], calls[i])) for i, n in enumerate(names)),
                            key=lambda kv: -kv[1][0]))
 
-    def run(self, leaves: List):
-        """Check every runtime argument, then call (the checked path)."""
-        for k, i in enumerate(self._runtime):
-            x = leaves[i]
-            dt, shape = self._in[k]
-            if type(x) is not np.ndarray:
-                x = np.asarray(x)
-            if x.dtype != dt:
-                raise TypeError(f"{self._name}: argument {k} has dtype {x.dtype}, the compiled "
-                                f"function expects {dt}")
-            if x.shape != shape:
-                raise ValueError(f"{self._name}: argument {k} has shape {x.shape}, the compiled "
-                                 f"function expects {shape}")
-            if not x.flags.c_contiguous:
-                raise ValueError(f"{self._name}: argument {k} is not C-contiguous; pass "
-                                 f"np.ascontiguousarray(x)")
-        return self.call(leaves)
-
     def call(self, leaves: List):
-        """Call with arguments already known to match the signature (see Executable.matches)."""
+        """Call with leaves that passed `matches`: C-contiguous arrays (writable where the program
+        writes) go straight to the library; anything else takes the checked path (`run`), which
+        copies what may be copied and names what is wrong."""
         fb = self.ffi.from_buffer
         try:
-            ptrs = [fb(leaves[i]) for i in self._runtime]
-        except ValueError as e:
-            raise ValueError(f"{self._name}: an argument is not a C-contiguous array ({e}); pass "
-                             f"np.ascontiguousarray(x)") from None
+            if self._slots is None:
+                ptrs = [fb(leaves[i]) for i in self._runtime]
+            else:
+                ptrs = [fb(leaves[i], require_writable=w) for i, w in self._slots]
+        except (ValueError, TypeError, BufferError):
+            return self.run(leaves)
+        return self._call(ptrs)
+
+    def invoke(self, arrays: List):
+        """Call with prepared runtime inputs (see Executable.prepare)."""
+        fb = self.ffi.from_buffer
+        return self._call([fb(a, require_writable=w) for a, w in zip(arrays, self._written)])
+
+    def _call(self, ptrs: List):
+        fb = self.ffi.from_buffer
         outs = [np.empty(shape, dt) for dt, shape in self._out]
         rc = self._entry(*ptrs, *[fb(o) for o in outs])
         if rc:

@@ -6,7 +6,6 @@ Names come from the Python function's parameter names and the pytree paths below
 """
 from __future__ import annotations
 
-import inspect
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import pytree
+from ..names import arg_names, py_path as _py_path, tree_paths  # noqa: F401 (arg_names: export)
 
 C_TYPES = {"float32": "float", "float64": "double", "int32": "int32_t", "int64": "int64_t",
            "bool": "bool"}
@@ -97,42 +97,6 @@ def identifier(s: str) -> str:
     if s[0].isdigit():
         s = "_" + s
     return s + "_" if s in C_KEYWORDS or keyword.iskeyword(s) else s
-
-
-def tree_paths(td) -> List[Tuple]:
-    """The path (a tuple of keys) of every leaf of a pytree, in pytree.flatten order."""
-    out: List[Tuple] = []
-
-    def rec(t, path):
-        if t.kind == "leaf":
-            out.append(path)
-        elif t.kind == "dict":
-            for k, c in zip(t.meta, t.children):
-                rec(c, path + (k,))
-        elif t.kind == "namedtuple":
-            for k, c in zip(t.meta._fields, t.children):
-                rec(c, path + (k,))
-        else:
-            for i, c in enumerate(t.children):
-                rec(c, path + (i,))
-    rec(td, ())
-    return out
-
-
-def _py_path(root: str, path: Sequence) -> str:
-    return root + "".join(f"[{k!r}]" for k in path)
-
-
-def arg_names(fn, n: int) -> List[str]:
-    """Names of fn's first n positional parameters (`arg<i>` where unknown)."""
-    names = []
-    try:
-        for p in inspect.signature(fn).parameters.values():
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-                names.append(p.name)
-    except (TypeError, ValueError):
-        pass
-    return [names[i] if i < len(names) else f"arg{i}" for i in range(n)]
 
 
 class Unique:
