@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import textwrap
@@ -21,7 +22,6 @@ import pytest
 
 import stage as st
 from stage.deploy import load_params, save_params
-from stage.deploy.params import decode, encode
 
 CC = shutil.which("cc") or shutil.which("gcc")
 pytestmark = pytest.mark.skipif(CC is None or shutil.which("g++") is None,
@@ -105,7 +105,7 @@ MLP_MAIN = r"""
 int main(int argc, char** argv) {
   (void)argc;
   char err[512];
-  mlp_model* m = mlp_create("mlp.params", err, sizeof err);
+  mlp_model* m = mlp_create("mlp.safetensors", err, sizeof err);
   if (!m) { printf("create: %s\n", err); return 2; }
   float* x = slurp(argv[1], sizeof(float) * MLP_PREDICT_X_NUMEL);
   int64_t* y = slurp(argv[2], sizeof(int64_t) * MLP_TRAIN_STEP_Y_NUMEL);
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
 
   /* errors come back as codes and messages */
   printf("null_arg %d %s\n", mlp_predict(m2, NULL, out), mlp_error(m2));
-  printf("missing %s\n", mlp_create("no/such.params", err, sizeof err) ? "ok" : err);
+  printf("missing %s\n", mlp_create("no/such.safetensors", err, sizeof err) ? "ok" : err);
   printf("wrong_file %s\n", mlp_create(argv[1], err, sizeof err) ? "ok" : err);
   printf("param0 %s %zu\n", mlp_param_name(0), mlp_param_nbytes(0));
   mlp_destroy(m);
@@ -153,8 +153,8 @@ int main(int argc, char** argv) {
   char err[512];
   XS = slurp(argv[1], sizeof(float) * RNN_PREDICT_XS_NUMEL);
   Y = slurp(argv[2], sizeof(float) * RNN_TRAIN_STEP_Y_NUMEL);
-  rnn_model* a = rnn_create("rnn.params", err, sizeof err);
-  rnn_model* b = rnn_create("rnn.params", err, sizeof err);
+  rnn_model* a = rnn_create("rnn.safetensors", err, sizeof err);
+  rnn_model* b = rnn_create("rnn.safetensors", err, sizeof err);
   if (!a || !b) { printf("create: %s\n", err); return 2; }
   float out[RNN_PREDICT_OUT_NUMEL];
   if (argc > 4) {                 /* deep: T steps of backward recursion on a 1 MiB stack */
@@ -226,7 +226,7 @@ def run(exe, exp_dir, inputs, tmp_path, *extra_args, env=None):
 
 def build_and_run(exp_dir, name, main, defines, inputs, tmp_path):
     exe = build(exp_dir, name, main, defines, tmp_path)
-    saved = tmp_path / f"{name}_saved.params"
+    saved = tmp_path / f"{name}_saved.safetensors"
     return run(exe, exp_dir, inputs, tmp_path, saved), saved
 
 
@@ -278,7 +278,7 @@ def test_mlp_exported_and_run_from_c(tmp_path):
                                "train_step": (mlp_train_step, (params, MLP_X, MLP_Y, LR))},
                               tmp_path, "mlp", bake_params=True)
     assert [p.name for p in exp.params] == ["params.0.b", "params.0.w", "params.1.b", "params.1.w"]
-    for f in ("libmlp.so", "mlp.h", "mlp.params", "README.md", "libscipy_openblas.so",
+    for f in ("libmlp.so", "mlp.h", "mlp.safetensors", "README.md", "libscipy_openblas.so",
               "src/predict.stage.cpp", "src/train_step.stage.cpp", "src/build.sh"):
         assert (d / f).exists(), f
     header = (d / "mlp.h").read_text()
@@ -306,14 +306,15 @@ def test_mlp_exported_and_run_from_c(tmp_path):
     np.testing.assert_allclose(floats(out["trained"]), predict(ref, MLP_X).ravel(), **tol)
     np.testing.assert_allclose(floats(out["baked"]), before.ravel(), **tol)
     trained = load_params(saved)
+    assert saved.read_bytes() == st.safetensors.save(trained)     # the C writer is Python's
     for i, layer in enumerate(ref):
         for k, v in layer.items():
             np.testing.assert_allclose(trained[f"params.{i}.{k}"], v, **tol)
     # export does not touch the caller's arrays; errors are codes and messages
     np.testing.assert_array_equal(params[0]["w"], MLP_PARAMS[0]["w"])
     assert out["null_arg"].startswith("2 predict: argument x is NULL")
-    assert "cannot open no/such.params" in out["missing"]
-    assert "not a stage parameters file" in out["wrong_file"]
+    assert "cannot open no/such.safetensors" in out["missing"]
+    assert "not a safetensors file" in out["wrong_file"]
     assert out["param0"] == "params.0.b 64"
 
 
@@ -327,7 +328,7 @@ def test_rnn_with_runtime_length_exported_and_run_from_c(tmp_path):
         (d / "rnn.h").read_text()
     assert_self_contained(d / "librnn.so")
     exe = build(d, "rnn", RNN_MAIN, {"STEPS": STEPS, "LR": "0.1f", "N": N, "T": T}, tmp_path)
-    saved = tmp_path / "rnn_saved.params"
+    saved = tmp_path / "rnn_saved.safetensors"
     out = run(exe, d, [RNN_XS, RNN_Y], tmp_path, saved)
 
     ref = copy_tree(RNN_PARAMS)
@@ -352,19 +353,25 @@ def test_rnn_with_runtime_length_exported_and_run_from_c(tmp_path):
     assert deep["after"].startswith("0 ")
 
 
-def test_params_format_roundtrip(tmp_path):
+def test_params_files_are_safetensors_and_the_old_format_still_reads(tmp_path):
     arrays = {"a.w": f32(2, 3), "n": np.array(5, np.int64), "mask": np.array([True, False]),
               "e": np.zeros((0, 4), np.float64)}
-    save_params(tmp_path / "p.params", arrays)
-    back = load_params(tmp_path / "p.params")
+    save_params(tmp_path / "p.safetensors", arrays)
+    back = load_params(tmp_path / "p.safetensors")
     assert list(back) == list(arrays)
     for k in arrays:
         assert back[k].dtype == arrays[k].dtype
         np.testing.assert_array_equal(back[k], arrays[k])
-    blob = encode({"x": np.arange(3, dtype=np.int32)})
-    assert blob[:8] == b"STGPARAM" and len(blob) == 8 + 8 + 4 + 1 + 8 + 8 + 8 + 12
-    with pytest.raises(ValueError, match="truncated"):
-        decode(blob[:-1])
+    # stage 0.1's STGPARAM file: u32 version 1, u32 count, then name, dtype code, dims, data
+    x = np.arange(3, dtype=np.int32)
+    legacy = b"STGPARAM" + struct.pack("<II", 1, 1) + struct.pack("<I", 1) + b"x" + \
+        struct.pack("<IIQQ", 3, 1, 3, 12) + x.tobytes()
+    (tmp_path / "old.params").write_bytes(legacy)
+    with pytest.warns(DeprecationWarning, match="STGPARAM"):
+        np.testing.assert_array_equal(load_params(tmp_path / "old.params")["x"], x)
+    (tmp_path / "old.params").write_bytes(legacy[:-1])
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="truncated"):
+        load_params(tmp_path / "old.params")
 
 
 def test_export_refuses_a_foreign_directory(tmp_path):
@@ -378,7 +385,7 @@ MODULE_MAIN = r"""
 int main(int argc, char** argv) {
   (void)argc;
   char err[512];
-  mod_model* m = mod_create("mod.params", err, sizeof err);
+  mod_model* m = mod_create("mod.safetensors", err, sizeof err);
   if (!m) { printf("create: %s\n", err); return 2; }
   float* x = slurp(argv[1], sizeof(float) * MOD_TRAIN_STEP_X_NUMEL);
   int64_t* y = slurp(argv[2], sizeof(int64_t) * MOD_TRAIN_STEP_Y_NUMEL);
@@ -453,4 +460,4 @@ def test_deploy_example_end_to_end(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"exported model: test accuracy {acc:.4f}" in r.stdout
     assert "classify(NULL) -> 2: classify: argument x is NULL" in r.stdout
-    assert (moved / "digits_finetuned.params").exists()
+    assert (moved / "digits_finetuned.safetensors").exists()

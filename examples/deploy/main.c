@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   float* train_x = read_file(out, "train_x.f32", &n_train, sizeof(float) * FEATURES);
   int64_t* train_y = read_file(out, "train_y.i64", &n_train_y, sizeof(int64_t));
 
-  snprintf(path, sizeof path, "%s/digits/digits.params", out);
+  snprintf(path, sizeof path, "%s/digits/digits.safetensors", out);
   digits_model* m = digits_create(path, err, sizeof err);
   if (!m) { fprintf(stderr, "%s\n", err); return 1; }
   printf("exported model: test accuracy %.4f (%zu digits)\n", accuracy(m, test_x, test_y, n_test), n_test);
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   printf("after one more epoch in C: loss %.4f, test accuracy %.4f\n", loss,
          accuracy(m, test_x, test_y, n_test));
 
-  snprintf(path, sizeof path, "%s/digits_finetuned.params", out);
+  snprintf(path, sizeof path, "%s/digits_finetuned.safetensors", out);
   if (digits_save_params(m, path) != DIGITS_OK) { fprintf(stderr, "%s\n", digits_error(m)); return 1; }
   printf("saved %s\n", path);
 

@@ -2,7 +2,7 @@
 
     python examples/deploy/train_and_export.py [--epochs 20] [--out examples/deploy/out]
 
-writes `<out>/digits/` (libdigits.so, digits.h, digits.params, the sources, a README) and the test
+writes `<out>/digits/` (libdigits.so, digits.h, digits.safetensors, the sources, a README) and the test
 split as raw files (`<out>/test_x.f32`, `<out>/test_y.i64`) for the C program `main.c`, which
 `build.sh` compiles with one command. Two entries are exported and share the handle's parameters:
 

@@ -1,6 +1,6 @@
 """`st.export`: a compiled function as a standalone native library, usable from C without Python.
 
-The export directory holds `lib<name>.so`, the C header `<name>.h`, the parameters `<name>.params`,
+The export directory holds `lib<name>.so`, the C header `<name>.h`, the parameters `<name>.safetensors`,
 a copy of `libscipy_openblas.so` (found through the rpath `$ORIGIN`, so the directory is relocatable),
 the sources with `src/build.sh` to rebuild them, and a README. Each entry (e.g. `predict`, and
 optionally `train_step`) becomes `int <name>_<entry>(<name>_model* model, <runtime inputs>,
@@ -25,7 +25,7 @@ import numpy as np
 from .. import openblas
 from ..errors import api_boundary
 from ..program import trace
-from .params import DTYPE_CODES, encode
+from .. import safetensors
 from .signature import EntrySpec, Param, Unique, describe, identifier
 
 _TEMPLATES = jinja2.Environment(
@@ -70,7 +70,7 @@ class Export:
 
     @property
     def params_file(self) -> Path:
-        return self.path / f"{self.name}.params"
+        return self.path / f"{self.name}.safetensors"
 
     def c_flags(self) -> List[str]:
         """Flags to compile and link a C program against the library, e.g.
@@ -88,7 +88,7 @@ def export(fn, example_args=None, path=None, *, params: Sequence[int] = (), name
     `fn` is a function (or an `st.compile`d one) with `example_args` a tuple of its arguments, or a
     dict of several entries `{"predict": (fn, args), "train_step": (fn, args, params)}` (then
     `path` may be the second positional argument). `params` are the positions of the arguments whose
-    arrays are bound into the model handle and saved to `<name>.params`; the other arrays become
+    arrays are bound into the model handle and saved to `<name>.safetensors`; the other arrays become
     arguments of the C function. An array object passed to several entries is one parameter.
     `name` (default: the directory's name) prefixes every C symbol. `bake_params=True` also embeds
     the parameters in the library (`<name>_create(NULL, ...)` then uses them). Code is compiled
@@ -235,9 +235,9 @@ def _write_files(d: Path, exp: Export, ctx: dict):
     if exp.baked:
         files[f"{exp.name}_params_blob.cpp"] = "export_blob.cpp.j2"
     for fname, tmpl in files.items():
-        (src / fname).write_text(_render(tmpl, params_file=f"{exp.name}.params", **ctx))
+        (src / fname).write_text(_render(tmpl, params_file=f"{exp.name}.safetensors", **ctx))
     os.chmod(src / "build.sh", 0o755)
-    (d / f"{exp.name}.params").write_bytes(encode({p.name: p.array for p in exp.params}))
+    (d / f"{exp.name}.safetensors").write_bytes(safetensors.save({p.name: p.array for p in exp.params}))
     (d / f"{exp.name}.h").write_text(_render("export_header.h.j2", **ctx))
     (d / "README.md").write_text(_render("export_readme.md.j2", marker=MARKER, **ctx))
 
@@ -258,8 +258,10 @@ def _context(exp: Export, opt: str) -> dict:
     from ..codegen.compiler import BASE_FLAGS
     name, NAME = exp.name, exp.name.upper()
     offset, prow = 0, []
+    header, file_offsets = safetensors.layout([(p.name, p.dtype, p.shape) for p in exp.params])
     for p in exp.params:
-        prow.append({"p": p, "dtype_code": DTYPE_CODES[p.dtype], "offset": offset,
+        prow.append({"p": p, "st_dtype": safetensors.dtype_name(p.dtype), "offset": offset,
+                     "c_name": c_string(p.name.encode()),
                      "dims": ", ".join(map(str, p.shape)),
                      "type_doc": _type_doc(p.dtype, p.shape),
                      "users": [e.name for e in exp.entries
@@ -270,10 +272,19 @@ def _context(exp: Export, opt: str) -> dict:
     sources = [e["glue_file"] for e in entries] + [f"{name}_api.cpp"] + \
         ([f"{name}_params_blob.cpp"] if exp.baked else [])
     flags = [f for f in BASE_FLAGS if f != "-shared"] + ["-shared"]
+    order = sorted(range(len(exp.params)), key=lambda i: file_offsets[i])
     return dict(name=name, NAME=NAME, params=prow, storage=max(offset, 64), entries=entries,
+                header_lines=[c_string(header[i:i + 64]) for i in range(0, len(header), 64)],
+                header_size=len(header), write_order=", ".join(map(str, order)),
                 api=api, baked=exp.baked, errors=ERROR_CODES, opt=opt, base_flags=" ".join(flags),
                 sources=" ".join(sources), blas_lib=_blas()[0], blas_file=_blas()[1].name,
                 num_params=len(exp.params))
+
+
+def c_string(b: bytes) -> str:
+    """The inside of a C string literal holding exactly the bytes `b` (octal escapes for anything
+    but printable ASCII; three digits each, so a following digit is never taken into one)."""
+    return "".join(chr(c) if 0x20 <= c < 0x7f and c not in b'"\\?' else f"\\{c:03o}" for c in b)
 
 
 def _type_doc(dtype, shape) -> str:

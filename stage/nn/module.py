@@ -176,6 +176,52 @@ class Module:
             np.copyto(a, v.astype(a.dtype, copy=False))
         return self
 
+    def save(self, path, metadata: Optional[Dict[str, str]] = None) -> None:
+        """Write the module's parameters and buffers to a safetensors file.
+
+        Names are `state_dict()`'s (PyTorch's), so `torch.nn.Module.load_state_dict(
+        safetensors.torch.load_file(path))` reads the file into the matching PyTorch model and
+        `load` reads PyTorch's. The file is written beside `path` and renamed over it.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write, conventionally `*.safetensors`.
+        metadata : dict of str to str, optional
+            Stored in the file's `__metadata__` (e.g. `{"format": "pt"}`, which some Hugging Face
+            loaders expect).
+        """
+        from .. import safetensors
+        safetensors.save_file(self.state_dict(), path, metadata)
+
+    def load(self, path, strict: bool = True) -> "Module":
+        """Read parameters and buffers from a safetensors file (written by `save`, by PyTorch with
+        `safetensors.torch.save_file(model.state_dict(), path)`, or a Hugging Face checkpoint whose
+        names match this module's) into the module's arrays, in place.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A `.safetensors` file. float16 and bfloat16 tensors are converted to the module's dtype.
+        strict : bool, default True
+            Require the file's names to be exactly the module's (batch norm's
+            `num_batches_tracked` may be missing); with False, load the names both have.
+
+        Returns
+        -------
+        Module
+            self.
+
+        Raises
+        ------
+        KeyError
+            With `strict`, names missing from the file or not in the module.
+        ValueError
+            A tensor's shape differs from the module's, or the file is not valid safetensors.
+        """
+        from .. import safetensors
+        return self.load_state_dict(safetensors.load_file(path), strict)
+
     # -- calling -------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
         raise NotImplementedError
