@@ -105,3 +105,34 @@ def test_missing_compiler(tmp_path, monkeypatch):
 def test_unknown_dtype():
     with pytest.raises(TypeError, match="does not support dtype"):
         st.compile(lambda x: x + 1)(np.ones(2, np.float16))
+
+
+def _halve_n_times(x, n):
+    return st.sum(st.fori_loop(0, n, lambda i, c: c * 0.5, x))
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", " 12", "99999999999"])
+def test_bad_stack_size_is_refused(monkeypatch, value):
+    monkeypatch.setenv("STAGE_STACK_MB", value)
+    f = st.compile(st.grad(_halve_n_times))           # a loop under grad runs on the big stack
+    with pytest.raises(ValueError, match="STAGE_STACK_MB=.*whole number of MiB"):
+        f(np.ones(3), np.int64(3))
+
+
+def test_stack_size_is_checked_by_the_runtime_too(monkeypatch):
+    """The library refuses a bad STAGE_STACK_MB itself (an exported library has no Python): here
+    the Python check is skipped, in a fresh process so that the runtime reads the variable."""
+    import subprocess
+    import sys
+    code = ("import numpy as np, stage as st, stage.codegen.loader as L\n"
+            "L.check_stack_mb = lambda: None\n"
+            "from tests.test_errors import _halve_n_times\n"
+            "try:\n"
+            "    st.compile(st.grad(_halve_n_times))(np.ones(3), np.int64(3))\n"
+            "except ValueError as e:\n"
+            "    print('refused:', e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, STAGE_STACK_MB="12abc"),
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert r.returncode == 0, r.stderr
+    assert "refused:" in r.stdout and "STAGE_STACK_MB=12abc" in r.stdout

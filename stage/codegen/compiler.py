@@ -1,23 +1,30 @@
-"""The compiler driver and the on-disk cache of built libraries.
+"""The compiler driver: the command line, running the compiler (with a time limit), and the build
+of a library through the on-disk cache (`cache.py`: verified files, per-key locks).
 
 The cache key hashes the source, the full compiler command line, the compiler's version, the runtime
-headers and stage's version. Libraries are published atomically (compiled to a temporary name, then
-renamed) under a per-key file lock, so concurrent processes building the same function all succeed
-with a single build, and none ever loads a half-written file.
+headers and stage's version. A compiler that does not finish within `$STAGE_COMPILE_TIMEOUT`
+seconds (default 600) is killed with everything it started, and the build lock is released.
 """
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
+import logging
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import List, Optional
+
 from .. import openblas
+from . import cache
+from .cache import cache_dir  # noqa: F401 (where the cache is: part of this module's API)
+
+log = logging.getLogger("stage.build")
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime_cpp"
 DEFAULT_OPT = ["-O3", "-march=native"]
@@ -28,6 +35,8 @@ BASE_FLAGS = ["-std=c++17", "-fPIC", "-shared", "-fvisibility=hidden", "-fopenmp
 
 
 BUILDS = {"count": 0}      # libraries actually compiled by this process (cache misses)
+DEFAULT_TIMEOUT = 600.0    # seconds; a big program compiles in a few
+SANITIZERS = {"address", "undefined", "leak"}
 
 
 class CompileError(RuntimeError):
@@ -57,17 +66,70 @@ def compiler_version(cxx: str) -> str:
         return memo.read_text()
     except OSError:
         pass
+    rc, out, _ = run([cxx, "--version"], compile_timeout(), what="`--version` of")
+    version = out.strip()
     try:
-        version = subprocess.run([cxx, "--version"], capture_output=True, text=True,
-                                 timeout=60).stdout.strip()
-    except OSError as e:
-        raise CompileError(f"cannot run the C++ compiler {cxx}: {e}") from None
-    try:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(memo, version)
+        cache.private_dir(memo.parent)
+        cache.atomic_write(memo, version)
     except OSError:
         pass
     return version
+
+
+def compile_timeout() -> float:
+    """Seconds a compiler may run: `$STAGE_COMPILE_TIMEOUT` (default 600)."""
+    v = os.environ.get("STAGE_COMPILE_TIMEOUT")
+    if v is None or v.strip() == "":
+        return DEFAULT_TIMEOUT
+    try:
+        t = float(v)
+    except ValueError:
+        t = -1.0
+    if not t > 0 or t != t or t == float("inf"):
+        raise ValueError(f"STAGE_COMPILE_TIMEOUT={v!r}: expected a positive number of seconds")
+    return t
+
+
+def sanitizers(option: Optional[str] = None) -> List[str]:
+    """Sanitizers to build with: an explicit option, else `$STAGE_SANITIZE` (e.g.
+    "address,undefined"); none by default."""
+    s = option if option is not None else os.environ.get("STAGE_SANITIZE", "")
+    names = [n.strip() for n in s.split(",") if n.strip()]
+    bad = [n for n in names if n not in SANITIZERS]
+    if bad:
+        raise ValueError(f"STAGE_SANITIZE: unknown sanitizer {bad[0]!r} (use a comma-separated "
+                         f"list of {', '.join(sorted(SANITIZERS))})")
+    return sorted(set(names))
+
+
+def run(cmd: List[str], timeout: float, what: str = "") -> tuple:
+    """Run a compiler command: (returncode, stdout, stderr). It runs in its own process group, so
+    that on a timeout or an interrupt (Ctrl-C) the driver and everything it started (cc1plus, as,
+    ld) are killed; a timeout is a CompileError."""
+    try:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             errors="replace", start_new_session=True)
+    except OSError as e:
+        raise CompileError(f"cannot run the C++ compiler {cmd[0]}: {e}") from None
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(p)
+        raise CompileError(f"the {what + ' ' if what else ''}C++ compiler {cmd[0]} did not finish "
+                           f"within {timeout:g} s and was stopped (STAGE_COMPILE_TIMEOUT sets the "
+                           f"limit):\n{' '.join(cmd)}") from None
+    except BaseException:
+        _kill(p)
+        raise
+    return p.returncode, out, err
+
+
+def _kill(p: subprocess.Popen):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    p.communicate()
 
 
 def opt_flags(override: Optional[str] = None) -> List[str]:
@@ -91,54 +153,57 @@ def runtime_hash() -> str:
     return h.hexdigest()
 
 
-def cache_dir() -> Path:
-    d = os.environ.get("STAGE_CACHE_DIR")
-    if d:
-        return Path(d)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "stage"
+def command(src: str, out: str, cxxflags: Optional[str] = None,
+            sanitize: Optional[str] = None) -> List[str]:
+    san = sanitizers(sanitize)
+    extra = [f"-fsanitize={','.join(san)}", "-fno-omit-frame-pointer", "-g",
+             "-DSTAGE_SANITIZE=1"] if san else []
+    return [compiler()] + opt_flags(cxxflags) + BASE_FLAGS + extra + \
+        [f"-I{RUNTIME_DIR}", src, "-o", out] + blas_link_flags()
 
 
-def command(src: str, out: str, cxxflags: Optional[str] = None) -> List[str]:
-    return [compiler()] + opt_flags(cxxflags) + BASE_FLAGS + [f"-I{RUNTIME_DIR}", src, "-o", out] \
-        + blas_link_flags()
-
-
-def build(source: str, cxxflags: Optional[str] = None) -> Path:
-    """The path of a shared library built from `source` (from the cache when possible)."""
+def build(source: str, cxxflags: Optional[str] = None, sanitize: Optional[str] = None) -> Path:
+    """The path of a shared library built from `source`: from the cache when a verified copy is
+    there, else compiled (under the key's lock) and published."""
     from .. import __version__
-    cmd_shape = command("SRC", "OUT", cxxflags)
+    t0 = time.perf_counter()
+    cmd_shape = command("SRC", "OUT", cxxflags, sanitize)
     key = hashlib.sha256("\0".join([source, " ".join(cmd_shape), compiler_version(cmd_shape[0]),
                                     runtime_hash(), __version__]).encode()).hexdigest()[:32]
     d = cache_dir() / key[:2]
     so = d / f"{key}.so"
-    if so.exists():
+    if cache.verified(so, key):
+        log.info("cache hit %s (%.1f ms)", so, (time.perf_counter() - t0) * 1e3)
         return so
-    d.mkdir(parents=True, exist_ok=True)
-    with open(d / f"{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if so.exists():                       # built by another process while we waited
-            return so
-        src = d / f"{key}.cpp"
-        _atomic_write(src, source)
-        fd, tmp = tempfile.mkstemp(prefix=f"{key}.", suffix=".so.tmp", dir=d)
-        os.close(fd)
-        try:
-            r = subprocess.run(command(str(src), tmp, cxxflags), capture_output=True, text=True)
-            if r.returncode != 0:
-                raise CompileError(f"C++ compilation failed (source kept at {src}):\n"
-                                   f"{' '.join(command(str(src), tmp, cxxflags))}\n"
-                                   f"{r.stderr[-8000:]}")
-            os.replace(tmp, so)
-            BUILDS["count"] += 1
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    cache.private_dir(cache.private_dir(cache_dir()) / key[:2])
+    timeout = compile_timeout()
+    try:
+        with cache.locked(d / f"{key}.lock", 2 * timeout):
+            if cache.verified(so, key):       # built by another process while we waited
+                log.info("cache hit %s (built by another process)", so)
+                return so
+            if so.exists():
+                log.warning("rebuilding %s: the cached library does not match its recorded hash "
+                            "(truncated, overwritten or foreign)", so)
+            cache.clean_stale(d, key)
+            src = d / f"{key}.cpp"
+            cache.atomic_write(src, source)
+            fd, tmp = tempfile.mkstemp(prefix=f"{key}.", suffix=".so.tmp", dir=d)
+            os.close(fd)
+            try:
+                cmd = command(str(src), tmp, cxxflags, sanitize)
+                rc, _, err = run(cmd, timeout)
+                if rc != 0:
+                    raise CompileError(f"C++ compilation failed (source kept at {src}):\n"
+                                       f"{' '.join(cmd)}\n{err[-8000:]}")
+                cache.publish(Path(tmp), so, key)
+                BUILDS["count"] += 1
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+    except cache.LockTimeout as e:
+        raise CompileError(f"{e}: another process has been building {so} for longer than twice "
+                           f"STAGE_COMPILE_TIMEOUT ({timeout:g} s); if none is, remove the lock "
+                           f"file") from None
+    log.info("built %s in %.2f s (cache miss)", so, time.perf_counter() - t0)
     return so
-
-
-def _atomic_write(path: Path, text: str):
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -6,6 +6,7 @@ errors come back as Python exceptions.
 """
 from __future__ import annotations
 
+import os
 from typing import List
 
 import cffi
@@ -33,6 +34,8 @@ class NativeExecutable(Executable):
                  f"void stage_set_num_threads(int);"
                  + ("void stage_profile(double*, long long*);" if lowered.profile else ""))
         self.ffi = ffi
+        if lowered.big_stack:
+            check_stack_mb()
         self.lib = ffi.dlopen(self.library_path)
         apply_default()
         self._entry = self.lib.stage_entry
@@ -82,3 +85,14 @@ class NativeExecutable(Executable):
             msg = self.ffi.string(self.lib.stage_last_error()).decode(errors="replace")
             raise ERRORS.get(rc, RuntimeError)(f"{self._name}: {msg}")
         return pytree.unflatten(self.program.out_td, outs)
+
+
+def check_stack_mb():
+    """Refuse a `$STAGE_STACK_MB` the runtime would refuse (before loading: a clear ValueError)."""
+    v = os.environ.get("STAGE_STACK_MB")
+    if not v:
+        return
+    if not (v.isascii() and v.isdigit() and 1 <= int(v) <= 1 << 24):
+        raise ValueError(f"STAGE_STACK_MB={v!r}: expected a whole number of MiB between 1 and "
+                         f"16777216 (the size of the private stack of recursive programs; default "
+                         f"1024)")

@@ -4,17 +4,25 @@
 #include <ucontext.h>
 #include <sys/mman.h>
 #include <pthread.h>
+#include <cerrno>
 #include "runtime.h"
 
 extern "C" void STAGE_BLAS(openblas_set_num_threads)(int);
 
 namespace stage {
 
+// $STAGE_STACK_MB: MiB of the private stack of recursive programs; unset or empty means 1024.
+// Anything but a whole number in [1, 2^24] is refused (returned as 0; run() reports it), never
+// silently replaced by the default.
 inline size_t stack_mb() {
   static size_t mb = [] {
     const char* s = std::getenv("STAGE_STACK_MB");
-    long v = s ? std::atol(s) : 0;
-    return size_t(v > 0 ? v : 1024);
+    if (!s || !*s) return size_t(1024);
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(s, &end, 10);
+    if (errno || *s < '0' || *s > '9' || *end || v < 1 || v > (1LL << 24)) return size_t(0);
+    return size_t(v);
   }();
   return mb;
 }
@@ -81,6 +89,12 @@ inline int run(F&& f, bool big_stack) {
   }
   static thread_local BigStack stack;
   if (!stack.mem) {
+    if (stack_mb() == 0) {
+      std::snprintf(error_message(), 512, "STAGE_STACK_MB=%.64s: expected a whole number of MiB "
+                    "between 1 and 16777216 (the size of the stack of recursive programs)",
+                    std::getenv("STAGE_STACK_MB"));
+      return VALUE_ERROR;
+    }
     size_t size = stack_mb() << 20;
     void* m = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                    -1, 0);
