@@ -22,7 +22,9 @@ from .threads import get_num_threads, set_num_threads
 from .codegen import build as _build   # noqa: F401  (code generator, compiler driver, cffi loader
 #                                         are loaded with stage, not on the first compiled call)
 from .deploy import export
-from . import nn, optim, safetensors
+from . import datasets, nn, optim, pytree, safetensors, trees
+from .logs import configure as _configure_logging
 from .train import eval_step, train_step
 
 asarray = as_rep
+_configure_logging()          # STAGE_LOG=info: specialisations and builds on stderr

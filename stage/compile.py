@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
+import time
 from typing import Callable, Dict, Optional
 
 import numpy as np
@@ -10,6 +12,7 @@ import numpy as np
 from . import pytree
 from .errors import api_boundary, filtered
 from .executable import Executable, InterpretedExecutable  # noqa: F401 (public names)
+from .logs import Specialisations, logger
 from .program import signature, trace
 
 
@@ -29,6 +32,8 @@ class Compiled:
         self.options = options
         self._cache: Dict = {}
         self.last = None
+        self._lock = threading.RLock()     # one thread stages and builds a signature at a time
+        self._why = Specialisations(fn)
         functools.update_wrapper(self, fn)
 
     @api_boundary
@@ -37,15 +42,30 @@ class Compiled:
         key = signature(args)
         exe = self._cache.get(key)
         if exe is None:
-            program = trace(self.fn, args)
-            if self.backend == "interp":
-                exe = InterpretedExecutable(program)
-            else:
-                from .codegen.build import build
-                exe = build(program, **self.options)
-            exe.key = key
-            self._cache[key] = exe
+            with self._lock:
+                exe = self._cache.get(key)
+                if exe is None:
+                    exe = self._specialise(key, args)
         self.last = exe
+        return exe
+
+    def _specialise(self, key, args):
+        previous = self.last.key if self.last is not None else \
+            next(reversed(self._cache), None)
+        reason = self._why.new(key, previous, len(self._cache) + 1, args)
+        t0 = time.perf_counter()
+        program = trace(self.fn, args)
+        t1 = time.perf_counter()
+        if self.backend == "interp":
+            exe = InterpretedExecutable(program)
+        else:
+            from .codegen.build import build
+            exe = build(program, **self.options)
+        logger.info("%s: specialisation %d (%s): staged in %.1f ms, %s in %.1f ms", program.name,
+                    len(self._cache) + 1, reason, (t1 - t0) * 1e3,
+                    "built" if self.backend == "native" else "ready", (time.perf_counter() - t1) * 1e3)
+        exe.key = key
+        self._cache[key] = exe
         return exe
 
     def __call__(self, *args):
