@@ -122,3 +122,8 @@ def eager(fn: Callable, args):
     args = tuple(np.asarray(a) if isinstance(a, (float, int)) and not isinstance(a, bool) and False
                  else a for a in args)
     return Compiled(fn, backend="interp")(*args)
+
+
+from .cps import api as _cps_api  # noqa: E402
+
+_cps_api.EAGER["run"] = eager      # st.grad(f)(arrays) outside staging runs the interpreter

@@ -15,6 +15,7 @@ from . import pytree
 from .ir.functions import as_rep, astype, not_equal
 from .ir.graph import (StageError, StageTypeError, current_scope, current_trace, reflect, reify,
                        user_location)
+from .ir.inplace import program_writes
 from .ir.rep import Rep
 from .ir.types import FunType, TensorType
 
@@ -133,14 +134,20 @@ def _check_body(what, td, types, btd, block):
 
 
 def _trace_loop(what, init, trace_body):
-    """Trace a loop body; Python-scalar carries adopt the dtype the body gives them."""
+    """Trace a loop body; Python-scalar carries adopt the dtype the body gives them. A body that
+    updates an input in place (`st.assign`) is traced again without sharing expressions with the
+    enclosing scopes, so each iteration reads the input's current value (see stage.ir.inplace)."""
     reps, td, weak, leaves = _loop_carry(init, what)
-    for _ in range(3):
+    barrier = False
+    for _ in range(4):
         types = [r.type for r in reps]
-        blocks, btd = trace_body(td, types)
+        blocks, btd = trace_body(td, types, barrier)
         body = blocks[-1]
         fix = [i for i, (t, b) in enumerate(zip(types, body.result_types))
                if weak[i] and t != b and t.shape == b.shape and btd == td]
+        if not barrier and any(program_writes(b) for b in blocks):
+            barrier = True
+            continue
         if not fix:
             break
         reps = [as_rep(leaves[i], body.result_types[i].dtype) if i in fix else r
@@ -162,14 +169,14 @@ def fori_loop(lower, upper, body: Callable, init):
             raise StageTypeError(f"fori_loop: bounds must be integer scalars, not {b.type}{_where()}")
     lo, hi = astype(lo, "int64"), astype(hi, "int64")
 
-    def trace_body(td, types):
+    def trace_body(td, types, barrier):
         out = {}
 
         def blk(i, *cs):
             res = body(Rep(i), pytree.unflatten(td, [Rep(c) for c in cs]))
             rreps, out["td"] = _conform(res, [t.dtype for t in types])
             return [r.exp for r in rreps]
-        return [reify(blk, [TensorType("int64", ())] + types)], out["td"]
+        return [reify(blk, [TensorType("int64", ())] + types, cse_barrier=barrier)], out["td"]
     reps, td, types, (block,) = _trace_loop("fori_loop", init, trace_body)
     outs = reflect("fori_loop", lo.exp, hi.exp, *[r.exp for r in reps], blocks=(block,),
                    out_types=tuple(types))
@@ -178,7 +185,7 @@ def fori_loop(lower, upper, body: Callable, init):
 
 def while_loop(cond_fn: Callable, body_fn: Callable, init):
     """`while cond_fn(carry): carry = body_fn(carry)` with a staged condition."""
-    def trace_body(td, types):
+    def trace_body(td, types, barrier):
         out = {}
 
         def cblk(*cs):
@@ -188,8 +195,8 @@ def while_loop(cond_fn: Callable, body_fn: Callable, init):
             res = body_fn(pytree.unflatten(td, [Rep(c) for c in cs]))
             rreps, out["td"] = _conform(res, [t.dtype for t in types])
             return [r.exp for r in rreps]
-        cblock = reify(cblk, types)
-        return [cblock, reify(bblk, types)], out["td"]
+        cblock = reify(cblk, types, cse_barrier=barrier)
+        return [cblock, reify(bblk, types, cse_barrier=barrier)], out["td"]
     reps, td, types, (cblock, bblock) = _trace_loop("while_loop", init, trace_body)
     outs = reflect("while_loop", *[r.exp for r in reps], blocks=(cblock, bblock),
                    out_types=tuple(types))

@@ -16,6 +16,7 @@ from .inputs import as_array, is_runtime
 from .names import leaf_names
 from .ir import functions as F
 from .ir.graph import Block, Trace, reify
+from .ir.inplace import check as check_inplace
 from .ir.passes import dce, verify
 from .ir.printer import format_block
 from .ir.rep import Rep
@@ -94,5 +95,6 @@ def trace(fn: Callable, args, name=None) -> Program:
     block = reify(body, types, trace=Trace(), root=True)
     dce(block)
     verify(block)
+    check_inplace(block)          # the same rules for every backend
     return Program(block, types, runtime, out["td"], name or getattr(fn, "__name__", "f"), td,
                    leaf_names(fn, tuple(args), td))

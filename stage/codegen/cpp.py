@@ -5,7 +5,10 @@ import math
 
 import numpy as np
 
-from ..ir.types import CPP_SCALAR, FunType, RefType, TensorType
+from ..ir.types import FunType, RefType, TensorType
+
+CPP_SCALAR = {"float32": "float", "float64": "double", "int32": "int32_t", "int64": "int64_t",
+              "bool": "bool"}
 
 
 def ctype(dtype: str) -> str:

@@ -1,28 +1,49 @@
 """Fusion decisions: which nodes are computed inside their consumer's loop instead of on their own.
 
-An elementwise node whose single consumer is, in the same block, an elementwise node of the same shape, a
-reduction of it, an accumulation into a ref or an in-place update of an input, is inlined there: a chain of elementwise ops becomes one
-loop with one statement per op and no intermediate buffers. An op with an `into` lowering in
-the table (a matmul: a gemm with beta = 1; a sum; a deferred outer product; an indexing gradient)
-whose single use is an accumulation into a ref, or an in-place update, is computed straight into it.
+An elementwise node whose single consumer is, in the same block, an elementwise node of the same
+shape, a reduction of it, an effect writing it (an accumulation into a ref, an in-place update of an
+input), or an op whose lowering `fuses` it, is inlined there: a chain of elementwise ops becomes one
+loop with one statement per op and no intermediate buffers. An op whose lowering has an `into` rule
+(a matmul: a gemm with beta = 1; a sum; a deferred outer product; an indexing gradient) and whose
+single use is an effect of a combine it supports is computed straight into the effect's target.
+
+Everything is decided from the two tables: what an op is (`stage.ir.ops`) and how the backend
+lowers it (`codegen.lowerings`).
 """
 from __future__ import annotations
 
-from typing import Dict, Set
+from dataclasses import dataclass, field
+from typing import Dict, List, Set, Tuple
 
 from ..ir.graph import Block, Const, Node, Sym
-from ..ir.types import RefType
+from ..ir.inplace import written_inputs
 from ..ir.ops import OPS
+from ..ir.types import RefType
+from .lowerings import LOWERINGS
 
+
+@dataclass
+class FusionPlan:
+    inlined: Set[int]                           # ids of nodes computed by their consumer
+    consumers: Dict[int, int]                   # sym id -> number of consuming nodes
+    defers: bool = False                        # some ref receives deferred rank-1 updates
+    blank_refs: Set[int] = field(default_factory=set)    # refs whose first flush initialises them
+    # effects on arrays of one shape emitted together at the last of each group, with the nodes
+    # moved into that loop
+    effect_groups: List[Tuple[List[Node], List[Node]]] = field(default_factory=list)
 
 
 def _is_elementwise(n: Node) -> bool:
-    d = OPS.get(n.op)
-    return d is not None and d.kind == "elementwise"
+    return OPS[n.op].kind == "elementwise"
 
 
-def plan(block: Block) -> Set[int]:
-    """ids of the nodes to inline into their consumer (also fills `consumers`: sym id -> count)."""
+def _writes_value(u: Node, s: Sym) -> bool:
+    """Whether effect node u writes s (as its value) into a target."""
+    e = OPS[u.op].effects
+    return e.value is not None and u.args[e.value] is s
+
+
+def plan(block: Block) -> FusionPlan:
     uses: Dict[int, int] = {}
     user: Dict[int, tuple] = {}
     users: Dict[int, list] = {}
@@ -45,8 +66,8 @@ def plan(block: Block) -> Set[int]:
             if isinstance(r, Sym):
                 uses[r.id] = uses.get(r.id, 0) + 2
     visit(block)
-    inlined: Set[int] = set()
-    plan.defers = False
+    crossing = _update_crossings(block)
+    p = FusionPlan(set(), uses)
     for n in block.walk():
         if len(n.syms) != 1:
             continue
@@ -54,23 +75,69 @@ def plan(block: Block) -> Set[int]:
         if uses.get(s.id) != 1:
             continue
         ub, u = user[s.id]
-        if ub != home[s.id]:
+        if ub != home[s.id] or (id(n), id(u)) in crossing:
             continue
+        ulow = LOWERINGS.get(u.op)
         if _is_elementwise(n):
             if _is_elementwise(u) and u.sym.type.shape == s.type.shape:
-                inlined.add(id(n))
-            elif (u.op in OPS and OPS[u.op].kind == "reduce") or \
-                    (u.op in ("accum", "store") and u.args[1] is s):
-                inlined.add(id(n))
-            elif u.op in OPS and OPS[u.op].fuses is not None and OPS[u.op].fuses(u, s):
-                inlined.add(id(n))        # computed in the consumer's own loop
-        elif n.op in OPS and u.op in OPS[n.op].into_effects and u.args[1] is s:
-            inlined.add(id(n))            # computed straight into the effect's target
-            plan.defers = plan.defers or OPS[n.op].deferred
-    plan.consumers = uses
-    plan.effect_groups = _effect_groups(block, inlined, users, uses)
-    plan.blank_refs = _deferred_only_refs(block, inlined) if plan.defers else set()
-    return inlined
+                p.inlined.add(id(n))
+            elif OPS[u.op].kind == "reduce" or _writes_value(u, s):
+                p.inlined.add(id(n))
+            elif ulow is not None and ulow.fuses is not None and ulow.fuses(u, s):
+                p.inlined.add(id(n))        # computed in the consumer's own loop
+        elif _writes_value(u, s):
+            low = LOWERINGS.get(n.op)
+            if low is not None and low.into is not None and \
+                    OPS[u.op].effects.combine in low.into_combine:
+                p.inlined.add(id(n))        # computed straight into the effect's target
+                p.defers = p.defers or low.deferred
+    p.effect_groups = _effect_groups(block, p.inlined, users, uses)
+    p.blank_refs = _deferred_only_refs(block, p.inlined) if p.defers else set()
+    return p
+
+
+def _update_crossings(block: Block) -> Set[Tuple[int, int]]:
+    """(producer, consumer) pairs of one block with an in-place update of an input the producer
+    reads (through views) between them: the producer must run before the update, not in the
+    consumer's loop after it."""
+    out: Set[Tuple[int, int]] = set()
+    if not any(written_inputs(n) for n in block.walk()):
+        return out
+
+    def visit(b: Block):
+        reads: Dict[int, Set[int]] = {s.id: {s.id} for s in b.inputs}   # sym -> arrays it reads
+        pos: Dict[int, int] = {}
+        writes: List[Tuple[int, Set[int]]] = []
+        for k, n in enumerate(b.nodes):
+            r: Set[int] = set()
+            for a in n.args:
+                if isinstance(a, Sym):
+                    r |= reads.get(a.id, {a.id})
+            for s in n.syms:
+                reads[s.id] = r
+                pos[s.id] = k
+            w = written_inputs(n)
+            if w:
+                writes.append((k, w))
+            for a in n.args:
+                if isinstance(a, Sym) and a.id in pos:
+                    j = pos[a.id]
+                    if any(j < wk < k and ws & reads[a.id] for wk, ws in writes):
+                        out.add((id(b.nodes[j]), id(n)))
+            for sb in n.blocks:
+                visit(sb)
+    visit(block)
+    return out
+
+
+def _plain_accumulation(n: Node, inlined: Set[int], producer) -> bool:
+    """An accumulation into a ref lowered as an elementwise loop (its value is not computed
+    straight into the ref by an `into` rule)."""
+    e = OPS[n.op].effects
+    if e.combine != "add":
+        return False
+    p = producer.get(getattr(n.args[e.value], "id", None))
+    return not (p is not None and id(p) in inlined and LOWERINGS[p.op].into is not None)
 
 
 def _effect_groups(block: Block, inlined: Set[int], users, uses):
@@ -79,40 +146,30 @@ def _effect_groups(block: Block, inlined: Set[int], users, uses):
     into a buffer: in-place updates of the entry (an optimizer's parameters and state), and runs of
     adjacent accumulations into refs (the cotangent of `a + b` goes to both a and b). Returns the
     groups (effect nodes, nodes moved into the loop) and adds the moved nodes to `inlined`."""
+    producer = {n.syms[0].id: n for n in block.walk() if len(n.syms) == 1}
     candidates = []
     by_shape: Dict[tuple, list] = {}
     for n in block.nodes:
-        if n.op == "store":
+        if OPS[n.op].effects.target == "input":
             by_shape.setdefault(n.args[0].type.shape, []).append(n)
     candidates += [(block, g) for g in by_shape.values() if len(g) >= 2]
-
-    def plain(n):                # an accumulation lowered as an elementwise loop
-        v = n.args[1]
-        p = _producer.get(getattr(v, "id", None))
-        return not (p is not None and id(p) in inlined and p.op in OPS and
-                    OPS[p.op].into is not None)
 
     def runs(b: Block):
         run = []
         for n in b.nodes:
-            if n.op == "accum" and plain(n) and (not run or
-                                                  n.args[1].type.shape == run[0].args[1].type.shape):
+            plain = _plain_accumulation(n, inlined, producer)
+            if plain and (not run or n.args[1].type.shape == run[0].args[1].type.shape):
                 run.append(n)
                 continue
-            if n.op == "accum" or not (_is_elementwise(n) or OPS.get(n.op, None) is None):
+            if not _is_elementwise(n):          # anything else ends a run
                 if len(run) >= 2:
                     candidates.append((b, run))
-                run = [n] if n.op == "accum" and plain(n) else []
-            elif run and not _is_elementwise(n):
-                if len(run) >= 2:
-                    candidates.append((b, run))
-                run = []
+                run = [n] if plain else []
         if len(run) >= 2:
             candidates.append((b, run))
         for n in b.nodes:
             for sb in n.blocks:
                 runs(sb)
-    _producer = {n.syms[0].id: n for n in block.walk() if len(n.syms) == 1}
     runs(block)
     out = []
     for b, g in candidates:
@@ -122,7 +179,7 @@ def _effect_groups(block: Block, inlined: Set[int], users, uses):
         stack = [n.args[1] for n in g]
         while stack:
             e = stack.pop()
-            p = _producer.get(getattr(e, "id", None))
+            p = producer.get(getattr(e, "id", None))
             if p is not None and id(p) in inlined and id(p) not in members:
                 members.add(id(p))
                 stack.extend(p.args)
@@ -132,7 +189,7 @@ def _effect_groups(block: Block, inlined: Set[int], users, uses):
             if id(n) in members or id(n) not in here or not _is_elementwise(n) or \
                     n.sym.type.shape != shape or uses.get(n.sym.id, 0) != len(users.get(n.sym.id, ())):
                 continue
-            if all(id(u) in members and not (u.op in ("store", "accum") and u.args[0] is n.sym)
+            if all(id(u) in members and not (OPS[u.op].effects.writes and u.args[0] is n.sym)
                    for u in users.get(n.sym.id, ())):
                 members.add(id(n))
                 inlined.add(id(n))
@@ -142,13 +199,14 @@ def _effect_groups(block: Block, inlined: Set[int], users, uses):
 
 
 def _deferred_only_refs(block: Block, inlined: Set[int]) -> Set[int]:
-    """Refs created with zeros whose every update is deferred (an op with `deferred` in the table,
-    computed into the accumulation) -- also through the parameters of the staged functions they
-    are passed to -- and that are otherwise only read back: they need no zero-filling, their first
-    flush overwrites them."""
+    """Refs created with zeros whose every update is deferred (a lowering with `deferred`, computed
+    into the accumulation) -- also through the parameters of the staged functions they are passed
+    to -- and that are otherwise only read back: they need no zero-filling, their first flush
+    overwrites them."""
     producer = {n.syms[0].id: n for n in block.walk() if len(n.syms) == 1}
-    funs = {n.sym.id: n.blocks[0] for n in block.walk() if n.op == "fun"}
-    ok = {n.sym.id for n in block.walk() if n.op == "new_var" and is_zero_init(n, producer)}
+    funs = {n.sym.id: n.blocks[0] for n in block.walk() if OPS[n.op].kind == "closure"}
+    ok = {n.sym.id for n in block.walk()
+          if OPS[n.op].effects.allocates and is_zero_init(n, producer)}
     for body in funs.values():
         ok.update(s.id for s in body.inputs if isinstance(s.type, RefType))
     uses: Dict[int, list] = {}
@@ -158,12 +216,13 @@ def _deferred_only_refs(block: Block, inlined: Set[int]) -> Set[int]:
                 uses.setdefault(a.id, []).append((n, k))
 
     def fine(n, k):
-        if n.op == "read_var":
+        d = OPS[n.op]
+        if d.effects.reads:
             return True
-        if n.op == "accum" and k == 0:
-            p = producer.get(getattr(n.args[1], "id", None))
-            return p is not None and id(p) in inlined and p.op in OPS and OPS[p.op].deferred
-        if n.op == "call" and k > 0 and n.args[0].id in funs:
+        if d.effects.combine == "add" and k in d.effects.writes:
+            p = producer.get(getattr(n.args[d.effects.value], "id", None))
+            return p is not None and id(p) in inlined and LOWERINGS[p.op].deferred
+        if d.kind == "call" and k > 0 and n.args[0].id in funs:
             return funs[n.args[0].id].inputs[k - 1].id in ok
         return False
     changed = True
@@ -177,12 +236,12 @@ def _deferred_only_refs(block: Block, inlined: Set[int]) -> Set[int]:
 
 
 def is_zero_init(n: Node, producer) -> bool:
-    """Whether new_var node n starts from zeros (a zero constant, possibly broadcast)."""
+    """Whether a ref-allocating node starts from zeros (a zero constant, or a view of one)."""
     e = n.args[0]
     while True:
         if isinstance(e, Const):
             return not e.value.any()
         p = producer.get(e.id)
-        if p is None or p.op != "broadcast_to":
+        if p is None or OPS[p.op].kind != "view" or not p.args:
             return False
         e = p.args[0]

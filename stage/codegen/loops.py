@@ -1,4 +1,4 @@
-"""Loop nests for fused elementwise chains, copies and reductions.
+"""Loop nests for fused elementwise chains, copies and reductions, built as loop IR (`loopir`).
 
 A fused chain is evaluated per element as one statement per op (`const float v7 = v5 * x3[i0];`).
 Every input is read through its layout (broadcast inputs have stride 0), so broadcasting, transposed
@@ -14,6 +14,8 @@ from ..ir.graph import Const, Exp, Node, Sym
 from ..ir.ops import OPS
 from .cpp import ctype, literal
 from .layout import Layout, contiguous_strides
+from .loopir import For, Line, Stmt
+from .lowerings import LOWERINGS
 
 
 def _index(vars_strides) -> str:
@@ -38,6 +40,14 @@ def _collapse(dims):
                 continue
         out.append((n, kind, st))
     return out
+
+
+def _nest(extents, body: List[Stmt], inner_pragma: Optional[str], start_var=0) -> List[Stmt]:
+    """Counted loops i{start_var}.. over extents around body, the pragma on the innermost."""
+    for k in reversed(range(len(extents))):
+        body = [For(f"i{start_var + k}", extents[k], body,
+                    inner_pragma if k == len(extents) - 1 else None)]
+    return body
 
 
 class LoopEmitter:
@@ -65,8 +75,8 @@ class LoopEmitter:
             p = lw.producers.get(e.id)
             if expand_root and any(e is r for r in roots):
                 return p
-            return p if p is not None and id(p) in lw.inlined and OPS[p.op].kind == "elementwise" \
-                else None
+            return p if p is not None and id(p) in lw.plan.inlined and \
+                OPS[p.op].kind == "elementwise" else None
         stack = [(r, False) for r in reversed(roots)]
         while stack:
             e, done = stack.pop()
@@ -88,9 +98,10 @@ class LoopEmitter:
             stack.append((e, True))
             for a in reversed(p.args):
                 stack.append((a, False))
+        lw.note_fused(nodes)
         return nodes, leaf_ix, leaves, key
 
-    def _statements(self, nodes, leaf_ix, key, root, loads: List[str]) -> Tuple[List[str], str]:
+    def _statements(self, nodes, leaf_ix, key, root, loads: List[str]) -> Tuple[List[str], object]:
         """One statement per fused op; returns (statements, expression of the root's value, or the
         list of the roots' values)."""
         fused = {n.sym.id for n in nodes}
@@ -102,27 +113,28 @@ class LoopEmitter:
         stmts = []
         for n in nodes:
             T = ctype(n.sym.type.dtype)
-            opdef = OPS[n.op]
+            expr = LOWERINGS[n.op].expr
             args = [val(a) for a in n.args]
-            if callable(opdef.cpp):
-                expr = opdef.cpp(args, T, **n.params)
-            else:
-                expr = opdef.cpp.format(*args, T=T, **n.params)
+            expr = expr(args, T, **n.params) if callable(expr) else \
+                expr.format(*args, T=T, **n.params)
             stmts.append(f"const {T} v{n.sym.id} = {expr};")
         return stmts, ([val(r) for r in root] if isinstance(root, list) else val(root))
 
     # ------------------------------------------------------------------------------ elementwise
-    def elementwise_node(self, n: Node) -> List[str]:
+    def elementwise_node(self, n: Node) -> List[Stmt]:
         lw = self.lw
         t = n.sym.type
         if t.shape == ():
             nodes, leaf_ix, leaves, key = self._tree(n.sym, (), expand_root=True)
-            stmts, expr = self._statements(nodes, leaf_ix, key, n.sym, [l.at("0") for l in leaves])
-            lw.store[n.sym.id] = Layout(n.sym.name, t.dtype, (), (), kind="scalar")
-            body = stmts[:-1] + [f"{ctype(t.dtype)} {n.sym.name} = {stmts[-1].split(' = ', 1)[1]}"] \
-                if stmts and stmts[-1].startswith(f"const {ctype(t.dtype)} v{n.sym.id} ") \
-                else stmts + [f"{ctype(t.dtype)} {n.sym.name} = {expr};"]
-            return body
+            stmts, expr = self._statements(nodes, leaf_ix, key, n.sym, [lf.at("0") for lf in leaves])
+            lw.bind(n.sym, Layout(n.sym.name, t.dtype, (), (), kind="scalar"))
+            T = ctype(t.dtype)
+            last = f"const {T} v{n.sym.id} = "
+            if stmts and stmts[-1].startswith(last):      # the root's own statement declares it
+                stmts = stmts[:-1] + [f"{T} {n.sym.name} = {stmts[-1][len(last):]}"]
+            else:
+                stmts = stmts + [f"{T} {n.sym.name} = {expr};"]
+            return [Line(s) for s in stmts]
         out = lw.define(n.sym)
         return self.elementwise(out, n.sym, expand_root=True)
 
@@ -132,12 +144,15 @@ class LoopEmitter:
         return self._loop(target, leaves, lambda loads: self._statements(
             nodes, leaf_ix, key, root, loads), accumulate)
 
-    def copy(self, target: Layout, src: Layout) -> List[str]:
+    def copy(self, target: Layout, src: Layout) -> List[Stmt]:
         if src.shape != target.shape:
             src = src.broadcast_to(target.shape)
         return self._loop(target, [src], lambda loads: ([], loads[0]), False)
 
-    def _loop(self, target, leaves: List[Layout], body, accumulate: bool) -> List[str]:
+    def fill(self, target: Layout, value: str) -> List[Stmt]:
+        return self._loop(target, [], lambda loads: ([], value), False)
+
+    def _loop(self, target, leaves: List[Layout], body, accumulate: bool) -> List[Stmt]:
         """One loop nest over target's shape: body(loads) gives (statements, value); with a list of
         targets (the same shape), body gives one value per target, all stored after every read."""
         targets = target if isinstance(target, list) else [target]
@@ -147,29 +162,22 @@ class LoopEmitter:
             return []
         lays = targets + leaves
         nt = len(targets)
-        dims = _collapse([(n, "k", [l.strides[d] if l.kind != "scalar" else 0 for l in lays])
+        dims = _collapse([(n, "k", [lf.strides[d] if lf.kind != "scalar" else 0 for lf in lays])
                           for d, n in enumerate(shape)])
 
         def assign(idx_t, exprs):
             exprs = exprs if isinstance(target, list) else [exprs]
             return [f"{t.at(i)} {op} {e};" for t, i, e in zip(targets, idx_t, exprs)]
         if not dims:
-            stmts, expr = body([l.at("0") for l in leaves])
-            return stmts + assign(["0"] * nt, expr)
-        lines = []
+            stmts, expr = body([lf.at("0") for lf in leaves])
+            return [Line(s) for s in stmts + assign(["0"] * nt, expr)]
         vars_ = [f"i{k}" for k in range(len(dims))]
-        for k, (n, _, _) in enumerate(dims):
-            if k == len(dims) - 1:
-                lines.append("  " * k + "#pragma omp simd")
-            lines.append("  " * k + f"for (int64_t {vars_[k]} = 0; {vars_[k]} < {n}; ++{vars_[k]}) {{")
         idx = [_index([(vars_[k], dims[k][2][j]) for k in range(len(dims))]) for j in range(len(lays))]
-        stmts, expr = body([l.at(i) for l, i in zip(leaves, idx[nt:])])
-        pad = "  " * len(dims)
-        lines += [pad + s for s in stmts] + [pad + a for a in assign(idx[:nt], expr)]
-        lines += ["  " * k + "}" for k in reversed(range(len(dims)))]
-        return lines
+        stmts, expr = body([lf.at(i) for lf, i in zip(leaves, idx[nt:])])
+        inner = [Line(s) for s in stmts + assign(idx[:nt], expr)]
+        return _nest([d[0] for d in dims], inner, "omp simd")
 
-    def stores(self, targets: List[Layout], roots: List[Exp], accumulate=False) -> List[str]:
+    def stores(self, targets: List[Layout], roots: List[Exp], accumulate=False) -> List[Stmt]:
         """targets[k][...] (+)= roots[k] for every k in one loop (in-place updates of several arrays
         of one shape -- an optimizer's parameters and state -- or accumulations into refs), shared
         subexpressions computed once."""
@@ -178,110 +186,90 @@ class LoopEmitter:
             nodes, leaf_ix, key, list(roots), loads), accumulate)
 
     # ------------------------------------------------------------------------------ reductions
-    def reduce(self, n: Node, into: Optional[Layout] = None) -> List[str]:
+    def reduce(self, n: Node, into: Optional[Layout] = None) -> List[Stmt]:
         """The reduction n into its own output, or (a sum) added into the layout `into` (a ref)."""
         lw = self.lw
         x = n.args[0]
         axes = set(n.params["axis"])
-        spec = OPS[n.op].cpp
+        rule = LOWERINGS[n.op]
         out_t = n.sym.type
         T = ctype(out_t.dtype)
-        out = lw.define(n.sym) if into is None else into.reshape(out_t.shape)
         in_shape = x.type.shape
+        if rule.init == "lowest":
+            init = (f"-std::numeric_limits<{T}>::infinity()" if out_t.is_float
+                    else f"std::numeric_limits<{T}>::lowest()")
+        else:
+            init = literal(0, out_t.dtype)
+        scalar_out = into is None and out_t.shape == ()
+        if scalar_out:           # declared with its initial value: `float x9 = 0.0f;`
+            out = Layout(n.sym.name, out_t.dtype, (), (), kind="scalar")
+            lw.bind(n.sym, out)
+            head = [Line(f"{T} {out.base} = {init};")]
+        else:
+            out = lw.define(n.sym) if into is None else into.reshape(out_t.shape)
+            head = []
         nodes, leaf_ix, leaves, key = self._tree(x, in_shape)
+        if out_t.size == 0:
+            return head
+        if any(m == 0 for m in in_shape):
+            return head if scalar_out else head + self.fill(out, init)
         kept = [d for d in range(len(in_shape)) if d not in axes]
         ost = dict(zip(kept, contiguous_strides(tuple(in_shape[d] for d in kept))))
         out_strides = [0 if d in axes else ost[d] for d in range(len(in_shape))]
-        lays = leaves
         dims = _collapse([(m, "r" if d in axes else "k",
-                           [out_strides[d]] + [l.strides[d] if l.kind != "scalar" else 0 for l in lays])
+                           [out_strides[d]] + [lf.strides[d] if lf.kind != "scalar" else 0
+                                               for lf in leaves])
                           for d, m in enumerate(in_shape)])
-        if spec["init"] == "lowest":
-            init = (f"-std::numeric_limits<{T}>::infinity()" if out_t.is_float
-                    else f"std::numeric_limits<{T}>::lowest()")
-            omp = "max"
-        else:
-            init = literal(0, out_t.dtype)
-            omp = "+"
 
         def combine(acc, v):
-            return spec["combine"].format(acc=acc, x=v, T=T)
+            return rule.combine.format(acc=acc, x=v, T=T)
 
         # SIMD lanes of a max reduction are combined with max, which drops NaNs: a NaN seen by any
         # lane is flagged (an `|` reduction) and put back after the loop, as NumPy propagates it
-        nan_flag = omp == "max" and out_t.is_float
+        nan_flag = rule.nan_propagating and out_t.is_float
 
-        def reduction_loop(acc, pad, stmts, expr):
-            """(pragma clause, body, lines after the loop) of `acc = combine(acc, expr)`."""
+        def reduction(acc, body_stmts, expr):
+            """(declarations, pragma clause, loop body, after the loop) of acc = combine(acc, x)."""
             if not nan_flag:
-                return f"reduction({omp}:{acc})", stmts + [f"{acc} = {combine(acc, expr)};"], []
+                return [], f"reduction({rule.simd}:{acc})", \
+                    [Line(s) for s in body_stmts] + [Line(f"{acc} = {combine(acc, expr)};")], []
             e = lw.fresh("e")          # in the lanes a plain max (it vectorises), NaNs flagged
-            body = stmts + [f"const {T} {e} = {expr};", f"{acc} = std::max<{T}>({acc}, {e});",
-                            f"{acc}_nan |= {e} != {e};"]
-            return (f"reduction({omp}:{acc}) reduction(|:{acc}_nan)", body,
-                    [pad + f"if ({acc}_nan) {acc} = std::numeric_limits<{T}>::quiet_NaN();"])
-        if out_t.size == 0:
-            return []
-        if any(m == 0 for m in in_shape):
-            return self._loop(out, [], lambda loads: ([], init), False)
+            body = [Line(s) for s in body_stmts] + [
+                Line(f"const {T} {e} = {expr};"), Line(f"{acc} = std::max<{T}>({acc}, {e});"),
+                Line(f"{acc}_nan |= {e} != {e};")]
+            return ([Line(f"int {acc}_nan = 0;")],
+                    f"reduction({rule.simd}:{acc}) reduction(|:{acc}_nan)", body,
+                    [Line(f"if ({acc}_nan) {acc} = std::numeric_limits<{T}>::quiet_NaN();")])
         vars_ = [f"i{k}" for k in range(len(dims))]
         idx = [_index([(vars_[k], dims[k][2][j]) for k in range(len(dims))])
-               for j in range(len(lays) + 1)]
+               for j in range(len(leaves) + 1)]
 
         def element():
             stmts, expr = self._statements(nodes, leaf_ix, key, x,
-                                           [l.at(i) for l, i in zip(lays, idx[1:])])
+                                           [lf.at(i) for lf, i in zip(leaves, idx[1:])])
             if x.type.dtype != out_t.dtype:
                 expr = f"static_cast<{T}>({expr})"
             return stmts, expr
+        if scalar_out:
+            decls, clause, body, after = reduction(out.base, *element())
+            return head + decls + _nest([d[0] for d in dims], body, f"omp simd {clause}") + after
         ntrail = 0
         while ntrail < len(dims) and dims[len(dims) - 1 - ntrail][1] == "r":
             ntrail += 1
         split = len(dims) - ntrail
         needs_init = ntrail == 0 or any(k == "r" for _, k, _ in dims[:split])
         accumulate = into is not None
-        lines = []
-        if out.kind == "scalar" and not accumulate:
-            acc = out.base
-            lines.append(f"{acc} = {init};")
-            clause, body, after = reduction_loop(acc, "", *element())
-            if nan_flag:
-                lines.append(f"int {acc}_nan = 0;")
-            for k, (m, _, _) in enumerate(dims):
-                if k == len(dims) - 1:
-                    lines.append("  " * k + f"#pragma omp simd {clause}")
-                lines.append("  " * k + f"for (int64_t {vars_[k]} = 0; {vars_[k]} < {m}; ++{vars_[k]}) {{")
-            pad = "  " * len(dims)
-            lines += [pad + s for s in body]
-            lines += ["  " * k + "}" for k in reversed(range(len(dims)))]
-            return lines + after
+        stmts: List[Stmt] = list(head)
         if needs_init and not accumulate:
-            lines += self._loop(out, [], lambda loads: ([], init), False)
-        for k in range(split):
-            m = dims[k][0]
-            if k == split - 1 and ntrail == 0:
-                lines.append("  " * k + "#pragma omp simd")
-            lines.append("  " * k + f"for (int64_t {vars_[k]} = 0; {vars_[k]} < {m}; ++{vars_[k]}) {{")
-        pad = "  " * split
+            stmts += self.fill(out, init)
         o = out.at(idx[0])
         if ntrail:
             acc = lw.fresh("acc")
-            lines.append(pad + f"{T} {acc} = {init};")
-            clause, body, after = reduction_loop(acc, pad, *element())
-            if nan_flag:
-                lines.append(pad + f"int {acc}_nan = 0;")
-            for k in range(split, len(dims)):
-                m = dims[k][0]
-                if k == len(dims) - 1:
-                    lines.append("  " * k + f"#pragma omp simd {clause}")
-                lines.append("  " * k + f"for (int64_t {vars_[k]} = 0; {vars_[k]} < {m}; ++{vars_[k]}) {{")
-            ipad = "  " * len(dims)
-            lines += [ipad + s for s in body]
-            lines += ["  " * k + "}" for k in reversed(range(split, len(dims)))]
-            lines += after
-            lines.append(pad + f"{o} = {combine(o, acc) if needs_init or accumulate else acc};")
-        else:
-            stmts, expr = element()
-            lines += [pad + s for s in stmts] + [pad + f"{o} = {combine(o, expr)};"]
-        lines += ["  " * k + "}" for k in reversed(range(split))]
-        return lines
+            decls, clause, body, after = reduction(acc, *element())
+            inner = [Line(f"{T} {acc} = {init};")] + decls + \
+                _nest([d[0] for d in dims[split:]], body, f"omp simd {clause}", split) + after + \
+                [Line(f"{o} = {combine(o, acc) if needs_init or accumulate else acc};")]
+            return stmts + _nest([d[0] for d in dims[:split]], inner, None)
+        body_stmts, expr = element()
+        inner = [Line(s) for s in body_stmts] + [Line(f"{o} = {combine(o, expr)};")]
+        return stmts + _nest([d[0] for d in dims[:split]], inner, "omp simd")

@@ -14,10 +14,10 @@ import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..ir import functions as F
-from ..ir.graph import (Block, Const, Exp, Node, StageError, Sym, current_scope, free_syms, origin,
-                        reflect, reify)
+from ..ir.graph import (Block, Const, Exp, Node, StageError, Sym, at_location, current_scope,
+                        free_syms, origin, reflect, reify)
 from ..ir.ops import NONDIFF, OPS
-from ..ir.passes import CONTROL_OPS
+from ..ir.ops.control import CONTROL
 from ..ir.rep import Rep
 from ..ir.types import FunType
 from .adjoint import Adj, unbroadcast
@@ -63,20 +63,24 @@ class AD:
         i = start
         while i < len(nodes):
             n = nodes[i]
-            if n.op == "fun":
-                self.fun_home[n.sym.id] = (current_scope(), n)
-            elif n.op in CONTROL_OPS:
-                if self.control_active(n):
-                    RULES[n.op](self, n, lambda j=i + 1: self.nodes(nodes, j, k))
-                    break
-                self.replay(n)
-            else:
-                self.forward(n, pending)
+            d = OPS[n.op]
+            with at_location(n.loc):         # what CPS makes for n is located at n's user line
+                if d.kind == "closure":
+                    self.fun_home[n.sym.id] = (current_scope(), n)
+                elif d.grad is CONTROL:
+                    if self.control_active(n):
+                        RULES[n.op](self, n, lambda j=i + 1: self.nodes(nodes, j, k))
+                        break
+                    self.replay(n)
+                else:
+                    self.forward(n, pending)
             i += 1
         else:
             k()
         while pending:
-            self.backward(pending.pop())
+            n = pending.pop()
+            with at_location(n.loc):
+                self.backward(n)
 
     def forward(self, node: Node, pending: List[Node]):
         args = [self.lookup(a) for a in node.args]
@@ -122,7 +126,7 @@ class AD:
         if any(self.active(a) for a in n.args if not isinstance(a.type, FunType)):
             return True
         blocks = list(n.blocks)
-        if n.op == "call":
+        if OPS[n.op].kind == "call":
             home = self.fun_home.get(n.args[0].id)
             if home is None:
                 return False
@@ -132,11 +136,12 @@ class AD:
     # -- forward replay of inactive code ------------------------------------------------------------
     def replay(self, n: Node):
         """Re-emit an inactive node (control forms re-stage their blocks)."""
-        if n.op == "call":
+        d = OPS[n.op]
+        if d.kind == "call":
             f = self.direct_fun(n.args[0])
-            outs = reflect("call", f.exp, *[self.primal(a).exp for a in n.args[1:]],
+            outs = reflect(n.op, f.exp, *[self.primal(a).exp for a in n.args[1:]],
                            out_types=tuple(s.type for s in n.syms))
-        elif n.op in CONTROL_OPS:
+        elif d.blocks:
             blocks = [self.replay_block(b) for b in n.blocks]
             outs = reflect(n.op, *[self.primal(a).exp for a in n.args], blocks=blocks,
                            out_types=tuple(s.type for s in n.syms), **n.params)
@@ -155,10 +160,11 @@ class AD:
 
     def replay_nodes(self, nodes: List[Node]):
         for n in nodes:
-            if n.op == "fun":
-                self.fun_home[n.sym.id] = (current_scope(), n)
-            else:
-                self.replay(n)
+            with at_location(n.loc):
+                if OPS[n.op].kind == "closure":
+                    self.fun_home[n.sym.id] = (current_scope(), n)
+                else:
+                    self.replay(n)
 
     def direct_fun(self, f: Sym) -> Rep:
         """An inactive copy of a forward staged function (staged once, where it was defined)."""
@@ -169,7 +175,7 @@ class AD:
         sym = home.trace.fresh(f.type)
         self.direct_funs[f.id] = Rep(sym)
         blk = self.replay_block(node.blocks[0], is_function=True, parent=home)
-        reflect("fun", blocks=(blk,), out_types=(f.type,), scope=home, syms=(sym,), **node.params)
+        reflect(node.op, blocks=(blk,), out_types=(f.type,), scope=home, syms=(sym,), **node.params)
         return Rep(sym)
 
 

@@ -18,6 +18,11 @@ from ..ir.rep import Rep
 from . import ad
 
 
+# Called on NumPy arrays outside staging, a gradient is staged and run by the interpreter: the
+# public API (stage.compile) installs that runner here, so this layer does not import the API.
+EAGER = {"run": None}
+
+
 def _is_staged(x):
     import numpy as np
     return isinstance(x, (Rep, np.ndarray, np.generic))
@@ -34,9 +39,8 @@ def value_and_grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_au
     def wrapped(*args):
         leaves, td = pytree.flatten(args)
         if current_scope() is None:
-            from ..compile import eager
             try:
-                return eager(wrapped, args)
+                return EAGER["run"](wrapped, args)
             except Exception as e:
                 raise filtered(e)   # stage's own frames are hidden: STAGE_TRACEBACK=full shows them
         for n in nums:

@@ -16,7 +16,7 @@ from typing import Callable, List
 
 from ..ir.graph import Block, Node, StageError, current_scope, reflect, reify
 from ..ir.ops import NONDIFF, OPS
-from ..ir.passes import CONTROL_OPS
+from ..ir.ops.control import CONTROL
 from ..ir.rep import Rep
 from ..ir.types import FunType, RefType, TensorType
 from .adjoint import Adj, zero_ref
@@ -100,7 +100,7 @@ def _block_activity(ad, block: Block, in_act: List[bool]) -> List[bool]:
     def is_act(e):
         return getattr(e, "id", None) in active or ad.active(e)
     for n in block.walk():
-        if n.op in CONTROL_OPS:
+        if OPS[n.op].grad is CONTROL:
             hit = any(is_act(a) for a in n.args) or any(is_act(f) for b in n.blocks
                                                         for f in ad.free(b))
         else:
@@ -232,4 +232,6 @@ def ad_call(ad, node: Node, k):
     _call(cps, vals + _refs_for(ad, args, in_act) + [kfun.exp])
 
 
+# The CPS rules of the table's control forms (a completeness test checks that every op whose gradient
+# column says CONTROL has one here, or is a closure, which CPS records where it is defined).
 RULES = {"cond": ad_cond, "fori_loop": ad_fori, "while_loop": ad_while, "call": ad_call}

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..ir.inplace import program_writes
 from .. import pytree
 from ..names import arg_names, py_path as _py_path, tree_paths  # noqa: F401 (arg_names: export)
 
@@ -140,7 +141,7 @@ def describe(name: str, fn, args: tuple, program, param_argnums: Sequence[int],
     assert len(paths) == len(leaves)
     roots = roots or arg_names(fn, len(args))
     block = program.block
-    mutable = {n.args[0].id for n in block.nodes if n.op == "store"}
+    mutable = program_writes(block)
     used = used_inputs(block)
     runtime = set(program.runtime_leaves)
     for a in param_argnums:

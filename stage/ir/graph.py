@@ -30,6 +30,10 @@ class StageTypeError(StageError, TypeError):
     """A shape or dtype mismatch found while staging (names the op, the shapes and the user's line)."""
 
 
+class StageValueError(StageError, ValueError):
+    """A value no program may compute, found while staging (the maximum of an empty array)."""
+
+
 # ----------------------------------------------------------------------------------------- expressions
 
 class Exp:
@@ -84,11 +88,12 @@ def defining_node(e: Exp) -> Optional["Node"]:
 
 
 def is_zeros(e: Exp) -> bool:
-    """Whether `e` is known to be all zeros (a zero constant, possibly broadcast)."""
+    """Whether `e` is known to be all zeros (a zero constant, or a view of zeros: broadcast,
+    reshaped, transposed, indexed)."""
     if isinstance(e, Const):
         return not e.value.any()
     n = defining_node(e)
-    return n is not None and n.op == "broadcast_to" and is_zeros(n.args[0])
+    return n is not None and bool(n.args) and _op_table()[n.op].kind == "view" and is_zeros(n.args[0])
 
 
 def exp_key(e: Exp):
@@ -208,6 +213,7 @@ class Scope:
         self.depth = 0 if parent is None else parent.depth + 1
         self.is_root = parent is None     # a staging root: compile's and grad's traces
         self.functions: Dict[Any, Any] = {}   # @st.function specialisations placed here
+        self.cse_barrier = False          # pure nodes here are not shared with enclosing scopes
 
     def staging_root(self) -> "Scope":
         s = self
@@ -219,7 +225,7 @@ class Scope:
         s = self
         while s is not None:
             hit = s.cse.get(key)
-            if hit is not None:
+            if hit is not None or s.cse_barrier:
                 return hit
             s = s.parent
         return None
@@ -257,8 +263,31 @@ def in_scope(scope: Scope):
     return _enter(scope)
 
 
+class at_location:
+    """Context manager giving the nodes reflected inside it the user's source location `loc` (the
+    forward expression they belong to), instead of the innermost user frame on the Python stack:
+    the nodes CPS makes while differentiating, and the statements of its backward steps."""
+
+    def __init__(self, loc: Optional[str]):
+        self.loc = loc
+
+    def __enter__(self):
+        self.prev = getattr(_state, "loc", None)
+        if self.loc is not None:
+            _state.loc = self.loc
+
+    def __exit__(self, *exc):
+        _state.loc = self.prev
+
+
+def location() -> Optional[str]:
+    """Where the node being reflected comes from in the user's code."""
+    loc = getattr(_state, "loc", None)
+    return loc if loc is not None else user_location()
+
+
 class origin:
-    """Context manager labelling the nodes reflected inside it (provenance for printed C++)."""
+    """Context manager labelling the nodes reflected inside it (provenance in generated code)."""
 
     def __init__(self, text: str):
         self.text = text
@@ -305,24 +334,26 @@ def reflect(op: str, *args: Exp, blocks=(), out_types=None, scope: Optional[Scop
     """Append `op(args)` to the current scope (or `scope`) and return its output expressions.
 
     Pure table ops are constant-folded (small results), simplified by their op's rule and CSE'd.
-    Control-flow forms pass their `blocks` and `out_types` explicitly (and `syms` when the output
-    symbol must exist before the node, as for a recursive closure).
+    Control forms pass their `blocks`, which their type rule reads (and `out_types` and `syms` when
+    the output symbol must exist before the node, as for a recursive closure).
     """
     sc = scope or current_scope()
     if sc is None:
         raise StageError(f"{op}: no staging in progress")
     for a in args:
         assert isinstance(a, Exp), (op, a)
-    opdef = _op_table().get(op)
+    opdef = _op_table()[op]
     if out_types is None:
         try:
-            out_types = opdef.infer([a.type for a in args], **params)
-        except StageTypeError as e:
-            loc = user_location()
-            raise StageTypeError(f"{e} (at {loc})" if loc else str(e)) from None
+            types = [a.type for a in args]
+            out_types = opdef.infer(types, blocks=blocks, **params) if opdef.blocks else \
+                opdef.infer(types, **params)
+        except StageError as e:
+            loc = location()
+            raise type(e)(f"{e} (at {loc})" if loc else str(e)) from None
         if not isinstance(out_types, tuple):
             out_types = (out_types,)
-    pure = opdef is not None and opdef.pure and not blocks
+    pure = opdef.pure
     if pure:
         if opdef.simplify is not None:
             s = opdef.simplify(args, params, out_types)
@@ -338,7 +369,7 @@ def reflect(op: str, *args: Exp, blocks=(), out_types=None, scope: Optional[Scop
             return hit
     if syms is None:
         syms = tuple(sc.trace.fresh(t) for t in out_types)
-    node = Node(syms, op, args, params, blocks, user_location(), getattr(_state, "origin", None))
+    node = Node(syms, op, args, params, blocks, location(), getattr(_state, "origin", None))
     sc.nodes.append(node)
     for s in syms:
         sc.trace.defs[s.id] = node
@@ -350,13 +381,15 @@ def reflect(op: str, *args: Exp, blocks=(), out_types=None, scope: Optional[Scop
 
 def reify(fn: Callable[..., Sequence[Exp]], input_types: Sequence[Type], *,
           is_function: bool = False, parent: Optional[Scope] = None,
-          trace: Optional[Trace] = None, root: bool = False) -> Block:
+          trace: Optional[Trace] = None, root: bool = False, cse_barrier: bool = False) -> Block:
     """Run `fn(*input_syms)` in a fresh scope and return the `Block` it built.
 
     `fn` returns the sequence of `Exp` that becomes the block's result. `parent` is the scope whose
     symbols the block may see (default: the current one); `is_function` marks blocks that become
     separate native functions (closures), as opposed to branches and loop bodies; `root` marks a new
     staging root (a traced program: `st.compile`'s function, or the function `st.grad` differentiates).
+    With `cse_barrier`, nodes of the block are not shared with identical ones of enclosing scopes (a
+    loop body that updates an input in place must re-read it in every iteration).
     """
     outer = current_scope()
     if trace is None:
@@ -365,6 +398,7 @@ def reify(fn: Callable[..., Sequence[Exp]], input_types: Sequence[Type], *,
         parent = outer
     scope = Scope(trace, parent, is_function or parent is None)
     scope.is_root = scope.is_root or root
+    scope.cse_barrier = cse_barrier
     if trace.root is None:
         trace.root = scope
     with in_scope(scope):

@@ -1,13 +1,14 @@
 """A NumPy interpreter for any graph: the oracle for tests and a way to run without a compiler.
 
-Control flow runs as Python control flow; staged functions become Python closures with their own
-frames (so recursion works); refs are NumPy arrays updated in place. Deep staged recursion runs on a
-worker thread with a large stack.
+Every op runs its NumPy reference from the table; the control forms have rules here (`RULES`).
+Blocks run as generators driven by one loop with an explicit stack: a branch, a loop body or a call
+of a staged function is a request the running block yields, so staged recursion -- a loop under
+`grad` is a recursive function that calls itself once per iteration -- needs no Python recursion
+and is as deep as memory allows (a million iterations under `grad` take about a gigabyte).
+Refs are NumPy arrays updated in place.
 """
 from __future__ import annotations
 
-import sys
-import threading
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -39,6 +40,14 @@ class Env:
 _MISSING = object()
 
 
+class Closure:
+    """A staged function value: its body and the environment it was defined in."""
+    __slots__ = ("body", "env")
+
+    def __init__(self, body: Block, env: Env):
+        self.body, self.env = body, env
+
+
 def _check(sym: Sym, v):
     t = sym.type
     if isinstance(t, TensorType):
@@ -51,94 +60,76 @@ def _check(sym: Sym, v):
     return v
 
 
-def run_block(block: Block, args: Sequence[Any], env: Env) -> List[Any]:
+def _run_block(block: Block, args: Sequence[Any], env: Env):
+    """A generator running `block`: yields (block, args, env) to run a nested block and receives its
+    results; returns the block's results."""
     for s, a in zip(block.inputs, args):
         env.vals[s.id] = _check(s, a) if isinstance(s.type, TensorType) else a
     for node in block.nodes:
-        _run_node(node, env)
+        rule = RULES.get(node.op)
+        if rule is not None:
+            outs = yield from rule(node, env)
+        else:               # every other op (effect forms included) runs its NumPy reference
+            outs = OPS[node.op].ref(*[env.get(a) for a in node.args], **node.params)
+            if len(node.syms) == 1:
+                outs = [outs]
+        for s, v in zip(node.syms, outs):
+            env.vals[s.id] = _check(s, v)
     return [env.get(e) for e in block.result]
 
 
-def _run_node(node: Node, env: Env):
-    op = node.op
-    rule = CONTROL.get(op)
-    if rule is not None:
-        outs = rule(node, env)
-    elif op == "new_var":
-        outs = [np.array(np.broadcast_to(env.get(node.args[0]), node.sym.type.elem.shape))]
-    elif op == "accum":
-        ref = env.get(node.args[0])
-        ref += env.get(node.args[1])
-        outs = []
-    elif op == "store":
-        dst = env.get(node.args[0])
-        dst[...] = env.get(node.args[1])
-        outs = []
-    else:
-        opdef = OPS[op]
-        outs = [opdef.ref(*[env.get(a) for a in node.args], **node.params)]
-    for s, v in zip(node.syms, outs):
-        env.vals[s.id] = _check(s, v)
+# The rules below are generators too, but they only ever delegate to a request (`yield` of one
+# tuple), never to a nested generator: the driver's stack holds one generator per running block.
 
-
-def _cond(node, env):
+def _cond(node: Node, env: Env):
     pred, *ops = [env.get(a) for a in node.args]
     blk = node.blocks[0] if bool(pred) else node.blocks[1]
-    return run_block(blk, ops, env)
+    return (yield (blk, ops, env))
 
 
-def _fori(node, env):
+def _fori(node: Node, env: Env):
     lo, hi, *carry = [env.get(a) for a in node.args]
     (body,) = node.blocks
     for i in range(int(lo), int(hi)):
-        carry = run_block(body, [np.asarray(i, body.inputs[0].type.dtype)] + carry, env)
+        carry = yield (body, [np.asarray(i, body.inputs[0].type.dtype)] + carry, env)
     return carry
 
 
-def _while(node, env):
+def _while(node: Node, env: Env):
     carry = [env.get(a) for a in node.args]
     cond, body = node.blocks
-    while bool(run_block(cond, carry, env)[0]):
-        carry = run_block(body, carry, env)
+    while bool((yield (cond, carry, env))[0]):
+        carry = yield (body, carry, env)
     return carry
 
 
-def _fun(node, env):
-    (body,) = node.blocks
-
-    def closure(*args):
-        return run_block(body, args, Env(env))
-    return [closure]
+def _fun(node: Node, env: Env):
+    return [Closure(node.blocks[0], env)]
+    yield                                        # a generator like every rule
 
 
-def _call(node, env):
+def _call(node: Node, env: Env):
     f, *args = [env.get(a) for a in node.args]
-    return f(*args)
+    return (yield (f.body, args, Env(f.env)))
 
 
-CONTROL = {"cond": _cond, "fori_loop": _fori, "while_loop": _while, "fun": _fun, "call": _call}
+# The interpreter's rules for the ops whose meaning is not a NumPy function: the control forms of the
+# table (a completeness test checks that every op has a reference or a rule here).
+RULES = {"cond": _cond, "fori_loop": _fori, "while_loop": _while, "fun": _fun, "call": _call}
 
 
-def interpret(block: Block, args: Sequence[Any], stack_mb: int = 1024) -> List[Any]:
-    """Evaluate `block` on NumPy arguments; runs on a thread with a large stack for deep recursion."""
-    result: Dict[str, Any] = {}
-
-    def work():
+def interpret(block: Block, args: Sequence[Any]) -> List[Any]:
+    """Evaluate `block` on NumPy arguments."""
+    stack = [_run_block(block, list(args), Env())]
+    value = None
+    while True:
         try:
-            result["v"] = run_block(block, list(args), Env())
-        except BaseException as e:          # re-raised in the caller's thread
-            result["e"] = e
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, 200_000))
-    old_size = threading.stack_size()
-    try:
-        threading.stack_size(stack_mb * 1024 * 1024)
-        t = threading.Thread(target=work)
-        t.start()
-    finally:
-        threading.stack_size(old_size)
-    t.join()
-    sys.setrecursionlimit(old_limit)
-    if "e" in result:
-        raise result["e"]
-    return result["v"]
+            request = stack[-1].send(value)
+        except StopIteration as done:
+            stack.pop()
+            if not stack:
+                return done.value
+            value = done.value
+            continue
+        stack.append(_run_block(*request))
+        value = None

@@ -1,25 +1,22 @@
-"""Whole-program passes on the IR: effect analysis, dead-code elimination, verification."""
+"""Whole-program passes on the IR: effect analysis, dead-code elimination, verification.
+
+Everything here asks the op table what an op does (`kind`, `effects`, `blocks`, `infer`); no op is
+special-cased by name.
+"""
 from __future__ import annotations
 
 from typing import Dict, List, Set
 
-from .graph import Block, Node, StageError, Sym
+from .graph import Block, Node, StageError, StageTypeError, Sym
 from .ops import OPS
-from .types import FunType
-
-CONTROL_OPS = ("cond", "fori_loop", "while_loop", "fun", "call")
 
 
-def has_effects(node: Node, _memo: Dict[int, bool] = None) -> bool:
-    """Whether a node writes a ref (or may: a call, or a block containing such a node)."""
-    if node.op == "call":
+def has_effects(node: Node) -> bool:
+    """Whether a node writes memory (or may: a call, or a control form whose blocks do)."""
+    d = OPS[node.op]
+    if d.effects.writes or d.effects.unknown:
         return True
-    if node.op in CONTROL_OPS:
-        if node.op == "fun":
-            return False          # defining a closure does nothing until it is called
-        return any(has_effects(n) for b in node.blocks for n in b.nodes)
-    opdef = OPS[node.op]
-    return not opdef.pure and node.op != "read_var" and node.op != "new_var"
+    return d.runs_blocks and any(has_effects(n) for b in node.blocks for n in b.nodes)
 
 
 def dce(block: Block) -> Block:
@@ -63,9 +60,19 @@ def dce(block: Block) -> Block:
     return block
 
 
+def infer_node(n: Node):
+    """The output types the table's type rule gives node n's arguments (and blocks)."""
+    d = OPS[n.op]
+    ts = [a.type for a in n.args]
+    out = d.infer(ts, blocks=n.blocks, **n.params) if d.blocks else d.infer(ts, **n.params)
+    return out if isinstance(out, tuple) else (out,)
+
+
 def verify(block: Block):
-    """Check scoping (every symbol is defined before use, in an enclosing scope) and types."""
-    fun_syms = {n.sym.id for n in block.walk() if n.op == "fun"}   # closures may be recursive
+    """Check scoping (every symbol is defined before use, in an enclosing scope) and types (every
+    node's types are what its op's type rule gives, control forms included)."""
+    # staged functions may be recursive: a closure's symbol is visible in its own body
+    fun_syms = {n.sym.id for n in block.walk() if OPS[n.op].kind == "closure"}
 
     def check_block(b: Block, visible: Set[int]):
         visible = set(visible)
@@ -74,39 +81,17 @@ def verify(block: Block):
             for a in n.args:
                 if isinstance(a, Sym) and a.id not in visible and a.id not in fun_syms:
                     raise StageError(f"verify: {a} used before its definition in {n}")
-            if n.op not in CONTROL_OPS:
-                ts = OPS[n.op].infer([a.type for a in n.args], **n.params)
-                ts = ts if isinstance(ts, tuple) else (ts,)
-                if tuple(s.type for s in n.syms) != ts:
-                    raise StageError(f"verify: {n} has types {[s.type for s in n.syms]}, "
-                                     f"expected {list(ts)}")
             for sb in n.blocks:
                 check_block(sb, visible)
-            _check_control(n)
+            try:
+                ts = infer_node(n)
+            except StageTypeError as e:
+                raise StageError(f"verify: {n}: {e}") from None
+            if tuple(s.type for s in n.syms) != ts:
+                raise StageError(f"verify: {n} has types {[str(s.type) for s in n.syms]}, "
+                                 f"expected {[str(t) for t in ts]}")
             visible.update(s.id for s in n.syms)
         for e in b.result:
             if isinstance(e, Sym) and e.id not in visible and e.id not in fun_syms:
                 raise StageError(f"verify: block result {e} is not defined")
     check_block(block, set())
-
-
-def _check_control(n: Node):
-    types = tuple(s.type for s in n.syms)
-    if n.op == "cond":
-        for b in n.blocks:
-            if b.result_types != types:
-                raise StageError(f"verify: cond branch returns {b.result_types}, node has {types}")
-    elif n.op in ("fori_loop", "while_loop"):
-        body = n.blocks[-1]
-        if body.result_types != types:
-            raise StageError(f"verify: loop body returns {body.result_types}, node has {types}")
-    elif n.op == "fun":
-        ft = n.sym.type
-        (body,) = n.blocks
-        if tuple(s.type for s in body.inputs) != ft.inputs or body.result_types != ft.outputs:
-            raise StageError(f"verify: closure body does not match its type {ft}")
-    elif n.op == "call":
-        ft = n.args[0].type
-        if not isinstance(ft, FunType) or tuple(a.type for a in n.args[1:]) != ft.inputs or \
-                types != ft.outputs:
-            raise StageError(f"verify: call {n} does not match the function type {ft}")

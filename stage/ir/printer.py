@@ -1,4 +1,4 @@
-"""Text form of the IR. Symbol names (`x7`) are the ones the generated C++ uses.
+"""Text form of the IR. Symbol names (`x7`) are the ones generated native code uses.
 
 Nodes of a block are printed in a loop; only nested blocks recurse, so the depth of recursion is the
 nesting of control flow, not the length of the program.
@@ -6,18 +6,17 @@ nesting of control flow, not the length of the program.
 from __future__ import annotations
 
 from .graph import Block, Node
-
-BLOCK_NAMES = {"cond": ("then", "else"), "fori_loop": ("body",), "while_loop": ("cond", "body"),
-               "fun": ("body",)}
+from .ops import OPS
 
 
 def _params(node: Node) -> str:
-    ps = [f"{k}={v!r}" for k, v in node.params.items() if v is not None]
-    return (", " + ", ".join(ps)) if ps else ""
+    return ", ".join(f"{k}={v!r}" for k, v in node.params.items() if v is not None)
 
 
 def format_node(node: Node) -> str:
-    rhs = f"{node.op}({', '.join(map(repr, node.args))}{_params(node)})"
+    """`x7 = mul(x3, x5) : f32[4,8]` (the op's arguments, then its static parameters)."""
+    inside = ", ".join([repr(a) for a in node.args] + ([_params(node)] if _params(node) else []))
+    rhs = f"{node.op}({inside})"
     if not node.syms:
         return rhs
     lhs = ", ".join(map(repr, node.syms))
@@ -35,7 +34,7 @@ def _emit(block: Block, indent: int, lines):
             lines.append(pad + format_node(node))
             continue
         lines.append(pad + format_node(node) + " {")
-        names = BLOCK_NAMES.get(node.op, tuple(f"block{i}" for i in range(len(node.blocks))))
+        names = OPS[node.op].blocks
         for name, b in zip(names, node.blocks):
             lines.append(f"{pad}  {name}({_inputs(b)}):")
             _emit(b, indent + 2, lines)

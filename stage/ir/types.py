@@ -13,8 +13,6 @@ import numpy as np
 DTYPES = ("float32", "float64", "int32", "int64", "bool")
 FLOATS = ("float32", "float64")
 INTS = ("int32", "int64")
-CPP_SCALAR = {"float32": "float", "float64": "double", "int32": "int32_t", "int64": "int64_t",
-              "bool": "bool"}
 SHORT = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool"}
 
 

@@ -15,10 +15,10 @@ extern "C" __attribute__((visibility("default")))
 int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t* x3, float* out0, float* out1, float* out2) {
   return stage::run([&]() {
     stage::Frame fr(768);
-    // x12 = matmul(x2, x0) : f32[16,4]
+    // x12 = matmul(x2, x0) : f32[16,4]  (test_golden.py:17)
     float* x12 = (float*)(fr.base + 0);
     stage::matmul(false, false, 16, 4, 8, x2, 8, x0, 4, 0, x12, 4);
-    // x14 = tanh(x13) : f32[16,4]
+    // x14 = tanh(x13) : f32[16,4]  (test_golden.py:17); computes x13 = add(x12, x1) : f32[16,4]
     float* x14 = (float*)(fr.base + 256);
     for (int64_t i0 = 0; i0 < 16; ++i0) {
       #pragma omp simd
@@ -28,10 +28,10 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
         x14[i0 * 4 + i1] = v14;
       }
     }
-    // x15 = softmax_cross_entropy(x14, x3, reduction='mean', ignore_index=-100) : f32[]
-    float x15;
-    stage::cross_entropy(x14, x3, &x15, 16, 4, 0, -100, "softmax_cross_entropy at test_golden.py:59");
-    // x17 = astype(x16, dtype='float32') : f32[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]
+    // x15 = softmax_cross_entropy(x14, x3, reduction='mean', ignore_index=-100) : f32[]  (test_golden.py:18)
+    float x15{};
+    stage::cross_entropy(x14, x3, &x15, 16, 4, 0, -100, "softmax_cross_entropy at test_golden.py:18");
+    // x17 = astype(x16, dtype='float32') : f32[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18); computes x16 = not_equal(x3, -100) : bool[16]
     float* x17 = (float*)(fr.base + 0);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
@@ -39,26 +39,25 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
       const float v17 = static_cast<float>(v16);
       x17[i0] = v17;
     }
-    // x18 = sum(x17, axis=(0,), keepdims=False) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]
-    float x18;
-    x18 = 0.0f;
+    // x18 = sum(x17, axis=(0,), keepdims=False) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
+    float x18 = 0.0f;
     #pragma omp simd reduction(+:x18)
     for (int64_t i0 = 0; i0 < 16; ++i0) {
       x18 = x18 + x17[i0];
     }
-    // x19 = divide(1.0, x18) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]
+    // x19 = divide(1.0, x18) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
     float x19 = 1.0f / x18;
-    // x20 = multiply(x17, x19) : f32[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]
+    // x20 = multiply(x17, x19) : f32[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
     float* x20 = (float*)(fr.base + 64);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
       const float v20 = x17[i0] * x19;
       x20[i0] = v20;
     }
-    // x21 = cross_entropy_grad(x14, x3, x20, ignore_index=-100) : f32[16,4]  [backward of x15 = softmax_cross_entropy(x14, x3)]
+    // x21 = cross_entropy_grad(x14, x3, x20, ignore_index=-100) : f32[16,4]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
     float* x21 = (float*)(fr.base + 512);
-    stage::cross_entropy_grad(x14, x3, x20, x21, 16, 4, -100, "cross_entropy_grad at test_golden.py:59");
-    // x24 = multiply(x21, x23) : f32[16,4]  [backward of x14 = tanh(x13)]
+    stage::cross_entropy_grad(x14, x3, x20, x21, 16, 4, -100, "cross_entropy_grad at test_golden.py:18");
+    // x24 = multiply(x21, x23) : f32[16,4]  [backward of x14 = tanh(x13)]  (test_golden.py:17); computes x22 = multiply(x14, x14) : f32[16,4]; x23 = subtract(1.0, x22) : f32[16,4]
     float* x24 = (float*)(fr.base + 0);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 64; ++i0) {
@@ -67,7 +66,7 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
       const float v24 = x21[i0] * v23;
       x24[i0] = v24;
     }
-    // x25 = sum(x24, axis=(0,), keepdims=False) : f32[4]  [backward of x13 = add(x12, x1)]
+    // x25 = sum(x24, axis=(0,), keepdims=False) : f32[4]  [backward of x13 = add(x12, x1)]  (test_golden.py:17)
     float* x25 = out2;
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 4; ++i0) {
@@ -79,12 +78,10 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
         x25[i1] = x25[i1] + x24[i0 * 4 + i1];
       }
     }
-    // x29 = matmul(x28, x24) : f32[8,4]  [backward of x12 = matmul(x2, x0)]
+    // x29 = matmul(x28, x24) : f32[8,4]  [backward of x12 = matmul(x2, x0)]  (test_golden.py:17)
     float* x29 = out1;
     stage::matmul(true, false, 8, 4, 16, x2, 8, x24, 4, 0, x29, 4);
     // output 0
     out0[0] = x15;
-    // output 1
-    // output 2
   }, /*big_stack=*/false);
 }

@@ -18,135 +18,126 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     stage::Frame fr(256);
     stage::fref<void(const float*, float, float*, float*)> x28;
     stage::fref<void(int64_t, const float*, float, float*, float*)> x29;
-    // x27 = new_var(0.0) : ref f32[]
+    // x27 = new_var(0.0) : ref f32[]  (test_golden.py:26)
     float* x27 = (float*)(fr.base + 0);
     x27[0] = 0.0f;
-    // x28 = fun(, name='k') : (f32[2,4], f32[], ref f32[2,4], ref f32[]) -> ()
-    auto x28_fn = [&](const float* x23, float x24, float* x25, float* x26) {
+    // x28 = fun(name='k') : (f32[2,4], f32[], ref f32[2,4], ref f32[]) -> ()  (test_golden.py:26)
+    auto x28_fn = [&]([[maybe_unused]] const float* x23, float x24, [[maybe_unused]] float* x25, float* x26) {
       STAGE_CHECK_STACK();
-      // accum(x27, x24)
-      // accum(x26, 1.0)
+      // accum(x26, 1.0)  (test_golden.py:26); computes accum(x27, x24)
       x27[0] += x24;
       x26[0] += 1.0f;
     };
     x28 = x28_fn;
-    // x60 = new_var(x59) : ref f32[4,4]  [backward of x38 = matmul(x31, x1)]
+    // x60 = new_var(x59) : ref f32[4,4]  [backward of x38 = matmul(x31, x1)]  (test_golden.py:24)
     float* x60 = out2;
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
       x60[i0] = 0.0f;
     }
-    // x66 = new_var(x65) : ref f32[3,4]  [backward of x37 = matmul(x36, x0)]
+    // x66 = new_var(x65) : ref f32[3,4]  [backward of x37 = matmul(x36, x0)]  (test_golden.py:24)
     float* x66 = out1;
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 12; ++i0) {
       x66[i0] = 0.0f;
     }
-    // x29 = fun(, name='loop') : (i64[], f32[2,4], f32[], ref f32[2,4], ref f32[]) -> ()
+    // x29 = fun(name='loop') : (i64[], f32[2,4], f32[], ref f32[2,4], ref f32[]) -> ()  (test_golden.py:26)
     auto x29_fn = [&](int64_t x30, const float* x31, float x32, float* x33, float* x34) {
       STAGE_CHECK_STACK();
-      stage::Frame fr(256);
-      // x35 = less(x30, x3) : bool[]
+      stage::Frame fr_x29(256);
+      // x35 = less(x30, x3) : bool[]  (test_golden.py:26)
       bool x35 = x30 < x3;
-      // cond(x35)
+      // cond(x35)  (test_golden.py:26)
       if (x35) {
-        const int64_t ix1 = stage::check_index(x30, 5, "getitem at test_golden.py:59");
-        // x37 = matmul(x36, x0) : f32[2,4]
-        float* x37 = (float*)(fr.base + 0);
+        const int64_t ix1 = stage::check_index(x30, 5, "getitem at test_golden.py:24");
+        // x37 = matmul(x36, x0) : f32[2,4]  (test_golden.py:24)
+        float* x37 = (float*)(fr_x29.base + 0);
         stage::matmul(false, false, 2, 4, 3, (x2 + ix1 * 6), 3, x0, 4, 0, x37, 4);
-        // x38 = matmul(x31, x1) : f32[2,4]
-        float* x38 = (float*)(fr.base + 64);
+        // x38 = matmul(x31, x1) : f32[2,4]  (test_golden.py:24)
+        float* x38 = (float*)(fr_x29.base + 64);
         stage::matmul(false, false, 2, 4, 4, x31, 4, x1, 4, 0, x38, 4);
-        // x40 = tanh(x39) : f32[2,4]
-        float* x40 = (float*)(fr.base + 128);
+        // x40 = tanh(x39) : f32[2,4]  (test_golden.py:24); computes x39 = add(x37, x38) : f32[2,4]
+        float* x40 = (float*)(fr_x29.base + 128);
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 8; ++i0) {
           const float v39 = x37[i0] + x38[i0];
           const float v40 = stage::tanh(v39);
           x40[i0] = v40;
         }
-        // x41 = multiply(x40, x40) : f32[2,4]
-        float* x41 = (float*)(fr.base + 0);
+        // x41 = multiply(x40, x40) : f32[2,4]  (test_golden.py:25)
+        float* x41 = (float*)(fr_x29.base + 0);
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 8; ++i0) {
           const float v41 = x40[i0] * x40[i0];
           x41[i0] = v41;
         }
-        // x42 = sum(x41, axis=(0, 1), keepdims=False) : f32[]
-        float x42;
-        x42 = 0.0f;
+        // x42 = sum(x41, axis=(0, 1), keepdims=False) : f32[]  (test_golden.py:25)
+        float x42 = 0.0f;
         #pragma omp simd reduction(+:x42)
         for (int64_t i0 = 0; i0 < 8; ++i0) {
           x42 = x42 + x41[i0];
         }
-        // x43 = add(x32, x42) : f32[]
+        // x43 = add(x32, x42) : f32[]  (test_golden.py:25)
         float x43 = x32 + x42;
-        // x44 = add(x30, 1) : i64[]
+        // x44 = add(x30, 1) : i64[]  (test_golden.py:26)
         int64_t x44 = x30 + 1;
-        // x45 = new_var(x22) : ref f32[2,4]
-        float* x45 = (float*)(fr.base + 64);
+        // x45 = new_var(x22) : ref f32[2,4]  (test_golden.py:26)
+        float* x45 = (float*)(fr_x29.base + 64);
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 8; ++i0) {
           x45[i0] = 0.0f;
         }
-        // x46 = new_var(0.0) : ref f32[]
-        float* x46 = (float*)(fr.base + 192);
+        // x46 = new_var(0.0) : ref f32[]  (test_golden.py:26)
+        float* x46 = (float*)(fr_x29.base + 192);
         x46[0] = 0.0f;
-        // call(x29, x44, x40, x43, x45, x46)
+        // call(x29, x44, x40, x43, x45, x46)  (test_golden.py:26)
         x29(x44, x40, x43, x45, x46);
-        // x47 = read_var(x46) : f32[]
-        // accum(x34, x47)  [backward of x43 = add(x32, x42)]
+        // accum(x34, x47)  [backward of x43 = add(x32, x42)]  (test_golden.py:25)
         x34[0] += x46[0];
-        // accum(x45, x51)  [backward of x41 = multiply(x40, x40)]
+        // accum(x45, x51)  [backward of x41 = multiply(x40, x40)]  (test_golden.py:25); computes x50 = multiply(x49, x40) : f32[2,4]; x51 = add(x50, x50) : f32[2,4]
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 8; ++i0) {
           const float v50 = x46[0] * x40[i0];
           const float v51 = v50 + v50;
           x45[i0] += v51;
         }
-        // x52 = read_var(x45) : f32[2,4]
-        // x54 = multiply(x52, x53) : f32[2,4]  [backward of x40 = tanh(x39)]
-        float* x54 = (float*)(fr.base + 128);
+        // x54 = multiply(x52, x53) : f32[2,4]  [backward of x40 = tanh(x39)]  (test_golden.py:24); computes x53 = subtract(1.0, x41) : f32[2,4]
+        float* x54 = (float*)(fr_x29.base + 128);
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 8; ++i0) {
           const float v53 = 1.0f - x41[i0];
           const float v54 = x45[i0] * v53;
           x54[i0] = v54;
         }
-        // accum(x33, x56)  [backward of x38 = matmul(x31, x1)]
+        // accum(x33, x56)  [backward of x38 = matmul(x31, x1)]  (test_golden.py:24)
         stage::matmul(false, true, 2, 4, 4, x54, 4, x1, 4, 1.0f, x33, 4);
-        // accum(x60, x58)  [backward of x38 = matmul(x31, x1)]
+        // accum(x60, x58)  [backward of x38 = matmul(x31, x1)]  (test_golden.py:24)
         stage::matmul(true, false, 4, 4, 2, x31, 4, x54, 4, 1.0f, x60, 4);
-        // accum(x66, x64)  [backward of x37 = matmul(x36, x0)]
+        // accum(x66, x64)  [backward of x37 = matmul(x36, x0)]  (test_golden.py:24)
         stage::matmul(true, false, 3, 4, 2, (x2 + ix1 * 6), 3, x54, 4, 1.0f, x66, 4);
       } else {
-        // call(x28, x31, x32, x33, x34)
+        // call(x28, x31, x32, x33, x34)  (test_golden.py:26)
         x28(x31, x32, x33, x34);
       }
     };
     x29 = x29_fn;
-    // x67 = new_var(x22) : ref f32[2,4]
+    // x67 = new_var(x22) : ref f32[2,4]  (test_golden.py:26)
     float* x67 = (float*)(fr.base + 64);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 8; ++i0) {
       x67[i0] = 0.0f;
     }
-    // x68 = new_var(0.0) : ref f32[]
+    // x68 = new_var(0.0) : ref f32[]  (test_golden.py:26)
     float* x68 = (float*)(fr.base + 128);
     x68[0] = 0.0f;
-    // call(x29, 0, x22, 0.0, x67, x68)
+    // call(x29, 0, x22, 0.0, x67, x68)  (test_golden.py:26)
     float* t2 = (float*)(fr.base + 192);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 8; ++i0) {
       t2[i0] = 0.0f;
     }
     x29(0, t2, 0.0f, x67, x68);
-    // x69 = read_var(x27) : f32[]
-    // x70 = read_var(x66) : f32[3,4]
-    // x71 = read_var(x60) : f32[4,4]
     // output 0
     out0[0] = x27[0];
-    // output 1
-    // output 2
   }, /*big_stack=*/true);
 }

@@ -18,80 +18,75 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
     stage::Frame fr(64);
     stage::fref<void(int64_t, const int64_t*, const int64_t*, const float*, const float*, float*, stage::fref<void(const float*, float*)>)> x40;
     stage::fref<void(const float*, float*)> x85;
-    // x40 = fun(, name='tree_sum_cps') : (i64[], i64[5], i64[5], f32[5,3], f32[3], ref f32[3], (f32[3], ref f32[3]) -> ()) -> ()
+    // x40 = fun(name='tree_sum_cps') : (i64[], i64[5], i64[5], f32[5,3], f32[3], ref f32[3], (f32[3], ref f32[3]) -> ()) -> ()  (test_golden.py:39)
     auto x40_fn = [&](int64_t x41, const int64_t* x42, const int64_t* x43, const float* x44, const float* x45, float* x46, stage::fref<void(const float*, float*)> x47) {
       STAGE_CHECK_STACK();
-      stage::Frame fr(128);
+      stage::Frame fr_x40(128);
       stage::fref<void(const float*, float*)> x52;
-      const int64_t ix1 = stage::check_index(x41, 5, "getitem at test_golden.py:59");
-      // x49 = less(x48, 0) : bool[]
+      const int64_t ix1 = stage::check_index(x41, 5, "getitem at test_golden.py:32");
+      // x49 = less(x48, 0) : bool[]  (test_golden.py:32)
       bool x49 = x42[ix1] < 0;
-      // x52 = fun(, name='k') : (f32[3], ref f32[3]) -> ()
+      // x52 = fun(name='k') : (f32[3], ref f32[3]) -> ()  (test_golden.py:32)
       auto x52_fn = [&](const float* x50, float* x51) {
         STAGE_CHECK_STACK();
-        // call(x47, x50, x51)
+        // call(x47, x50, x51)  (test_golden.py:32)
         x47(x50, x51);
       };
       x52 = x52_fn;
-      // cond(x49)
+      // cond(x49)  (test_golden.py:32)
       if (x49) {
-        const int64_t ix2 = stage::check_index(x41, 5, "getitem at test_golden.py:59");
-        // x55 = tanh(x54) : f32[3]
-        float* x55 = (float*)(fr.base + 0);
+        // x55 = tanh(x54) : f32[3]  (test_golden.py:33); computes x54 = multiply(x53, x45) : f32[3]
+        float* x55 = (float*)(fr_x40.base + 0);
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 3; ++i0) {
-          const float v54 = x44[ix2 * 3 + i0] * x45[i0];
+          const float v54 = x44[ix1 * 3 + i0] * x45[i0];
           const float v55 = stage::tanh(v54);
           x55[i0] = v55;
         }
-        // x57 = new_var(x56) : ref f32[3]
-        float* x57 = (float*)(fr.base + 64);
+        // x57 = new_var(x56) : ref f32[3]  (test_golden.py:32)
+        float* x57 = (float*)(fr_x40.base + 64);
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 3; ++i0) {
           x57[i0] = 0.0f;
         }
-        // call(x52, x55, x57)
+        // call(x52, x55, x57)  (test_golden.py:32)
         x52(x55, x57);
-        // x58 = read_var(x57) : f32[3]
-        // accum(x46, x63)  [backward of x54 = multiply(x53, x45)]
+        // accum(x46, x63)  [backward of x54 = multiply(x53, x45)]  (test_golden.py:33); computes x59 = multiply(x55, x55) : f32[3]; x60 = subtract(1.0, x59) : f32[3]; x61 = multiply(x58, x60) : f32[3]; x63 = multiply(x61, x53) : f32[3]
         #pragma omp simd
         for (int64_t i0 = 0; i0 < 3; ++i0) {
           const float v59 = x55[i0] * x55[i0];
           const float v60 = 1.0f - v59;
           const float v61 = x57[i0] * v60;
-          const float v63 = v61 * x44[ix2 * 3 + i0];
+          const float v63 = v61 * x44[ix1 * 3 + i0];
           x46[i0] += v63;
         }
       } else {
         stage::fref<void(const float*, float*)> x78;
-        // x78 = fun(, name='k') : (f32[3], ref f32[3]) -> ()
+        // x78 = fun(name='k') : (f32[3], ref f32[3]) -> ()  (test_golden.py:34)
         auto x78_fn = [&](const float* x64, float* x65) {
           STAGE_CHECK_STACK();
           stage::fref<void(const float*, float*)> x77;
-          const int64_t ix3 = stage::check_index(x41, 5, "getitem at test_golden.py:59");
-          // x77 = fun(, name='k') : (f32[3], ref f32[3]) -> ()
+          // x77 = fun(name='k') : (f32[3], ref f32[3]) -> ()  (test_golden.py:35)
           auto x77_fn = [&](const float* x67, float* x68) {
             STAGE_CHECK_STACK();
-            stage::Frame fr(128);
-            // x70 = tanh(x69) : f32[3]
-            float* x70 = (float*)(fr.base + 0);
+            stage::Frame fr_x77(128);
+            // x70 = tanh(x69) : f32[3]  (test_golden.py:34); computes x69 = add(x64, x67) : f32[3]
+            float* x70 = (float*)(fr_x77.base + 0);
             #pragma omp simd
             for (int64_t i0 = 0; i0 < 3; ++i0) {
               const float v69 = x64[i0] + x67[i0];
               const float v70 = stage::tanh(v69);
               x70[i0] = v70;
             }
-            // x72 = new_var(x71) : ref f32[3]
-            float* x72 = (float*)(fr.base + 64);
+            // x72 = new_var(x71) : ref f32[3]  (test_golden.py:35)
+            float* x72 = (float*)(fr_x77.base + 64);
             #pragma omp simd
             for (int64_t i0 = 0; i0 < 3; ++i0) {
               x72[i0] = 0.0f;
             }
-            // call(x52, x70, x72)
+            // call(x52, x70, x72)  (test_golden.py:35)
             x52(x70, x72);
-            // x73 = read_var(x72) : f32[3]
-            // accum(x65, x76)  [backward of x69 = add(x64, x67)]
-            // accum(x68, x76)  [backward of x69 = add(x64, x67)]
+            // accum(x68, x76)  [backward of x69 = add(x64, x67)]  (test_golden.py:34); computes accum(x65, x76); x74 = multiply(x70, x70) : f32[3]; x75 = subtract(1.0, x74) : f32[3]; x76 = multiply(x73, x75) : f32[3]; x74 = multiply(x70, x70) : f32[3]; x75 = subtract(1.0, x74) : f32[3]; x76 = multiply(x73, x75) : f32[3]
             #pragma omp simd
             for (int64_t i0 = 0; i0 < 3; ++i0) {
               const float v74 = x70[i0] * x70[i0];
@@ -102,47 +97,44 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
             }
           };
           x77 = x77_fn;
-          // call(x40, x66, x42, x43, x44, x45, x46, x77)
-          x40(x43[ix3], x42, x43, x44, x45, x46, x77);
+          // call(x40, x66, x42, x43, x44, x45, x46, x77)  (test_golden.py:35)
+          x40(x43[ix1], x42, x43, x44, x45, x46, x77);
         };
         x78 = x78_fn;
-        // call(x40, x48, x42, x43, x44, x45, x46, x78)
+        // call(x40, x48, x42, x43, x44, x45, x46, x78)  (test_golden.py:34)
         x40(x42[ix1], x42, x43, x44, x45, x46, x78);
       }
     };
     x40 = x40_fn;
-    // x82 = new_var(0.0) : ref f32[]
+    // x82 = new_var(0.0) : ref f32[]  (test_golden.py:39)
     float* x82 = (float*)(fr.base + 0);
     x82[0] = 0.0f;
-    // x85 = fun(, name='k') : (f32[3], ref f32[3]) -> ()
+    // x85 = fun(name='k') : (f32[3], ref f32[3]) -> ()  (test_golden.py:39)
     auto x85_fn = [&](const float* x79, float* x80) {
       STAGE_CHECK_STACK();
-      // accum(x82, x81)
-      float acc4 = 0.0f;
-      #pragma omp simd reduction(+:acc4)
+      // accum(x82, x81)  (test_golden.py:39)
+      float acc2 = 0.0f;
+      #pragma omp simd reduction(+:acc2)
       for (int64_t i0 = 0; i0 < 3; ++i0) {
-        acc4 = acc4 + x79[i0];
+        acc2 = acc2 + x79[i0];
       }
-      x82[0] = x82[0] + acc4;
-      // accum(x80, x84)  [backward of x81 = sum(x79)]
+      x82[0] = x82[0] + acc2;
+      // accum(x80, x84)  [backward of x81 = sum(x79)]  (test_golden.py:39)
       #pragma omp simd
       for (int64_t i0 = 0; i0 < 3; ++i0) {
         x80[i0] += 1.0f;
       }
     };
     x85 = x85_fn;
-    // x87 = new_var(x86) : ref f32[3]
+    // x87 = new_var(x86) : ref f32[3]  (test_golden.py:39)
     float* x87 = out1;
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 3; ++i0) {
       x87[i0] = 0.0f;
     }
-    // call(x40, x4, x1, x2, x3, x0, x87, x85)
+    // call(x40, x4, x1, x2, x3, x0, x87, x85)  (test_golden.py:39)
     x40(x4, x1, x2, x3, x0, x87, x85);
-    // x88 = read_var(x82) : f32[]
-    // x89 = read_var(x87) : f32[3]
     // output 0
     out0[0] = x82[0];
-    // output 1
   }, /*big_stack=*/true);
 }

@@ -1,21 +1,28 @@
-"""The op table: every op is declared once, with its type rule, NumPy reference, C++ lowering and
-gradient rule (or an explicit non-differentiable mark).
+"""The op table: every op is declared once, with its type rule, NumPy reference, gradient rule (or an
+explicit non-differentiable mark) and effects. The table knows no backend: how an op becomes native
+code is registered by each backend in a table of its own, as every other interpretation (the
+interpreter, CPS, the printer) registers its rules keyed by the op's name.
 
-- `infer(arg_types, **params)` returns the output `TensorType` or raises `StageTypeError`.
+- `infer(arg_types, **params)` returns the output type(s) or raises `StageTypeError`. Control forms
+  also receive their `blocks` (the branches, the loop body, the function body).
 - `ref(*arrays, **params)` is the NumPy reference, used by the interpreter and for constant folding.
-- `kind` tells codegen how to lower it: `elementwise` ops give a scalar C++ expression in `cpp`
-  (`{0}`, `{1}` name the arguments, `{T}` the output's C++ type) and are fused into loops;
-  `reduce`, `matmul` and `view` ops have dedicated lowerings; `kernel` ops give `cpp` as a function
-  `(lowering, node) -> list of C++ statements` calling the runtime headers; `effect` ops touch refs.
+  Effect forms have references too (`accum` adds into its ref in place); control forms have none:
+  their meaning is the interpreter's rule.
+- `kind` is what the op is, for every interpretation: `elementwise` (same-shape, per element: fusable),
+  `reduce` (along `axis`, with `keepdims`), `view` (the output aliases the input's elements: reshape,
+  transpose, broadcast, basic indexing), `general` (any other computation), `control` (runs its
+  blocks: `cond`, loops), `closure` (binds a staged function without running it), `call`, `effect`
+  (touches mutable memory: refs and in-place updates).
 - `grad(g, out, *args, **params)` returns one cotangent per argument (a `Rep` or `None`), written with
-  staged `Rep` code so gradients are optimised, compiled and differentiable again. `NONDIFF` marks an op
-  without a gradient (comparisons, integer ops). The CPS step that calls it lives in `stage.cps`.
+  staged `Rep` code so gradients are optimised, compiled and differentiable again. `NONDIFF` marks an
+  op without a gradient (comparisons, integer ops); control forms are differentiated by the rules of
+  `stage.cps.control`, keyed by this table.
+- `effects` says what an op reads and writes besides its arguments' values (see `Effects`); a pure op
+  (no effects, no blocks) is CSE'd and may be removed when unused.
 - `domain` describes valid inputs for the generated tests (e.g. `positive`).
 - `sparse_update` marks ops computing `args[0]` plus an update of a few positions (the gradients of
-  indexing and gathers), which gradient accumulation and codegen apply in place.
-- `into`/`into_effects`/`deferred`/`fuses` tell codegen how an op's result can be computed straight
-  into an accumulation or an in-place update (a gemm with beta = 1, a reduction into the target, a
-  deferred rank-1 update), and which argument's producer it can compute in its own loop.
+  indexing and gathers), which gradient accumulation applies to the running sum instead of adding a
+  mostly-zero array.
 """
 from __future__ import annotations
 
@@ -26,6 +33,34 @@ from ..graph import StageTypeError
 from ..types import FLOATS, TensorType, broadcast_shapes, result_dtype
 
 NONDIFF = "nondiff"
+KINDS = ("elementwise", "reduce", "view", "general", "control", "closure", "call", "effect")
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What an op does to mutable memory.
+
+    `writes`: argument positions updated in place (a ref, or an input array of the program);
+    `value`: the argument whose value is written there; `combine`: how it is written, "add" (`d +=
+    v`, gradient accumulation) or "replace" (`x[...] = v`, an in-place update of an input);
+    `reads`: ref arguments whose current contents are read; `allocates`: creates a mutable buffer;
+    `target`: what may be written, "ref" or "input" (an array argument of the compiled program);
+    `unknown`: may do anything (a call of a staged function).
+    """
+    writes: Tuple[int, ...] = ()
+    value: Optional[int] = None
+    combine: Optional[str] = None
+    reads: Tuple[int, ...] = ()
+    allocates: bool = False
+    target: Optional[str] = None
+    unknown: bool = False
+
+    @property
+    def none(self) -> bool:
+        return self == PURE
+
+
+PURE = Effects()
 
 
 @dataclass
@@ -34,31 +69,39 @@ class OpDef:
     infer: Callable[..., Any]
     ref: Optional[Callable[..., Any]]
     kind: str
-    cpp: Any
     grad: Any
-    pure: bool = True
+    effects: Effects = PURE
+    blocks: Tuple[str, ...] = ()       # names of the nested blocks (control forms)
     simplify: Optional[Callable[..., Any]] = None
     domain: Dict[str, Any] = field(default_factory=dict)
     nargs: Optional[int] = None        # fixed arity (None: variadic)
     # `out = args[0] + (an update of a few positions)`: a cotangent made of such an op on zeros is
     # accumulated by applying the op to the running sum (or into a ref) instead of adding a mostly-zero
-    # array, and codegen updates args[0]'s buffer in place when nothing else needs it.
+    # array (a backend may update args[0]'s buffer in place when nothing else needs it).
     sparse_update: bool = False
-    # `into(lw, node, target, accumulate)`: lower `target (+)= op(args)` straight into an effect's
-    # target instead of a buffer, for the effects named in `into_effects` ("accum", "store");
-    # `deferred`: that lowering defers the update (runtime deferred.h) until the target is read
-    into: Optional[Callable[..., Any]] = None
-    into_effects: Tuple[str, ...] = ()
-    deferred: bool = False
-    # `fuses(node, sym)`: whether an elementwise producer of sym, one of node's arguments, may be
-    # computed inside node's own loop (the value setitem_add adds into a slice)
-    fuses: Optional[Callable[..., bool]] = None
 
     def __post_init__(self):
+        assert self.kind in KINDS, (self.name, self.kind)
+        assert self.name not in OPS, f"op {self.name} declared twice"
         OPS[self.name] = self
+
+    @property
+    def pure(self) -> bool:
+        """No effects and no blocks: may be CSE'd, folded and removed when unused."""
+        return self.effects.none and not self.blocks and self.kind not in ("closure", "call")
+
+    @property
+    def runs_blocks(self) -> bool:
+        """Whether evaluating the node runs its blocks (a closure's body runs when it is called)."""
+        return self.kind == "control"
 
 
 OPS: Dict[str, OpDef] = {}
+
+
+def opdef(node) -> OpDef:
+    """The table entry of a node's op."""
+    return OPS[node.op]
 
 
 def shape_error(op, msg, *types):
@@ -82,20 +125,20 @@ def _ew_infer(name, float_only, out_dtype=None, same_dtype=True):
     return infer
 
 
-def defunary(name, ref, cpp, grad, *, float_only=True, domain=None, out_dtype=None):
-    return OpDef(name, _ew_infer(name, float_only, out_dtype), ref, "elementwise", cpp, grad,
+def defunary(name, ref, grad, *, float_only=True, domain=None, out_dtype=None):
+    return OpDef(name, _ew_infer(name, float_only, out_dtype), ref, "elementwise", grad,
                  domain=domain or {}, nargs=1)
 
 
-def defbinary(name, ref, cpp, grad, *, float_only=False, domain=None, out_dtype=None,
-              simplify=None):
-    return OpDef(name, _ew_infer(name, float_only, out_dtype), ref, "elementwise", cpp, grad,
+def defbinary(name, ref, grad, *, float_only=False, domain=None, out_dtype=None, simplify=None):
+    return OpDef(name, _ew_infer(name, float_only, out_dtype), ref, "elementwise", grad,
                  domain=domain or {}, nargs=2, simplify=simplify)
 
 
-def defcompare(name, ref, cpp):
-    return OpDef(name, _ew_infer(name, False, out_dtype="bool"), ref, "elementwise", cpp, NONDIFF,
+def defcompare(name, ref):
+    return OpDef(name, _ew_infer(name, False, out_dtype="bool"), ref, "elementwise", NONDIFF,
                  nargs=2)
 
 
-from . import elementwise, reduce, linalg, shape, nn, effects, conv, random  # noqa: E402,F401  (register ops)
+from . import (elementwise, reduce, linalg, shape, nn, effects, conv, random,  # noqa: E402,F401
+               control)                                                      # (register ops)

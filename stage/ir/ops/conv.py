@@ -6,8 +6,8 @@ Each gradient is another op of this table, and the set is closed under different
 cotangents are `conv2d_grad_input` (a transposed convolution) and `conv2d_grad_weight`, each of which
 is bilinear with cotangents expressed by the other two, so second derivatives stay staged code.
 Max pooling's gradient `max_pool2d_grad` routes the cotangent to each window's maximum in one pass;
-its own gradient gathers through `max_pool2d_indices` (where each maximum came from) and `take`; average pooling and `avg_pool2d_grad` are each other's transposes. The C++ is
-in runtime_cpp/stage/conv.h (im2col + one gemm per chunk of images).
+its own gradient gathers through `max_pool2d_indices` (where each maximum came from) and `take`;
+average pooling and `avg_pool2d_grad` are each other's transposes.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -192,97 +192,6 @@ def _avg_pool_grad_infer(ts, kernel_size, stride, padding, input_hw):
     return TensorType(g.dtype, g.shape[:2] + tuple(input_hw))
 
 
-# ------------------------------------------------------------------------------------ C++
-
-def _conv_shape(x_shape, o, khw, out_hw, params):
-    n, c, h, w = x_shape
-    dims = (n, c, h, w, o) + tuple(khw) + tuple(params["stride"]) + tuple(params["padding"]) + \
-        tuple(out_hw) + tuple(params.get("dilation", NO_DILATION))
-    return "stage::Conv2dShape{" + ", ".join(str(d) for d in dims) + "}"
-
-
-def _out_first(lw, node):
-    """The output's buffer, defined before the inputs are made contiguous."""
-    return lw.out_ptr(node.sym)
-
-
-def _ptrs(lw, *exps):
-    """Contiguous pointers to the inputs (a strided view is copied; the copy lives until the
-    kernel's statement)."""
-    return [lw.ptr(e) for e in exps]
-
-
-def _conv_cpp(lw, node):
-    x, w = node.args
-    out = _out_first(lw, node)
-    s = _conv_shape(x.type.shape, w.type.shape[0], w.type.shape[2:], node.sym.type.shape[2:],
-                    node.params)
-    px, pw = _ptrs(lw, x, w)
-    return [f"stage::conv2d({s}, {px}, {pw}, {out});"]
-
-
-def _conv_grad_input_cpp(lw, node):
-    g, w = node.args
-    out = _out_first(lw, node)
-    s = _conv_shape(node.sym.type.shape, w.type.shape[0], w.type.shape[2:], g.type.shape[2:],
-                    node.params)
-    pg, pw = _ptrs(lw, g, w)
-    return [f"stage::conv2d_grad_input({s}, {pg}, {pw}, {out});"]
-
-
-def _conv_grad_weight_cpp(lw, node):
-    x, g = node.args
-    out = _out_first(lw, node)
-    s = _conv_shape(x.type.shape, g.type.shape[1], node.params["kernel_hw"], g.type.shape[2:],
-                    node.params)
-    px, pg = _ptrs(lw, x, g)
-    return [f"stage::conv2d_grad_weight({s}, {px}, {pg}, {out});"]
-
-
-def _pool_shape(x_shape, out_hw, p):
-    n, c, h, w = x_shape
-    dims = (n * c, h, w) + tuple(p["kernel_size"]) + tuple(p["stride"]) + tuple(p["padding"]) + \
-        tuple(out_hw)
-    return "stage::Pool2dShape{" + ", ".join(str(d) for d in dims) + "}"
-
-
-def _max_pool_cpp(lw, node):
-    (x,) = node.args
-    out = _out_first(lw, node)
-    s = _pool_shape(x.type.shape, node.sym.type.shape[2:], node.params)
-    return [f"stage::max_pool2d({s}, {lw.ptr(x)}, {out}, (int64_t*)nullptr);"]
-
-
-def _max_pool_indices_cpp(lw, node):
-    (x,) = node.args
-    out = _out_first(lw, node)
-    s = _pool_shape(x.type.shape, node.sym.type.shape[2:], node.params)
-    T = "float" if x.type.dtype == "float32" else "double"
-    return [f"stage::max_pool2d({s}, {lw.ptr(x)}, ({T}*)nullptr, {out});"]
-
-
-def _max_pool_grad_cpp(lw, node):
-    x, g = node.args
-    out = _out_first(lw, node)
-    s = _pool_shape(x.type.shape, g.type.shape[2:], node.params)
-    px, pg = _ptrs(lw, x, g)
-    return [f"stage::max_pool2d_grad({s}, {px}, {pg}, {out});"]
-
-
-def _avg_pool_cpp(lw, node):
-    (x,) = node.args
-    out = _out_first(lw, node)
-    s = _pool_shape(x.type.shape, node.sym.type.shape[2:], node.params)
-    return [f"stage::avg_pool2d({s}, {lw.ptr(x)}, {out});"]
-
-
-def _avg_pool_grad_cpp(lw, node):
-    (g,) = node.args
-    out = _out_first(lw, node)
-    s = _pool_shape(node.sym.type.shape, g.type.shape[2:], node.params)
-    return [f"stage::avg_pool2d_grad({s}, {lw.ptr(g)}, {out});"]
-
-
 # ------------------------------------------------------------------------------------ gradients
 
 def _geometry(stride, padding, dilation):
@@ -336,19 +245,19 @@ def _avg_pool_grad_grad(c, out, g, kernel_size, stride, padding, input_hw):
 CONV = {"stride": (1, 1), "padding": (0, 0)}
 POOL = {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0)}
 
-OpDef("conv2d", _conv_infer, _conv_ref, "kernel", _conv_cpp, _conv_grad, nargs=2,
+OpDef("conv2d", _conv_infer, _conv_ref, "general", _conv_grad, nargs=2,
       domain={"params": CONV})
-OpDef("conv2d_grad_input", _conv_grad_input_infer, _conv_grad_input_ref, "kernel",
-      _conv_grad_input_cpp, _conv_grad_input_grad, nargs=2)
-OpDef("conv2d_grad_weight", _conv_grad_weight_infer, _conv_grad_weight_ref, "kernel",
-      _conv_grad_weight_cpp, _conv_grad_weight_grad, nargs=2)
-OpDef("max_pool2d", _pool_infer("max_pool2d"), _max_pool_ref, "kernel", _max_pool_cpp,
+OpDef("conv2d_grad_input", _conv_grad_input_infer, _conv_grad_input_ref, "general",
+      _conv_grad_input_grad, nargs=2)
+OpDef("conv2d_grad_weight", _conv_grad_weight_infer, _conv_grad_weight_ref, "general",
+      _conv_grad_weight_grad, nargs=2)
+OpDef("max_pool2d", _pool_infer("max_pool2d"), _max_pool_ref, "general",
       _max_pool_grad, nargs=1, domain={"params": POOL, "distinct": True})
-OpDef("max_pool2d_grad", _max_pool_grad_infer, _max_pool_grad_ref, "kernel", _max_pool_grad_cpp,
+OpDef("max_pool2d_grad", _max_pool_grad_infer, _max_pool_grad_ref, "general",
       _max_pool_grad_grad, nargs=2, domain={"params": POOL, "distinct": True})
 OpDef("max_pool2d_indices", _pool_infer("max_pool2d_indices", "int64"), _max_pool_indices_ref,
-      "kernel", _max_pool_indices_cpp, NONDIFF, nargs=1, domain={"params": POOL, "distinct": True})
-OpDef("avg_pool2d", _pool_infer("avg_pool2d"), _avg_pool_ref, "kernel", _avg_pool_cpp,
+      "general", NONDIFF, nargs=1, domain={"params": POOL, "distinct": True})
+OpDef("avg_pool2d", _pool_infer("avg_pool2d"), _avg_pool_ref, "general",
       _avg_pool_grad, nargs=1, domain={"params": POOL})
-OpDef("avg_pool2d_grad", _avg_pool_grad_infer, _avg_pool_grad_ref, "kernel", _avg_pool_grad_cpp,
+OpDef("avg_pool2d_grad", _avg_pool_grad_infer, _avg_pool_grad_ref, "general",
       _avg_pool_grad_grad, nargs=1)

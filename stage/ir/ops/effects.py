@@ -1,8 +1,15 @@
-"""Refs: mutable buffers that carry gradients across staged scopes (the `.d` of a value that a
-continuation, branch or loop body accumulates into). `new_var` allocates one, `accum` adds into it
-(a write effect), `read_var` reads it once every write is done."""
+"""Effect forms: mutable memory, declared like every op.
+
+Refs carry gradients across staged scopes (the `.d` of a value that a continuation, branch or loop
+body accumulates into): `new_var` allocates one, `accum` adds into it, `read_var` reads it once every
+write is done. `store` (`st.assign`) writes a value into an input array of the compiled program in
+place (parameters and optimizer state updated by a training step). The rules on where a `store` may
+stand are checked by `stage.ir.effects.check`, for every backend alike.
+"""
+import numpy as np
+
 from ..types import RefType, TensorType
-from . import NONDIFF, OpDef, shape_error
+from . import NONDIFF, Effects, OpDef, shape_error
 
 
 def _new_var_infer(ts):
@@ -29,23 +36,6 @@ def _accum_ref(ref, x):
     return ()
 
 
-def _new_var_cpp(lw, node):
-    return lw.new_ref(node.sym, node.args[0])
-
-
-def _accum_cpp(lw, node):
-    if id(node) in lw.effect_group:
-        return lw.group_into(node)
-    return lw.accumulate_into(node.args[0], node.args[1])
-
-
-OpDef("new_var", _new_var_infer, lambda init: init.copy(), "effect", _new_var_cpp, NONDIFF,
-      pure=False, nargs=1)
-OpDef("accum", _accum_infer, _accum_ref, "effect", _accum_cpp, NONDIFF, pure=False, nargs=2)
-OpDef("read_var", _read_infer, lambda ref: ref.copy(), "effect",
-      lambda lw, node: lw.alias(node.sym, node.args[0]), NONDIFF, pure=False, nargs=1)
-
-
 def _store_infer(ts):
     x, v = ts
     if not isinstance(x, TensorType) or x.dtype != v.dtype or x.shape != v.shape:
@@ -58,12 +48,11 @@ def _store_ref(x, v):
     return ()
 
 
-def _store_cpp(lw, node):
-    if id(node) in lw.effect_group:
-        return lw.group_into(node)
-    return lw.store_into(node.args[0], node.args[1])
-
-
-# Write a value into an input array of the compiled function, in place (parameters and optimizer
-# state updated by a training step). It must be the input's last use.
-OpDef("store", _store_infer, _store_ref, "effect", _store_cpp, NONDIFF, pure=False, nargs=2)
+OpDef("new_var", _new_var_infer, lambda init: np.array(init, copy=True), "effect", NONDIFF,
+      effects=Effects(allocates=True), nargs=1)
+OpDef("accum", _accum_infer, _accum_ref, "effect", NONDIFF,
+      effects=Effects(writes=(0,), value=1, combine="add", target="ref"), nargs=2)
+OpDef("read_var", _read_infer, lambda ref: ref.copy(), "effect", NONDIFF,
+      effects=Effects(reads=(0,)), nargs=1)
+OpDef("store", _store_infer, _store_ref, "effect", NONDIFF,
+      effects=Effects(writes=(0,), value=1, combine="replace", target="input"), nargs=2)

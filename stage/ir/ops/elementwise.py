@@ -1,4 +1,5 @@
-"""Elementwise ops: fused into loops by codegen; C++ is a scalar expression over `{0}`, `{1}`, ..."""
+"""Elementwise ops: one value per element of the broadcast arguments (a backend may compute chains
+of them in one loop)."""
 import numpy as np
 
 from ..graph import Const
@@ -27,34 +28,25 @@ def _where0(mask, g):
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
-defbinary("add", np.add, "{0} + {1}", lambda g, out, a, b: (g, g),
+defbinary("add", np.add, lambda g, out, a, b: (g, g),
           simplify=_identity_if((0, 1), 0))
-defbinary("subtract", np.subtract, "{0} - {1}", lambda g, out, a, b: (g, -g),
+defbinary("subtract", np.subtract, lambda g, out, a, b: (g, -g),
           simplify=_identity_if((1,), 0))
-defbinary("multiply", np.multiply, "{0} * {1}", lambda g, out, a, b: (g * b, g * a),
+defbinary("multiply", np.multiply, lambda g, out, a, b: (g * b, g * a),
           simplify=_identity_if((0, 1), 1))
-defbinary("divide", np.divide, "{0} / {1}", lambda g, out, a, b: (g / b, -g * out / b),
+defbinary("divide", np.divide, lambda g, out, a, b: (g / b, -g * out / b),
           float_only=True, simplify=_identity_if((1,), 1))
-defbinary("power", np.power, "std::pow({0}, {1})",
+defbinary("power", np.power,
           lambda g, out, a, b: (g * b * F.power(a, b - 1), g * out * F.log(a)),
           float_only=True, domain={"positive": True})
-# NaN-propagating like NumPy (std::max/min would drop a NaN second operand)
-defbinary("maximum", np.maximum, "({0} > {1} || {0} != {0}) ? {0} : {1}",
+# NaN-propagating like NumPy (a NaN in either operand gives NaN)
+defbinary("maximum", np.maximum,
           lambda g, out, a, b: _split_ties(g, a > b, F.equal(a, b)))
-defbinary("minimum", np.minimum, "({0} < {1} || {0} != {0}) ? {0} : {1}",
+defbinary("minimum", np.minimum,
           lambda g, out, a, b: _split_ties(g, a < b, F.equal(a, b)))
-def _int_div_cpp(helper):
-    """An integer division by zero gives 0, as in NumPy (stage::floordiv/pymod would throw, and a
-    throw out of an `omp simd` loop terminates the process)."""
-    def cpp(a, T):
-        call = f"stage::{helper}<{T}>({a[0]}, {a[1]})"
-        return call if T in ("float", "double") else f"({a[1]} == 0 ? {T}(0) : {call})"
-    return cpp
-
-
-defbinary("floor_divide", np.floor_divide, _int_div_cpp("floordiv"), NONDIFF,
+defbinary("floor_divide", np.floor_divide, NONDIFF,
           domain={"nonzero": True})
-defbinary("mod", np.mod, _int_div_cpp("pymod"),
+defbinary("mod", np.mod,
           lambda g, out, a, b: (g, -g * F.floor_divide(a, b)), domain={"nonzero": True})
 
 
@@ -64,34 +56,34 @@ def _split_ties(g, wins, ties):
     return ga, g - ga
 
 
-defunary("negative", np.negative, "-{0}", lambda g, out, a: (-g,), float_only=False)
-defunary("exp", np.exp, "stage::exp({0})", lambda g, out, a: (g * out,))
-defunary("log", np.log, "std::log({0})", lambda g, out, a: (g / a,), domain={"positive": True})
-defunary("sqrt", np.sqrt, "std::sqrt({0})", lambda g, out, a: (g / (2 * out),),
+defunary("negative", np.negative, lambda g, out, a: (-g,), float_only=False)
+defunary("exp", np.exp, lambda g, out, a: (g * out,))
+defunary("log", np.log, lambda g, out, a: (g / a,), domain={"positive": True})
+defunary("sqrt", np.sqrt, lambda g, out, a: (g / (2 * out),),
          domain={"positive": True})
-defunary("square", np.square, "{0} * {0}", lambda g, out, a: (g * (2 * a),), float_only=False)
-defunary("tanh", np.tanh, "stage::tanh({0})", lambda g, out, a: (g * (1 - out * out),))
-defunary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), "stage::sigmoid({0})",
+defunary("square", np.square, lambda g, out, a: (g * (2 * a),), float_only=False)
+defunary("tanh", np.tanh, lambda g, out, a: (g * (1 - out * out),))
+defunary("sigmoid", lambda x: 1 / (1 + np.exp(-x)),
          lambda g, out, a: (g * out * (1 - out),))
-defunary("relu", lambda x: np.maximum(x, 0), "!({0} <= 0) ? {0} : {T}(0)",     # NaN stays NaN
+defunary("relu", lambda x: np.maximum(x, 0),                  # NaN stays NaN
          lambda g, out, a: (_where0(out > 0, g),), float_only=False, domain={"away_from": 0.0})
-defunary("abs", np.abs, "std::abs({0})", lambda g, out, a: (g * F.sign(a),), float_only=False,
+defunary("abs", np.abs, lambda g, out, a: (g * F.sign(a),), float_only=False,
          domain={"away_from": 0.0})
-defunary("sign", np.sign, "{0} != {0} ? {0} : stage::sign({0})", NONDIFF, float_only=False)
-defunary("sin", np.sin, "std::sin({0})", lambda g, out, a: (g * F.cos(a),))
-defunary("cos", np.cos, "std::cos({0})", lambda g, out, a: (-g * F.sin(a),))
-defunary("floor", np.floor, "std::floor({0})", NONDIFF)
-defunary("logical_not", np.logical_not, "!{0}", NONDIFF, float_only=False, out_dtype="bool")
+defunary("sign", np.sign, NONDIFF, float_only=False)
+defunary("sin", np.sin, lambda g, out, a: (g * F.cos(a),))
+defunary("cos", np.cos, lambda g, out, a: (-g * F.sin(a),))
+defunary("floor", np.floor, NONDIFF)
+defunary("logical_not", np.logical_not, NONDIFF, float_only=False, out_dtype="bool")
 
 # -- comparisons and logic (non-differentiable, bool results) ----------------------------------------
-defcompare("less", np.less, "{0} < {1}")
-defcompare("less_equal", np.less_equal, "{0} <= {1}")
-defcompare("greater", np.greater, "{0} > {1}")
-defcompare("greater_equal", np.greater_equal, "{0} >= {1}")
-defcompare("equal", np.equal, "{0} == {1}")
-defcompare("not_equal", np.not_equal, "{0} != {1}")
-defcompare("logical_and", np.logical_and, "{0} && {1}")
-defcompare("logical_or", np.logical_or, "{0} || {1}")
+defcompare("less", np.less)
+defcompare("less_equal", np.less_equal)
+defcompare("greater", np.greater)
+defcompare("greater_equal", np.greater_equal)
+defcompare("equal", np.equal)
+defcompare("not_equal", np.not_equal)
+defcompare("logical_and", np.logical_and)
+defcompare("logical_or", np.logical_or)
 
 
 # -- where, clip, astype, iota ------------------------------------------------------------------------
@@ -107,7 +99,7 @@ def _where_infer(ts):
         raise shape_error("where", "shapes cannot be broadcast together", *ts) from None
 
 
-OpDef("where", _where_infer, np.where, "elementwise", "{0} ? {1} : {2}",
+OpDef("where", _where_infer, np.where, "elementwise",
       lambda g, out, c, x, y: (None, _where0(c, g), F.where(c, 0, g)), nargs=3)
 
 
@@ -129,15 +121,7 @@ def _clip_grad(g, out, x, lo, hi):
     return (g if mask is None else _where0(mask, g),)
 
 
-def _clip_cpp(a, T, lo, hi):
-    from ...codegen.cpp import literal
-    inf = "infinity" if T in ("float", "double") else "max"      # no bound: no-op for ints too
-    lo = f"-std::numeric_limits<{T}>::{inf}()" if lo is None else literal(lo, T)
-    hi = f"std::numeric_limits<{T}>::{inf}()" if hi is None else literal(hi, T)
-    return f"stage::clip<{T}>({a[0]}, {lo}, {hi})"
-
-
-OpDef("clip", _clip_infer, _clip_ref, "elementwise", _clip_cpp, _clip_grad,
+OpDef("clip", _clip_infer, _clip_ref, "elementwise", _clip_grad,
       nargs=1, domain={"params": {"lo": -0.5, "hi": 0.5}, "away_from": (-0.5, 0.5)})
 
 
@@ -146,7 +130,7 @@ def _astype_infer(ts, dtype):
 
 
 OpDef("astype", _astype_infer, lambda x, dtype: x.astype(dtype), "elementwise",
-      "static_cast<{T}>({0})", lambda g, out, x, dtype: (F.astype(g, x.dtype),), nargs=1,
+      lambda g, out, x, dtype: (F.astype(g, x.dtype),), nargs=1,
       domain={"params": {"dtype": "float64"}})
 
 
@@ -159,9 +143,9 @@ def _iota_ref(shape, axis, dtype):
     return np.broadcast_to(idx.reshape([-1 if d == axis else 1 for d in range(len(shape))]), shape)
 
 
-# The index along `axis`, as a value: a view that reads no memory (codegen gives it the strides of
+# The index along `axis`, as a value: a view that reads no memory (a backend gives it the strides of
 # that axis), so one_hot and masks built from it need no buffer.
-OpDef("iota", _iota_infer, _iota_ref, "view", lambda lw, node: lw.iota_layout(node), NONDIFF, nargs=0)
+OpDef("iota", _iota_infer, _iota_ref, "view", NONDIFF, nargs=0)
 
 # identity whose output carries no gradient
-defunary("stop_gradient", lambda x: x, "{0}", NONDIFF, float_only=False)
+defunary("stop_gradient", lambda x: x, NONDIFF, float_only=False)

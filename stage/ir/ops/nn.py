@@ -8,10 +8,6 @@ from .. import functions as F
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _axis_split(shape, axis):
-    return int(np.prod(shape[:axis])), shape[axis], int(np.prod(shape[axis + 1:]))
-
-
 def _softmax_infer(name):
     def infer(ts, axis):
         (x,) = ts
@@ -31,19 +27,10 @@ def _log_softmax_ref(x, axis):
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
 
-def _softmax_cpp(kernel):
-    def cpp(lw, node):
-        (x,) = node.args
-        outer, n, inner = _axis_split(x.type.shape, node.params["axis"]) if x.type.shape else (1, 1, 1)
-        return [f"stage::{kernel}({lw.ptr(x)}, {lw.out_ptr(node.sym)}, {outer}, {n}, {inner});"]
-    return cpp
-
-
-OpDef("softmax", _softmax_infer("softmax"), _softmax_ref, "kernel", _softmax_cpp("softmax"),
+OpDef("softmax", _softmax_infer("softmax"), _softmax_ref, "general",
       lambda g, out, x, axis: (out * (g - F.sum(g * out, axis, keepdims=True)),), nargs=1,
       domain={"params": {"axis": -1}})
-OpDef("log_softmax", _softmax_infer("log_softmax"), _log_softmax_ref, "kernel",
-      _softmax_cpp("log_softmax"),
+OpDef("log_softmax", _softmax_infer("log_softmax"), _log_softmax_ref, "general",
       lambda g, out, x, axis: (g - F.exp(out) * F.sum(g, axis, keepdims=True),), nargs=1,
       domain={"params": {"axis": -1}})
 
@@ -73,15 +60,6 @@ def _nll_ref(logp, target, reduction, ignore_index):
     return (picked.sum(dtype=logp.dtype) / valid.sum()).astype(logp.dtype)
 
 
-def _nll_cpp(lw, node):
-    logp, target = node.args
-    n = target.type.size
-    c = logp.type.shape[-1]
-    red = REDUCTIONS.index(node.params["reduction"])
-    return [f"stage::nll_loss({lw.ptr(logp)}, {lw.ptr(target)}, {lw.out_ptr(node.sym)}, {n}, {c}, "
-            f"{red}, {node.params['ignore_index']}, {lw.where(node)});"]
-
-
 def _nll_grad(g, out, logp, target, reduction, ignore_index):
     w = F.not_equal(target, ignore_index).astype(logp.dtype)
     if reduction == "mean":
@@ -92,7 +70,7 @@ def _nll_grad(g, out, logp, target, reduction, ignore_index):
     return F.where(hot, -w[..., None], 0), None
 
 
-OpDef("nll_loss", _nll_infer, _nll_ref, "kernel", _nll_cpp, _nll_grad, nargs=2,
+OpDef("nll_loss", _nll_infer, _nll_ref, "general", _nll_grad, nargs=2,
       domain={"params": {"reduction": "mean", "ignore_index": -100}, "log_probs": True})
 
 
@@ -116,21 +94,13 @@ def _ce_ref(logits, target, reduction, ignore_index):
     return _nll_ref(_log_softmax_ref(logits, -1), target, reduction, ignore_index)
 
 
-def _ce_cpp(lw, node):
-    logits, target = node.args
-    red = REDUCTIONS.index(node.params["reduction"])
-    return [f"stage::cross_entropy({lw.ptr(logits)}, {lw.ptr(target)}, {lw.out_ptr(node.sym)}, "
-            f"{target.type.size}, {logits.type.shape[-1]}, {red}, {node.params['ignore_index']}, "
-            f"{lw.where(node)});"]
-
-
 def _ce_grad(g, out, logits, target, reduction, ignore_index):
     w = F.not_equal(target, ignore_index).astype(logits.dtype)
     w = w * (g / F.sum(w)) if reduction == "mean" else w * g
     return F.apply("cross_entropy_grad", logits, target, w, ignore_index=ignore_index), None
 
 
-OpDef("softmax_cross_entropy", _ce_infer, _ce_ref, "kernel", _ce_cpp, _ce_grad, nargs=2,
+OpDef("softmax_cross_entropy", _ce_infer, _ce_ref, "general", _ce_grad, nargs=2,
       domain={"params": {"reduction": "mean", "ignore_index": -100}})
 
 
@@ -155,13 +125,6 @@ def _ce_grad_ref(logits, target, w, ignore_index):
             * np.asarray(w)[..., None]).astype(logits.dtype)
 
 
-def _ce_grad_cpp(lw, node):
-    logits, target, w = node.args
-    return [f"stage::cross_entropy_grad({lw.ptr(logits)}, {lw.ptr(target)}, {lw.ptr(w)}, "
-            f"{lw.out_ptr(node.sym)}, {target.type.size}, {logits.type.shape[-1]}, "
-            f"{node.params['ignore_index']}, {lw.where(node)});"]
-
-
 def _ce_grad_grad(G, out, logits, target, w, ignore_index):
     """Second derivatives: (softmax(l) - onehot) * w is differentiable in l and w."""
     s = F.softmax(logits, -1)
@@ -174,5 +137,5 @@ def _ce_grad_grad(G, out, logits, target, w, ignore_index):
 
 
 # the gradient of softmax_cross_entropy: (softmax(logits) - onehot(target)) * w per row
-OpDef("cross_entropy_grad", _ce_grad_infer, _ce_grad_ref, "kernel", _ce_grad_cpp, _ce_grad_grad,
+OpDef("cross_entropy_grad", _ce_grad_infer, _ce_grad_ref, "general", _ce_grad_grad,
       nargs=3, domain={"params": {"ignore_index": -100}})

@@ -49,13 +49,5 @@ def _uniform_infer(ts, shape, dtype, stream):
     return TensorType(dtype, tuple(shape))
 
 
-def _uniform_cpp(lw, node):
-    seed, counter = node.args
-    n = node.sym.type.size
-    return [f"stage::random_uniform<{'float' if node.sym.type.dtype == 'float32' else 'double'}>("
-            f"{lw.scalar(seed)}, {lw.scalar(counter)}, {int(node.params['stream'])}, "
-            f"{lw.out_ptr(node.sym)}, {n});"]
-
-
-OpDef("random_uniform", _uniform_infer, _uniform_ref, "kernel", _uniform_cpp, NONDIFF, nargs=2,
+OpDef("random_uniform", _uniform_infer, _uniform_ref, "general", NONDIFF, nargs=2,
       domain={"params": {"shape": (3, 4), "dtype": "float32", "stream": 0}})

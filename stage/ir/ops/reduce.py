@@ -1,6 +1,9 @@
-"""Reductions along axes (`axis` is a normalised tuple of axes): lowered by codegen's reduce loops."""
+"""Reductions along axes (`axis` is a normalised tuple of axes). `max` propagates NaN as NumPy does;
+a reduction without an identity (`max`, `argmax`) of an empty axis is refused while staging, as NumPy
+raises ValueError."""
 import numpy as np
 
+from ..graph import StageValueError
 from ..types import FLOATS, TensorType
 from . import NONDIFF, OpDef, shape_error
 from .. import functions as F
@@ -12,11 +15,14 @@ def _kept_shape(shape, axis, keepdims):
     return tuple(n for d, n in enumerate(shape) if d not in axis)
 
 
-def _reduce_infer(name, dtype_rule):
+def _reduce_infer(name, dtype_rule, identity=True):
     def infer(ts, axis, keepdims):
         (x,) = ts
         if any(not 0 <= a < x.ndim for a in axis) or len(set(axis)) != len(axis):
             raise shape_error(name, f"invalid axis {axis}", x)
+        if not identity and any(x.shape[a] == 0 for a in axis):
+            raise StageValueError(f"{name}: zero-size array to a reduction which has no identity "
+                                  f"(axis {axis} of {x})")
         return TensorType(dtype_rule(x.dtype), _kept_shape(x.shape, axis, keepdims))
     return infer
 
@@ -43,12 +49,10 @@ def _max_grad(g, out, x, axis, keepdims):
 
 OpDef("sum", _reduce_infer("sum", _sum_dtype),
       lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims, dtype=_sum_dtype(x.dtype.name)),
-      "reduce", {"init": "0", "combine": "{acc} + {x}"}, _sum_grad, nargs=1,
-      domain={"params": {"axis": (0,), "keepdims": False}},
-      into=lambda lw, node, target, acc: lw.loops.reduce(node, into=target), into_effects=("accum",))
-OpDef("max", _reduce_infer("max", lambda d: d),
+      "reduce", _sum_grad, nargs=1, domain={"params": {"axis": (0,), "keepdims": False}})
+OpDef("max", _reduce_infer("max", lambda d: d, identity=False),
       lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-      "reduce", {"init": "lowest", "combine": "({x} > {acc} || {x} != {x}) ? {x} : {acc}"}, _max_grad, nargs=1,
+      "reduce", _max_grad, nargs=1,
       domain={"params": {"axis": (0,), "keepdims": False}, "distinct": True})
 
 
@@ -56,18 +60,11 @@ def _argmax_infer(ts, axis):
     (x,) = ts
     if axis is not None and not 0 <= axis < x.ndim:
         raise shape_error("argmax", f"invalid axis {axis}", x)
+    if (x.size == 0) if axis is None else x.shape[axis] == 0:
+        raise StageValueError(f"argmax: attempt to get the argmax of an empty sequence ({x})")
     shape = () if axis is None else tuple(n for d, n in enumerate(x.shape) if d != axis)
     return TensorType("int64", shape)
 
 
-def _argmax_cpp(lw, node):
-    (x,) = node.args
-    axis = node.params["axis"]
-    shape = x.type.shape
-    outer, n, inner = (1, x.type.size, 1) if axis is None else (
-        int(np.prod(shape[:axis])), shape[axis], int(np.prod(shape[axis + 1:])))
-    return [f"stage::argmax({lw.ptr(x)}, {lw.out_ptr(node.sym)}, {outer}, {n}, {inner});"]
-
-
-OpDef("argmax", _argmax_infer, lambda x, axis: np.argmax(x, axis=axis), "kernel", _argmax_cpp,
+OpDef("argmax", _argmax_infer, lambda x, axis: np.argmax(x, axis=axis), "general",
       NONDIFF, nargs=1, domain={"params": {"axis": 0}, "distinct": True})

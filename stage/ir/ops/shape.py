@@ -1,5 +1,6 @@
-"""Shape ops. reshape/transpose/broadcast_to/getitem are views (codegen gives them a strided layout
-over their input's buffer, no copy); concatenate/setitem_add/take/scatter_add are kernels."""
+"""Shape ops. reshape/transpose/broadcast_to/getitem are views (their output aliases the input's
+elements: a backend can give them a strided layout over the input's buffer, no copy);
+concatenate/setitem_add/take/scatter_add compute new arrays."""
 import numpy as np
 
 from ..types import TensorType, broadcast_shapes
@@ -21,7 +22,6 @@ def _reshape_infer(ts, shape):
 
 
 OpDef("reshape", _reshape_infer, lambda x, shape: np.reshape(x, shape), "view",
-      lambda lw, node: lw.layout(node.args[0]).reshape(node.params["shape"]),
       lambda g, out, x, shape: (F.reshape(g, x.shape),), nargs=1,
       domain={"params": {"shape": (-1,)}})
 
@@ -34,7 +34,6 @@ def _transpose_infer(ts, axes):
 
 
 OpDef("transpose", _transpose_infer, lambda x, axes: np.transpose(x, axes), "view",
-      lambda lw, node: lw.layout(node.args[0]).transpose(node.params["axes"]),
       lambda g, out, x, axes: (F.transpose(g, tuple(np.argsort(axes))),), nargs=1,
       domain={"params": {"axes": "reverse"}})
 
@@ -51,7 +50,6 @@ def _broadcast_infer(ts, shape):
 
 # the gradient is g itself: the CPS step sums it back to x's shape (un-broadcasting is done there)
 OpDef("broadcast_to", _broadcast_infer, lambda x, shape: np.broadcast_to(x, shape), "view",
-      lambda lw, node: lw.layout(node.args[0]).broadcast_to(node.params["shape"]),
       lambda g, out, x, shape: (g,), nargs=1, domain={"params": {"shape": "lead2"}})
 
 
@@ -103,7 +101,6 @@ def _getitem_ref(x, *dyn, spec):
 
 
 OpDef("getitem", _getitem_infer, _getitem_ref, "view",
-      lambda lw, node: lw.index_view(node),
       lambda g, out, x, *dyn, spec: (F.setitem_add(F.zeros_like(x), g, dyn, spec),)
       + (None,) * len(dyn), domain={"params": {"spec": "row1"}})
 
@@ -126,20 +123,10 @@ def _setitem_add_ref(x, v, *dyn, spec):
     return out
 
 
-def _setitem_add_cpp(lw, node):
-    x, v = node.args[:2]
-    lines = lw.copy_into(node.sym, x)
-    target = lw.index_view(node, base=lw.out_layout(node.sym))
-    return lines + lw.elementwise_loop(target, v, accumulate=True)
-
-
 # out = x with out[spec] += v: the gradient of getitem (and a JAX-style `x.at[...].add(v)`)
-OpDef("setitem_add", _setitem_add_infer, _setitem_add_ref, "kernel", _setitem_add_cpp,
+OpDef("setitem_add", _setitem_add_infer, _setitem_add_ref, "general",
       lambda g, out, x, v, *dyn, spec: (g, F.getitem_spec(g, dyn, spec)) + (None,) * len(dyn),
-      domain={"params": {"spec": "row1"}}, sparse_update=True,
-      into=lambda lw, node, target, acc: lw.sparse_into(node, target), into_effects=("accum",),
-      fuses=lambda node, s: node.args[1] is s and
-      _spec_shape(node.args[0].type.shape, node.params["spec"]) == s.type.shape)
+      domain={"params": {"spec": "row1"}}, sparse_update=True)
 
 
 # -- copies -------------------------------------------------------------------------------------------
@@ -155,17 +142,6 @@ def _concat_infer(ts, axis):
     return TensorType(x0.dtype, tuple(shape))
 
 
-def _concat_cpp(lw, node):
-    axis = node.params["axis"]
-    out = lw.out_layout(node.sym)
-    lines, start = [], 0
-    for x in node.args:
-        n = x.type.shape[axis]
-        lines += lw.elementwise_loop(out.slice(axis, start, n), x)
-        start += n
-    return lines
-
-
 def _concat_grad(g, out, *xs, axis):
     cots, start = [], 0
     for x in xs:
@@ -175,8 +151,8 @@ def _concat_grad(g, out, *xs, axis):
     return tuple(cots)
 
 
-OpDef("concatenate", _concat_infer, lambda *xs, axis: np.concatenate(xs, axis=axis), "kernel",
-      _concat_cpp, _concat_grad, domain={"params": {"axis": 0}})
+OpDef("concatenate", _concat_infer, lambda *xs, axis: np.concatenate(xs, axis=axis), "general",
+      _concat_grad, domain={"params": {"axis": 0}})
 
 
 def _take_infer(ts, axis):
@@ -195,18 +171,7 @@ def _take_ref(a, idx, axis):
     return np.take(a, idx, axis=axis)
 
 
-def _axis_split(shape, axis):
-    return int(np.prod(shape[:axis])), shape[axis], int(np.prod(shape[axis + 1:]))
-
-
-def _take_cpp(lw, node):
-    a, idx = node.args
-    outer, n, inner = _axis_split(a.type.shape, node.params["axis"])
-    return [f"stage::take({lw.ptr(a)}, {lw.ptr(idx)}, {lw.out_ptr(node.sym)}, {outer}, {n}, "
-            f"{idx.type.size}, {inner}, {lw.where(node)});"]
-
-
-OpDef("take", _take_infer, _take_ref, "kernel", _take_cpp,
+OpDef("take", _take_infer, _take_ref, "general",
       lambda g, out, a, idx, axis: (F.scatter_add(F.zeros_like(a), idx, g, axis), None), nargs=2,
       domain={"params": {"axis": 0}})
 
@@ -227,16 +192,7 @@ def _scatter_add_ref(x, idx, v, axis):
     return out
 
 
-def _scatter_add_cpp(lw, node):
-    x, idx, v = node.args
-    outer, n, inner = _axis_split(x.type.shape, node.params["axis"])
-    return lw.copy_into(node.sym, x) + [
-        f"stage::scatter_add({lw.out_ptr(node.sym)}, {lw.ptr(idx)}, {lw.ptr(v)}, {outer}, {n}, "
-        f"{idx.type.size}, {inner}, {lw.where(node)});"]
-
-
 # out = x; out[idx] += v along axis (repeated indices accumulate): the gradient of take
-OpDef("scatter_add", _scatter_add_infer, _scatter_add_ref, "kernel", _scatter_add_cpp,
+OpDef("scatter_add", _scatter_add_infer, _scatter_add_ref, "general",
       lambda g, out, x, idx, v, axis: (g, None, F.take(g, idx, axis)), nargs=3,
-      domain={"params": {"axis": 0}}, sparse_update=True,
-      into=lambda lw, node, target, acc: lw.sparse_into(node, target), into_effects=("accum",))
+      domain={"params": {"axis": 0}}, sparse_update=True)
