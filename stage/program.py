@@ -16,7 +16,7 @@ from .inputs import as_array, is_runtime
 from .names import leaf_names
 from .ir import functions as F
 from .ir.graph import Block, Trace, reify
-from .ir.inplace import check as check_inplace
+from .ir.inplace import check as check_inplace, program_writes
 from .ir.passes import dce, verify
 from .ir.printer import format_block
 from .ir.rep import Rep
@@ -63,9 +63,9 @@ class Program:
         return self.leaf_names[i] if self.leaf_names and i < len(self.leaf_names) else f"#{i}"
 
     def written_inputs(self) -> List[int]:
-        """Positions (among the program's inputs) of the inputs the program writes in place: the
-        targets of top-level `store` nodes (st.assign)."""
-        ids = {n.args[0].id for n in self.block.nodes if n.op == "store"}
+        """Positions (among the program's inputs) of the inputs the program writes in place (the
+        targets of st.assign, at any depth)."""
+        ids = program_writes(self.block)
         return [k for k, s in enumerate(self.block.inputs) if s.id in ids]
 
     @property
