@@ -260,7 +260,7 @@ def assert_self_contained(lib):
     data = lib.read_bytes()
     from stage.codegen.compiler import RUNTIME_DIR, cache_dir
     import scipy_openblas32
-    for p in (str(RUNTIME_DIR.parent.parent), str(cache_dir()), scipy_openblas32.get_lib_dir(),
+    for p in (str(RUNTIME_DIR.parent), str(cache_dir()), scipy_openblas32.get_lib_dir(),
               sys.prefix):
         assert p.encode() not in data, f"{lib} mentions {p}"
     if shutil.which("readelf"):

@@ -26,7 +26,21 @@ from .cache import cache_dir  # noqa: F401 (where the cache is: part of this mod
 
 log = logging.getLogger("stage.build")
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime_cpp"
+
+
+def _runtime_dir() -> Path:
+    """The header-only C++ runtime: `runtime_cpp/` at the top of a source checkout (and of an
+    editable install), `stage/runtime_cpp/` inside an installed wheel (pyproject's package-dir
+    mapping puts the one copy there)."""
+    pkg = Path(__file__).resolve().parent.parent
+    for d in (pkg / "runtime_cpp", pkg.parent / "runtime_cpp"):
+        if (d / "stage" / "entry.h").is_file():
+            return d
+    raise ImportError(f"stage's C++ runtime headers are missing (looked in {pkg / 'runtime_cpp'} "
+                      f"and {pkg.parent / 'runtime_cpp'}); reinstall stage")
+
+
+RUNTIME_DIR = _runtime_dir()
 DEFAULT_OPT = ["-O3", "-march=native"]
 # Lets g++ vectorise loops marked `#pragma omp simd` (including reductions) and call vectorised math,
 # without changing the meaning of anything else.
