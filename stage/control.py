@@ -262,7 +262,8 @@ class function:
         def body(*syms):
             it = iter(syms)
             full = [Rep(next(it)) if _is_staged_leaf(x) else x for x in leaves]
-            res = self.fn(*pytree.unflatten(td, full))
+            from .frontend import convert       # (frontend builds on this module)
+            res = convert(self.fn)(*pytree.unflatten(td, full))
             reps, out_td = _conform(res, [t.dtype for t in spec.out_types]
                                     if spec is not None and spec.out_types else None)
             if spec is not None and spec.out_td is None:

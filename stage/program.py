@@ -14,6 +14,7 @@ import numpy as np
 from . import pytree
 from .inputs import as_array, is_runtime
 from .names import leaf_names
+from .frontend import convert
 from .ir import functions as F
 from .ir.graph import Block, Trace, reify
 from .ir.inplace import check as check_inplace, program_writes
@@ -89,7 +90,7 @@ def trace(fn: Callable, args, name=None) -> Program:
         full = list(leaves)
         for i, s in zip(runtime, syms):
             full[i] = Rep(s)
-        res = fn(*pytree.unflatten(td, full))
+        res = convert(fn)(*pytree.unflatten(td, full))      # Python control flow -> staged
         outs, out["td"] = pytree.flatten(res)
         return [F.as_rep(o).exp for o in outs]
     block = reify(body, types, trace=Trace(), root=True)

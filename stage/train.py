@@ -21,6 +21,7 @@ from .errors import filtered
 from .ir import functions as F
 from .ir.graph import StageError, current_scope
 from . import pytree
+from .frontend import convert
 from .nn.module import STRUCTURE, Module, bind
 
 _SLOW = object()
@@ -76,7 +77,7 @@ class _ModuleFunction:
     def _forward(self, fn, values, buffers, key, args):
         """Run fn(*args) with the module bound to staged values; returns (result, buffer updates)."""
         with bind(self.model, values, rng=key) as b:
-            res = fn(*args)
+            res = convert(fn)(*args)
         return res, dict(b.updates)
 
     @staticmethod

@@ -12,6 +12,7 @@ from typing import Callable, Sequence, Union
 
 from .. import pytree
 from ..errors import filtered
+from ..frontend import convert
 from ..ir import functions as F
 from ..ir.graph import StageTypeError, current_scope, reify
 from ..ir.rep import Rep
@@ -56,7 +57,7 @@ def value_and_grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_au
             full = list(leaves)
             for i, s in zip(staged, syms):
                 full[i] = Rep(s)
-            res = fun(*pytree.unflatten(td, full))
+            res = convert(fun)(*pytree.unflatten(td, full))
             loss, aux = res if has_aux else (res, None)
             loss = F.as_rep(loss)
             if loss.shape != () or not loss.type.is_float:

@@ -17,6 +17,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import filtered
+from ..frontend import convert
 from ..ir.graph import StageError, StageTypeError, current_scope, user_location
 from ..ir.rep import Rep
 
@@ -235,7 +236,7 @@ class Module:
         calls = _calls()
         calls.append(self)
         try:
-            return self.forward(*args, **kwargs)
+            return convert(self.forward)(*args, **kwargs)   # user forwards: control flow staged
         except StageError as e:
             _name_module(e, self, calls)
             raise

@@ -1,0 +1,130 @@
+"""The helpers converted code calls (`ag__.if_stmt`, `ag__.for_stmt`, ...).
+
+Each keeps Python's own semantics when the value deciding the control flow is a static Python value
+at staging time -- a static `if` runs one branch, `for i in range(3)` runs its body three times, a
+`while` with a static test is a Python loop -- and stages it (`st.cond`, `st.fori_loop`,
+`st.while_loop`) when that value is staged. A Python loop whose `break` flag becomes staged runs its
+remaining iterations as staged branches (`if not broke: body`).
+"""
+from __future__ import annotations
+
+from ..control import _as_pred, cond
+from ..ir import functions as F
+from ..ir.rep import Rep
+from .branches import staged_if
+from .loops import StagedRange, staged_for, staged_while
+from .values import Site, Undefined
+
+__all__ = ["if_stmt", "if_exp", "while_stmt", "for_stmt", "and_", "or_", "not_", "range_", "ld",
+           "call", "Undefined"]
+
+
+def ld(local_vars: dict, name: str):
+    """The value of a local variable, or `Undefined(name)` where it is not bound yet."""
+    return local_vars[name] if name in local_vars else Undefined(name)
+
+
+# ------------------------------------------------------------------------------------------ branches
+
+def if_stmt(pred, true_fn, false_fn, ins: tuple, names: tuple) -> tuple:
+    """`if pred:` -- each branch function takes the values `ins` and returns those of `names`."""
+    if not isinstance(pred, Rep):
+        return true_fn(*ins) if pred else false_fn(*ins)
+    return staged_if(pred, true_fn, false_fn, ins, names, Site())
+
+
+def if_exp(pred, true_fn, false_fn):
+    """`true_fn() if pred else false_fn()`."""
+    if not isinstance(pred, Rep):
+        return true_fn() if pred else false_fn()
+    return staged_if(pred, lambda: (true_fn(),), lambda: (false_fn(),), (),
+                     ("<conditional expression>",), Site())[0]
+
+
+# ------------------------------------------------------------------------------------------ loops
+
+def while_stmt(test, body, values: tuple, names: tuple) -> tuple:
+    """`while test(*values): values = body(*values)`; staged from the first staged test on."""
+    while True:
+        t = test(*values)
+        if isinstance(t, Rep):
+            return staged_while(test, body, values, names, Site())
+        if not t:
+            return values
+        values = body(*values)
+
+
+def for_stmt(iterable, body, values: tuple, names: tuple, extra_test=None) -> tuple:
+    """`for x in iterable: values = body(x, *values)` while `extra_test(*values)` (a break flag)."""
+    if isinstance(iterable, (StagedRange, Rep)):
+        return staged_for(iterable, body, values, names, Site(), extra_test)
+    for x in iterable:
+        if extra_test is not None:
+            go = extra_test(*values)
+            if isinstance(go, Rep):            # the loop may have stopped: run this iteration if not
+                values = staged_if(go, lambda *v, x=x: body(x, *v), lambda *v: v, values, names,
+                                   Site())
+                continue
+            if not go:
+                break
+        values = body(x, *values)
+    return values
+
+
+def range_(*args):
+    """`range(...)`; a `StagedRange` when a bound is staged."""
+    if any(isinstance(a, Rep) for a in args):
+        return StagedRange(*args)
+    return range(*args)
+
+
+# ------------------------------------------------------------------------------------------ logic
+
+def _bool(x):
+    return _as_pred(x) if isinstance(x, Rep) else bool(x)
+
+
+def and_(a, b_fn, lazy: bool = False):
+    """`a and b_fn()`. With a staged `a` the result is a staged bool; `lazy` (the right side may fail
+    or cost) evaluates it only where `a` holds, in a staged branch, as Python's short circuit does."""
+    if not isinstance(a, Rep):
+        return b_fn() if a else a
+    pa = _as_pred(a)
+    if lazy:
+        return cond(pa, lambda: _bool(b_fn()), lambda: False)
+    b = b_fn()
+    if not isinstance(b, Rep):
+        return pa if b else False
+    return F.logical_and(pa, _as_pred(b))
+
+
+def or_(a, b_fn, lazy: bool = False):
+    """`a or b_fn()` (see `and_`)."""
+    if not isinstance(a, Rep):
+        return a if a else b_fn()
+    pa = _as_pred(a)
+    if lazy:
+        return cond(pa, lambda: True, lambda: _bool(b_fn()))
+    b = b_fn()
+    if not isinstance(b, Rep):
+        return True if b else pa
+    return F.logical_or(pa, _as_pred(b))
+
+
+def not_(x):
+    """`not x`."""
+    return F.logical_not(_as_pred(x)) if isinstance(x, Rep) else not x
+
+
+# ------------------------------------------------------------------------------------------ calls
+
+_call_target = None
+
+
+def call(f, /, *args, **kwargs):
+    """`f(*args, **kwargs)`, with f converted first when it is user code (see `convert`)."""
+    global _call_target
+    if _call_target is None:
+        from .convert import call_target
+        _call_target = call_target
+    return _call_target(f)(*args, **kwargs)
