@@ -2,8 +2,9 @@
 
 Same data, sizes and optimizer as examples/char_rnn.py (vocab 26, hidden 50, sequences of 20, batch
 20, Adagrad lr 0.1, clipping at 5). The four gates come from one product per input (`[i f o g]` as
-one (50, 200) matrix), sliced as views; the time loop is a runtime-length `st.fori_loop`. Trained as
-an `st.nn.Module` by `st.train_step` with `st.optim.Adagrad(lr=0.1, clip=5)`.
+one (50, 200) matrix), sliced as views; the time loop is a plain Python loop over a runtime length,
+staged by stage as a `st.fori_loop`. Trained as an `st.nn.Module` by `st.train_step` with
+`st.optim.Adagrad(lr=0.1, clip=5)`.
 
     python examples/char_lstm.py [--steps 2000] [--seed 0]
 """
@@ -41,12 +42,10 @@ def lstm_cell(z, c, hidden=H):
 
 def lstm_loss(params, xs, ys, h0, c0, n):
     Wx, Wh, b, Why, by = params
-
-    def step(t, carry):
-        h, c, loss = carry
+    h, c, loss = h0, c0, 0.0
+    for t in range(n):                                        # n is staged: a staged loop
         h, c = lstm_cell(st.take(Wx, xs[t]) + h @ Wh + b, c)
-        return h, c, loss + st.nn.cross_entropy(h @ Why + by, ys[t], reduction="sum")
-    h, c, loss = st.fori_loop(0, n, step, (h0, c0, 0.0))
+        loss = loss + st.nn.cross_entropy(h @ Why + by, ys[t], reduction="sum")
     return loss, (h, c)
 
 

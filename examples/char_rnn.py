@@ -3,9 +3,10 @@
 Vocab 26 (a-z), hidden 50, sequences of 20 characters, batch 20, Adagrad lr 0.1 with gradients
 clipped to [-5, 5]. The corpus is the text of the SST dev sentences shipped with stage.
 
-The time loop is `st.fori_loop` with a *runtime* trip count, so one compiled library serves every
-sequence length; under `st.value_and_grad` it becomes a recursive native function that runs step t,
-calls itself for t+1, then runs step t's backward (the continuation lives on the native stack). The
+The time loop is a plain Python `for t in range(n)` over a *runtime* length n: stage rewrites it into
+a staged loop (`st.fori_loop`), so one compiled library serves every sequence length; under
+`st.value_and_grad` it becomes a recursive native function that runs step t, calls itself for t+1,
+then runs step t's backward (the continuation lives on the native stack). The
 model is an `st.nn.Module` trained by `st.train_step` with `st.optim.Adagrad(lr=0.1, clip=5)`: the
 whole training step -- forward, backward and the Adagrad update of parameters and state, in place --
 is one native call. (`train_step` below is the same step written with plain arrays, no module.)
@@ -38,12 +39,10 @@ def init_params(seed=0, vocab=V, hidden=H):
 def rnn_loss(params, xs, ys, h0, n):
     """Summed cross-entropy of the next-character predictions over n steps; also the last state."""
     Wxh, Whh, bh, Why, by = params
-
-    def step(t, carry):
-        h, loss = carry
+    h, loss = h0, 0.0
+    for t in range(n):                                        # n is staged: a staged loop
         h = st.tanh(st.take(Wxh, xs[t]) + h @ Whh + bh)      # x_t @ Wxh for one-hot x_t
-        return h, loss + st.nn.cross_entropy(h @ Why + by, ys[t], reduction="sum")
-    h, loss = st.fori_loop(0, n, step, (h0, 0.0))
+        loss = loss + st.nn.cross_entropy(h @ Why + by, ys[t], reduction="sum")
     return loss, h
 
 

@@ -5,7 +5,9 @@ available offline), 5 classes, a cross-entropy loss at every node, Adagrad lr 0.
 
 The model is a staged recursive function (`@st.function`) over trees given as runtime index arrays:
 every tree of the data set is the same `Forest` arrays plus a runtime root index, so one compiled
-library trains on all of them. Under `st.value_and_grad` the recursion is transformed in
+library trains on all of them. It is plain Python: the `if` on whether node i is a leaf depends on
+runtime data, so stage rewrites it into a staged branch (`st.cond`), each branch computing the
+node's state its own way. Under `st.value_and_grad` the recursion is transformed in
 continuation-passing style: the native function for a node receives the rest of the computation as a
 callback, calls it with the node's result, and runs the node's backward when it returns.
 
@@ -47,21 +49,19 @@ def embeddings(vocab_size, seed=0, emb=EMB):
 def tree_lstm(i, forest, E, P):
     """(h, c, summed loss of the subtree) for the node i."""
     H = P["Ul"].shape[0]
-
-    def leaf():
+    if forest.left[i] < 0:                                    # a leaf: gates from the word
         z = E[forest.word[i]] @ P["Wx"] + P["bx"]
         c = st.sigmoid(z[:H]) * st.tanh(z[2 * H:])
-        return st.sigmoid(z[H:2 * H]) * st.tanh(c), c, 0.0
-
-    def internal():
+        h = st.sigmoid(z[H:2 * H]) * st.tanh(c)
+        loss = 0.0
+    else:                                                     # gates from both children's states
         hl, cl, loss_l = tree_lstm(forest.left[i], forest, E, P)
         hr, cr, loss_r = tree_lstm(forest.right[i], forest, E, P)
         z = hl @ P["Ul"] + hr @ P["Ur"] + P["bu"]
         c = (st.sigmoid(z[:H]) * st.tanh(z[4 * H:]) + st.sigmoid(z[H:2 * H]) * cl
              + st.sigmoid(z[2 * H:3 * H]) * cr)
-        return st.sigmoid(z[3 * H:4 * H]) * st.tanh(c), c, loss_l + loss_r
-
-    h, c, loss = st.cond(forest.left[i] < 0, leaf, internal)
+        h = st.sigmoid(z[3 * H:4 * H]) * st.tanh(c)
+        loss = loss_l + loss_r
     logits = h @ P["Wout"] + P["bout"]
     return h, c, loss + st.nn.cross_entropy(logits, forest.label[i], reduction="sum")
 

@@ -101,6 +101,13 @@ class Compiled:
     def num_specializations(self) -> int:
         return len(self._cache)
 
+    @property
+    def converted_source(self) -> str:
+        """The function's source as stage stages it (Python control flow over staged values
+        rewritten, see stage.frontend), then that of the user functions it called while staged."""
+        from .frontend import converted_source
+        return converted_source(self.fn)
+
     def profile(self) -> dict:
         """With `st.compile(fn, profile=True)`: native seconds and calls per op kind of the latest
         specialisation since the last read, `{op: (seconds, calls)}`, largest first."""

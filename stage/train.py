@@ -102,6 +102,11 @@ class _ModuleFunction:
     def num_specializations(self):
         return self.compiled.num_specializations
 
+    @property
+    def converted_source(self):
+        from .frontend import converted_source
+        return converted_source(self)
+
 
 class TrainStep(_ModuleFunction):
     """`step(*args)`: one optimisation step of `loss_fn(*args)` over the model's trainable

@@ -33,7 +33,7 @@ from . import runtime
 from .analysis import binds, params
 from .jumps import NotConvertible, canonicalize
 from .source import find_node, is_user_file
-from .transform import AG, Expressions, Resolver, Statements
+from .transform import AG, Expressions, Resolver, Statements, locate
 
 _FUTURE_FLAGS = functools.reduce(lambda a, b: a | b, (getattr(__future__, f).compiler_flag
                                                       for f in __future__.all_feature_names))
@@ -151,7 +151,7 @@ def _compile(f, fdef) -> types.CodeType:
         returns=None, type_comment=None,
         **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}))
     ast.copy_location(factory, fdef)
-    module = ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
+    module = ast.Module(body=[locate(factory)], type_ignores=[])
     outer = compile(module, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
                     dont_inherit=True)
     fcode = next(c for c in outer.co_consts if isinstance(c, types.CodeType))
@@ -294,9 +294,15 @@ def conversion_of(f) -> Optional[Conversion]:
 def converted_source(f, callees: bool = True) -> str:
     """The source stage stages for `f` (after rewriting its control flow), and with `callees` that
     of the user functions it called while being staged."""
-    inner = getattr(f, "fn", None)                 # st.function, st.compile'd functions
-    if inner is not None and callable(inner) and not isinstance(f, types.FunctionType):
-        f = inner
+    for _ in range(10):                 # through st.compile, st.function, st.grad and train_step
+        inner = getattr(f, "loss_fn", None) or getattr(f, "fn", None)
+        if inner is not None and callable(inner) and not isinstance(f, types.FunctionType):
+            f = inner
+        elif isinstance(f, types.FunctionType) and hasattr(f, "__wrapped__") and \
+                not is_user_file(f.__code__.co_filename):
+            f = f.__wrapped__
+        else:
+            break
     conv = conversion_of(f)
     if conv is None:
         return f"# {getattr(f, '__qualname__', f)!s} is not converted (not user code, or nothing " \

@@ -63,13 +63,34 @@ def _funcdef(name: str, args: List[str], body: List[ast.stmt]) -> ast.FunctionDe
                            returns=None, type_comment=None, **extra)
 
 
+def locate(node, where=None):
+    """Give generated nodes (those without a position) the start of the nearest located enclosing
+    node (or `where`), on one line: a call's line is then the statement's first line, as a
+    traceback and the IR's provenance should show it (a span would report its last line)."""
+    def visit(n, line, col):
+        if "lineno" in n._attributes:
+            if getattr(n, "lineno", None) is None:
+                n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = line, col, line, col
+            else:
+                line, col = n.lineno, n.col_offset
+        for c in ast.iter_child_nodes(n):
+            visit(c, line, col)
+    visit(node, getattr(where, "lineno", 1), getattr(where, "col_offset", 0))
+    return node
+
+
 def _located(nodes, where):
     for n in nodes:
-        for m in ast.walk(n):
-            if not hasattr(m, "lineno") or getattr(m, "lineno", None) is None:
-                if "lineno" in m._attributes:
-                    ast.copy_location(m, where)
+        locate(n, where)
     return nodes
+
+
+def _start(new, old):
+    """`new` at the first line of `old` (where `old` has a position)."""
+    if getattr(old, "lineno", None) is not None:
+        new.lineno, new.col_offset = old.lineno, old.col_offset
+        new.end_lineno, new.end_col_offset = old.lineno, old.col_offset
+    return new
 
 
 def _may_fail(e: ast.expr) -> bool:
@@ -149,20 +170,19 @@ class Expressions(ast.NodeTransformer):
         for v, lz in zip(reversed(node.values[:-1]), reversed(lazy[1:])):
             kw = [ast.keyword(arg="lazy", value=ast.Constant(value=True))] if lz else []
             out = _call(helper, [v, _lambda(out)], kw)
-        return ast.copy_location(out, node)
+        return _start(out, node)
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
         if not isinstance(node.op, ast.Not):
             return node
         self.changed += 1
-        return ast.copy_location(_call("not_", [node.operand]), node)
+        return _start(_call("not_", [node.operand]), node)
 
     def visit_IfExp(self, node):
         self.generic_visit(node)
         self.changed += 1
-        return ast.copy_location(_call("if_exp", [node.test, _lambda(node.body),
-                                                  _lambda(node.orelse)]), node)
+        return _start(_call("if_exp", [node.test, _lambda(node.body), _lambda(node.orelse)]), node)
 
     def visit_Call(self, node):
         self.generic_visit(node)
@@ -171,8 +191,7 @@ class Expressions(ast.NodeTransformer):
             return node
         if isinstance(f, ast.Name) and f.id == "range" and self.resolver.is_builtin("range", range):
             self.changed += 1
-            return ast.copy_location(ast.Call(func=_ag("range_"), args=node.args,
-                                              keywords=node.keywords), node)
+            return _start(ast.Call(func=_ag("range_"), args=node.args, keywords=node.keywords), node)
         if isinstance(f, ast.Name) and f.id == "super" and not node.args and self.super_self:
             node.args = [ast.Name(id="__class__", ctx=ast.Load()),
                          ast.Name(id=self.super_self, ctx=ast.Load())]
@@ -180,14 +199,20 @@ class Expressions(ast.NodeTransformer):
         if self.resolver.is_library(f):
             return node
         self.changed += 1
-        return ast.copy_location(ast.Call(func=_ag("call"), args=[f] + node.args,
-                                          keywords=node.keywords), node)
+        return _start(ast.Call(func=_ag("call"), args=[f] + node.args, keywords=node.keywords),
+                      node)
 
 
 class _Scope:
     def __init__(self, fn):
         self.live, self.defined = analyse(fn.body, fn.args)
         self.declared = declared(fn)
+        # carried variables are listed in the order they first appear in the source (`h, c, loss`)
+        names = sorted((getattr(n, "lineno", 0) or 0, getattr(n, "col_offset", 0) or 0, n.id)
+                       for n in ast.walk(fn) if isinstance(n, ast.Name))
+        self.order: Dict[str, int] = {}
+        for k, (_, _, name) in enumerate(names):
+            self.order.setdefault(name, k)
 
 
 class Statements:
@@ -265,7 +290,8 @@ class Statements:
         return ast.Expr(value=call)
 
     def _carried(self, names: Set[str], sc: _Scope) -> List[str]:
-        return sorted(n for n in names if n not in sc.declared)
+        return sorted((n for n in names if n not in sc.declared),
+                      key=lambda n: (sc.order.get(n, len(sc.order)), n))
 
     # -- the three statements -----------------------------------------------------------------------
     def if_(self, s: ast.If, sc: _Scope) -> List[ast.stmt]:
@@ -316,7 +342,7 @@ class Statements:
             t = f"loop_test__{k}"
             test = ast.Name(id=extra[0], ctx=ast.Load()) if len(extra) == 1 else ast.BoolOp(
                 op=ast.Or(), values=[ast.Name(id=n, ctx=ast.Load()) for n in extra])
-            test = self.expressions.visit(_located([ast.UnaryOp(op=ast.Not(), operand=test)], s)[0])
+            test = self.expressions.visit(ast.UnaryOp(op=ast.Not(), operand=test))
             defs.append(_funcdef(t, carried, [ast.Return(value=test)]))
             keywords.append(ast.keyword(arg="extra_test", value=ast.Name(id=t, ctx=ast.Load())))
         call = _call("for_stmt", [s.iter, ast.Name(id=b, ctx=ast.Load()), _tuple(carried),
