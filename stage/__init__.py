@@ -6,15 +6,15 @@ backward pass with continuation callbacks, generates C++ that calls BLAS, compil
 __version__ = "0.1.0"
 
 from .ir.rep import Rep
-from .ir.graph import StageError, StageTypeError
+from .ir.graph import StageError, StageTypeError, StageValueError
 from .ir.functions import (
     abs, add, argmax, as_rep, assign, astype, broadcast_to, clip, concatenate, cos, cross_entropy, divide,
-    dot, equal, exp, expand_dims, floor, floor_divide, full, full_like, getitem, greater,
-    greater_equal, iota, less, less_equal, log, log_softmax, logical_and, logical_not, logical_or,
+    dot, equal, exp, expand_dims, expm1, floor, floor_divide, full, full_like, getitem, greater,
+    greater_equal, iota, less, less_equal, log, log1p, log_softmax, logical_and, logical_not, logical_or,
     logsumexp, matmul, max, maximum, mean, min, minimum, mod, mse_loss, multiply, negative,
     nll_loss, not_equal, one_hot, ones, ones_like, outer, pad, power, relu, reshape, scatter_add, sigmoid,
     sign, sin, softmax, sqrt, square, squeeze, stack, stop_gradient, subtract, sum, swapaxes, take,
-    tanh, transpose, var, where, zeros, zeros_like)
+    tan, tanh, transpose, var, where, zeros, zeros_like)
 from .control import ShapeDtype, cond, fori_loop, function, while_loop
 from .cps.api import grad, value_and_grad
 from .compile import Compiled, compile

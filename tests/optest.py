@@ -189,7 +189,7 @@ def _cases():
         C("mod", ints((3, 4), -10, 11, "int32"), ints((3, 4), -2, 3, "int32"), torch=False))
     ushapes = [(3, 4), (), (2, 1, 3)]
     for op in ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "floor", "square", "negative",
-               "relu", "abs", "sign"):
+               "relu", "abs", "sign", "log1p", "expm1", "tan"):
         add(*[C(op, f(*s)) for s in ushapes])
     for op in ("square", "negative", "relu", "abs", "sign"):
         add(C(op, ints((5,), -3, 4)), C(op, ints((2, 3), -3, 4, "int32")))
@@ -421,7 +421,8 @@ def _cases():
     # (torch=False: here NumPy is the oracle; e.g. torch.sign(nan) is 0)
     for op in ("maximum", "minimum", "add", "multiply", "divide", "less", "equal", "not_equal", "mod"):
         add(C(op, special(4, 6), special(4, 6), grad=False, torch=False))
-    for op in ("relu", "sign", "abs", "floor", "exp", "log", "sqrt", "tanh", "sigmoid", "negative"):
+    for op in ("relu", "sign", "abs", "floor", "exp", "log", "sqrt", "tanh", "sigmoid", "negative",
+               "log1p", "expm1", "tan"):
         add(C(op, special(4, 6), grad=False, torch=False))
     add(C("clip", special(4, 6), params={"lo": -1.0, "hi": 1.0}, grad=False, torch=False),
         C("where", bools(4, 6), special(4, 6), special(4, 6), grad=False, torch=False),
@@ -720,6 +721,7 @@ def _torch_table():
         "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "square": torch.square,
         "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "abs": torch.abs,
         "sign": torch.sign, "sin": torch.sin, "cos": torch.cos, "floor": torch.floor,
+        "log1p": torch.log1p, "expm1": torch.expm1, "tan": torch.tan,
         "logical_not": torch.logical_not, "less": torch.lt, "less_equal": torch.le,
         "greater": torch.gt, "greater_equal": torch.ge, "equal": torch.eq, "not_equal": torch.ne,
         "logical_and": torch.logical_and, "logical_or": torch.logical_or, "where": torch.where,

@@ -48,12 +48,18 @@ class Closure:
         self.body, self.env = body, env
 
 
+_NP_DTYPES = {}
+
+
 def _check(sym: Sym, v):
     t = sym.type
     if isinstance(t, TensorType):
-        arr = np.asarray(v)
-        if arr.dtype.name != t.dtype:
-            arr = arr.astype(t.dtype)
+        arr = v if type(v) is np.ndarray else np.asarray(v)
+        dt = _NP_DTYPES.get(t.dtype)
+        if dt is None:
+            dt = _NP_DTYPES[t.dtype] = np.dtype(t.dtype)
+        if arr.dtype is not dt and arr.dtype != dt:
+            arr = arr.astype(dt)
         if arr.shape != t.shape:
             raise AssertionError(f"interpreter: {sym} has shape {arr.shape}, expected {t}")
         return arr

@@ -70,6 +70,9 @@ defunary("relu", lambda x: np.maximum(x, 0),                  # NaN stays NaN
 defunary("abs", np.abs, lambda g, out, a: (g * F.sign(a),), float_only=False,
          domain={"away_from": 0.0})
 defunary("sign", np.sign, NONDIFF, float_only=False)
+defunary("log1p", np.log1p, lambda g, out, a: (g / (1 + a),), domain={"positive": True})
+defunary("expm1", np.expm1, lambda g, out, a: (g * (out + 1),))
+defunary("tan", np.tan, lambda g, out, a: (g * (1 + out * out),), domain={"scale": 0.5})
 defunary("sin", np.sin, lambda g, out, a: (g * F.cos(a),))
 defunary("cos", np.cos, lambda g, out, a: (-g * F.sin(a),))
 defunary("floor", np.floor, NONDIFF)
