@@ -19,9 +19,34 @@ from .program import signature, trace
 class Compiled:
     """A staged function: traced and built once per signature, then called on NumPy arrays.
 
-    `backend="native"` (default) generates C++, compiles it and runs the shared library;
-    `backend="interp"` runs the NumPy interpreter. `.ir`, `.source` and `.library_path` describe the
-    most recent specialisation.
+    Made by `st.compile` (see there for the options). Calling it with arguments of a signature it
+    has seen (runtime shapes and dtypes, static values, structure) runs the existing
+    specialisation; a new signature is staged, built and cached first.
+
+    Attributes
+    ----------
+    fn : callable
+        The Python function being staged.
+    backend : str
+        ``"native"`` or ``"interp"``.
+    options : dict
+        The compiler options given to `st.compile` (``cxxflags``, ``profile``).
+    last : Executable or None
+        The most recently used specialisation.
+    ir, source, library_path : str
+        The printed IR, the generated C++ and the path of the built library of the most recent
+        specialisation (`source` and `library_path` for the native backend only).
+    num_specializations : int
+        How many signatures have been staged so far.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> f = st.compile(lambda x: st.tanh(x) * 2, backend="interp")
+    >>> f(np.zeros(3, np.float32))
+    array([0., 0., 0.], dtype=float32)
+    >>> f.num_specializations
+    1
     """
 
     def __init__(self, fn: Callable, backend: Optional[str] = None, **options):
@@ -37,8 +62,21 @@ class Compiled:
         functools.update_wrapper(self, fn)
 
     @api_boundary
-    def lower(self, *args):
-        """The executable for these arguments' signature (built if needed)."""
+    def lower(self, *args) -> Executable:
+        """The specialisation for these arguments' signature, staged and built if needed.
+
+        Parameters
+        ----------
+        *args
+            Arguments as the function would be called with (only their signature matters).
+
+        Returns
+        -------
+        Executable
+            Callable on arguments of exactly this signature (anything else raises
+            `TypeError`/`ValueError` naming the argument), with `.program`, `.source` (native)
+            and `.library_path` (native).
+        """
         key = signature(args)
         exe = self._cache.get(key)
         if exe is None:
@@ -109,13 +147,73 @@ class Compiled:
         return converted_source(self.fn)
 
     def profile(self) -> dict:
-        """With `st.compile(fn, profile=True)`: native seconds and calls per op kind of the latest
-        specialisation since the last read, `{op: (seconds, calls)}`, largest first."""
+        """Native time per op kind of the latest specialisation since the last read.
+
+        Needs ``st.compile(fn, profile=True)``.
+
+        Returns
+        -------
+        dict
+            ``{op: (seconds, calls)}``, largest first.
+        """
         return self._need_last().profile()
 
 
-def compile(fn: Callable = None, *, backend: Optional[str] = None, **options):
-    """Stage `fn` on its first call for each signature, compile once, then run natively."""
+def compile(fn: Optional[Callable] = None, *, backend: Optional[str] = None, **options) -> Compiled:
+    """Stage `fn` on its first call for each signature, build it once, then run it natively.
+
+    The signature of a call is the structure of its arguments (nested tuples, lists, dicts and
+    namedtuples), the shape and dtype of each runtime array, and the value of each static one:
+    NumPy arrays and NumPy scalars (`np.float32(0.1)`) are runtime values, Python scalars and other
+    Python objects are static -- folded into the code, so a new value is a new specialisation.
+    Results are NumPy arrays in the structure the function returned. Built libraries are cached on
+    disk (``$STAGE_CACHE_DIR``), so a later process reuses them.
+
+    Parameters
+    ----------
+    fn : callable, optional
+        A function of staged values (`Rep`): NumPy-named functions (`st.exp`, `st.sum`, ...),
+        operators, `st.nn`, `st.grad`, staged control flow. Without it, `compile` returns a
+        decorator: ``@st.compile(backend="interp")``.
+    backend : {"native", "interp"}, optional
+        ``"native"`` (the default, or ``$STAGE_BACKEND``) generates one C++ translation unit,
+        compiles it with ``$STAGE_CXX``/``$CXX``/``g++`` and runs the shared library through cffi;
+        ``"interp"`` runs the NumPy interpreter of the IR (no compiler needed; slow; the oracle of
+        the tests).
+    cxxflags : str, optional
+        Optimisation flags replacing the default ``-O3 -march=native`` (or
+        ``$STAGE_CXXFLAGS``), e.g. ``"-O1"`` or ``"-O3 -march=x86-64-v2"``. Part of the cache key.
+    profile : bool, default False
+        Build the library with a timer around every op kind; read the totals with
+        `Compiled.profile()`.
+
+    Returns
+    -------
+    Compiled
+        The compiled function. Objects that are compiled functions already (`st.train_step`,
+        `st.eval_step`) are returned as they are (rebuilt with the given backend or options).
+
+    Raises
+    ------
+    StageTypeError
+        On the first call of a signature, a shape or dtype mismatch in `fn` (naming the op, the
+        shapes and your line).
+    CompileError
+        The C++ compiler failed or is missing (the message holds its output and the kept source).
+    TypeError, ValueError
+        Arguments that cannot be runtime inputs (unsupported dtype, a non-contiguous array that
+        must be updated in place, ...).
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> def loss(w, x):
+    ...     return st.sum(st.tanh(x @ w) ** 2)
+    >>> step = st.compile(st.value_and_grad(loss), backend="interp")
+    >>> l, dw = step(np.ones((3, 2), np.float32), np.ones((4, 3), np.float32))
+    >>> dw.shape
+    (3, 2)
+    """
     if fn is None:
         return lambda f: compile(f, backend=backend, **options)
     hook = getattr(fn, "__stage_compile__", None)    # objects that are compiled functions already

@@ -7,7 +7,7 @@ by `stage.cps` (the continuation becomes a staged function).
 from __future__ import annotations
 
 import functools
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -66,8 +66,41 @@ def _as_pred(pred):
 
 # ------------------------------------------------------------------------------------------- cond
 
-def cond(pred, true_fn: Callable, false_fn: Callable, *operands):
-    """`true_fn(*operands)` if pred else `false_fn(*operands)`; a staged branch when pred is staged."""
+def cond(pred: Any, true_fn: Callable, false_fn: Callable, *operands: Any) -> Any:
+    """`true_fn(*operands)` if `pred` else `false_fn(*operands)`; a staged branch when `pred` is staged.
+
+    With a Python `pred`, the branch is chosen while staging (only one is traced). With a staged
+    `pred`, both branches are traced and the compiled code runs one of them; under `st.grad` the
+    rest of the program becomes a continuation both branches call (no tape).
+
+    Parameters
+    ----------
+    pred : bool or Rep
+        A scalar; nonzero numbers are true.
+    true_fn, false_fn : callable
+        Functions of `*operands` returning pytrees of the same structure, shapes and dtypes
+        (Python scalars adapt to the other branch's dtype). They may close over staged values.
+    *operands
+        Pytrees passed to the chosen branch.
+
+    Returns
+    -------
+    pytree of Rep
+        The chosen branch's result.
+
+    Raises
+    ------
+    StageTypeError
+        `pred` is not a scalar, or the branches' results differ in structure, shape or dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> f = st.compile(lambda x: st.cond(st.sum(x) > 0, lambda: x * 2, lambda: -x),
+    ...                backend="interp")
+    >>> f(np.array([1.0, -3.0], np.float32))
+    array([-1.,  3.], dtype=float32)
+    """
     if not isinstance(pred, Rep):
         return true_fn(*operands) if pred else false_fn(*operands)
     p = _as_pred(pred)
@@ -156,8 +189,40 @@ def _trace_loop(what, init, trace_body):
     return reps, td, types, blocks
 
 
-def fori_loop(lower, upper, body: Callable, init):
-    """`for i in range(lower, upper): carry = body(i, carry)`; bounds may be staged integers."""
+def fori_loop(lower: Any, upper: Any, body: Callable, init: Any) -> Any:
+    """`for i in range(lower, upper): carry = body(i, carry)`; the bounds may be staged integers.
+
+    With static bounds outside staging it is a Python loop. Inside staging it is one staged loop
+    (compiled once for every trip count); under `st.grad` it becomes a recursive native function
+    that runs iteration i, calls itself for i + 1, then runs iteration i's backward.
+
+    Parameters
+    ----------
+    lower, upper : int or Rep
+        Integer scalars (int32 or int64).
+    body : callable
+        ``body(i, carry) -> carry``, with `i` a staged int64 scalar; returns a carry of the same
+        structure, shapes and dtypes (Python scalars in `init` adopt the body's dtype).
+    init : pytree
+        The initial carry: arrays, scalars, nested tuples/lists/dicts of them.
+
+    Returns
+    -------
+    pytree of Rep
+        The final carry (`init` when `upper <= lower`).
+
+    Raises
+    ------
+    StageTypeError
+        The bounds are not integer scalars, or the body changes the carry's structure or types.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> f = st.compile(lambda x, n: st.fori_loop(0, n, lambda i, c: c * x, 1.0), backend="interp")
+    >>> float(f(np.float32(2.0), np.int64(10)))
+    1024.0
+    """
     if not isinstance(lower, Rep) and not isinstance(upper, Rep) and current_scope() is None:
         carry = init
         for i in range(int(lower), int(upper)):
@@ -183,8 +248,38 @@ def fori_loop(lower, upper, body: Callable, init):
     return pytree.unflatten(td, [Rep(o) for o in outs])
 
 
-def while_loop(cond_fn: Callable, body_fn: Callable, init):
-    """`while cond_fn(carry): carry = body_fn(carry)` with a staged condition."""
+def while_loop(cond_fn: Callable, body_fn: Callable, init: Any) -> Any:
+    """`while cond_fn(carry): carry = body_fn(carry)`, staged: the condition is evaluated at run time.
+
+    Parameters
+    ----------
+    cond_fn : callable
+        ``cond_fn(carry) -> scalar`` (nonzero is true).
+    body_fn : callable
+        ``body_fn(carry) -> carry`` of the same structure, shapes and dtypes.
+    init : pytree
+        The initial carry.
+
+    Returns
+    -------
+    pytree of Rep
+        The carry once `cond_fn` is false.
+
+    Raises
+    ------
+    StageTypeError
+        The condition is not a scalar, or the body changes the carry's structure or types.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> collatz = st.compile(lambda n: st.while_loop(
+    ...     lambda c: c[0] != 1,
+    ...     lambda c: (st.where(c[0] % 2 == 0, c[0] // 2, 3 * c[0] + 1), c[1] + 1),
+    ...     (n, np.int64(0)))[1], backend="interp")
+    >>> int(collatz(np.int64(6)))
+    8
+    """
     def trace_body(td, types, barrier):
         out = {}
 
@@ -225,7 +320,34 @@ class function:
     Called while staging, a specialisation (per argument types and static values) is staged once as a
     native function and every call becomes a staged call. The result type of a recursive function is
     inferred from its base case (the branch of a `cond` that does not recurse); give
-    `result=(shape, dtype)` pytrees of `st.ShapeDtype` when it cannot be.
+    `result=` pytrees of `st.ShapeDtype` when it cannot be. Under `st.grad` the function receives
+    its continuation as a runtime argument, so the backward pass of a tree recursion runs on the
+    native stack. Called outside staging on plain values, it is the Python function.
+
+    Parameters
+    ----------
+    fn : callable, optional
+        The function to stage (`@st.function`); omitted in ``@st.function(result=...)``.
+    result : pytree of ShapeDtype, optional
+        The result type, for recursive functions without a non-recursive branch.
+
+    Raises
+    ------
+    StageError
+        The result type of a recursive function cannot be inferred, or a staged function uses a
+        value computed inside a branch or loop body of its caller (pass it as an argument).
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> @st.function
+    ... def depth(i, left, right):           # i: a runtime node index; -1 is no child
+    ...     return st.cond(left[i] < 0, lambda: np.int64(1),
+    ...                    lambda: 1 + st.maximum(depth(left[i], left, right),
+    ...                                           depth(right[i], left, right)))
+    >>> f = st.compile(depth, backend="interp")
+    >>> int(f(np.int64(2), np.array([-1, -1, 0]), np.array([-1, -1, 1])))
+    2
     """
 
     def __init__(self, fn: Optional[Callable] = None, *, result=None):
@@ -316,7 +438,21 @@ def _check_visible(name, block, root):
 
 
 class ShapeDtype:
-    """The type of a staged value, for declaring a recursive function's result."""
+    """The type of a staged value, for declaring a recursive function's result.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The shape (``()`` for a scalar).
+    dtype : str, default "float32"
+        One of float32, float64, int32, int64, bool.
+
+    Examples
+    --------
+    >>> import stage as st
+    >>> st.ShapeDtype((), "float32").shape
+    ()
+    """
 
     def __init__(self, shape, dtype="float32"):
         self.shape = tuple(shape)

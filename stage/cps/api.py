@@ -29,10 +29,45 @@ def _is_staged(x):
     return isinstance(x, (Rep, np.ndarray, np.generic))
 
 
-def value_and_grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = False):
-    """A function returning `(fun(*args), gradient)`; with `has_aux`, fun returns `(loss, aux)` and
-    this returns `((loss, aux), gradient)`. The gradient has the structure of `args[argnums]` (a
-    tuple of them when argnums is a tuple)."""
+def value_and_grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0,
+                   has_aux: bool = False) -> Callable:
+    """A function returning `(fun(*args), gradient)`, by reverse mode with continuations (CPS).
+
+    Inside staged code the gradient is ordinary staged code (use it in an update, a loop, another
+    `grad`); called on NumPy arrays outside staging, it stages and runs with the interpreter.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of staged values returning a floating-point scalar (or `(scalar, aux)` with
+        `has_aux`).
+    argnums : int or tuple of int, default 0
+        Which positional arguments to differentiate with respect to. Each may be a pytree; its
+        floating-point leaves get gradients (integer leaves get zeros).
+    has_aux : bool, default False
+        `fun` returns `(loss, aux)`; `aux` (any pytree of staged values) is passed through.
+
+    Returns
+    -------
+    callable
+        ``g(*args)`` returning ``(value, gradient)``, or ``((value, aux), gradient)`` with
+        `has_aux`. The gradient has the structure of ``args[argnums]`` (a tuple of them when
+        `argnums` is a tuple).
+
+    Raises
+    ------
+    StageTypeError
+        `fun` does not return a floating-point scalar.
+    TypeError
+        `argnums` is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> v, g = st.value_and_grad(lambda w: st.sum(w * w))(np.array([1.0, 2.0], np.float32))
+    >>> float(v), g
+    (5.0, array([2., 4.], dtype=float32))
+    """
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
 
@@ -88,8 +123,35 @@ def value_and_grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_au
     return wrapped
 
 
-def grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = False):
-    """The gradient of a scalar function with respect to `args[argnums]` (see value_and_grad)."""
+def grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0, has_aux: bool = False) -> Callable:
+    """The gradient of a scalar function with respect to ``args[argnums]``.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of staged values returning a floating-point scalar (or `(scalar, aux)`).
+    argnums : int or tuple of int, default 0
+        The positional arguments (pytrees) to differentiate with respect to.
+    has_aux : bool, default False
+        `fun` returns `(loss, aux)`; the result is then `(gradient, aux)`.
+
+    Returns
+    -------
+    callable
+        ``g(*args)`` returning the gradient, shaped as ``args[argnums]``. `grad` of `grad` gives
+        higher derivatives.
+
+    See Also
+    --------
+    value_and_grad : the value and the gradient in one pass.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> d2 = st.grad(st.grad(lambda x: x ** 3))
+    >>> float(d2(np.float32(2.0)))
+    12.0
+    """
     vg = value_and_grad(fun, argnums, has_aux)
 
     @functools.wraps(fun)

@@ -3,7 +3,8 @@
 Each one converts its arguments (Python scalars are weakly typed: `x * 2` keeps x's dtype), normalises
 static parameters (axes, shapes, index keys) and reflects one op of the table. Composite functions
 (`mean`, `stack`, `one_hot`, ...) are written over those. Called outside staging with NumPy inputs,
-they evaluate eagerly with the ops' NumPy references.
+they evaluate eagerly with the ops' NumPy references. Their docstrings and type hints are kept in
+one table, `function_docs.py` (as NumPy keeps its ufuncs' documentation), applied at the end.
 """
 from __future__ import annotations
 
@@ -529,3 +530,7 @@ def pad(array, pad_width, constant_values=0):
             m = logical_and(greater_equal(i, a), less(i, a + n))
             inside = m if inside is None else logical_and(inside, m)
     return out if inside is None else where(inside, out, as_rep(constant_values, x.dtype))
+
+
+from .function_docs import document as _document  # noqa: E402  (docstrings and type hints)
+_document(globals())

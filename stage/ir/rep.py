@@ -13,6 +13,35 @@ T = TypeVar("T")
 
 
 class Rep(Generic[T]):
+    """A staged value: what a function sees for an array argument while stage traces it.
+
+    A `Rep` has a static type -- `shape`, `dtype`, `ndim`, `size` are known while staging -- but
+    no value: its value exists only when the compiled code runs. Python operators and the NumPy
+    method names build the program: ``+ - * / // % ** @``, comparisons (elementwise, giving
+    bool), ``& | ~`` (logical), ``-x``, ``abs(x)``, indexing ``x[i]`` (static or staged integers,
+    slices, ``None``, ``...``, one integer-array index), ``x.T``, and the methods `sum`, `mean`,
+    `max`, `min`, `argmax`, `reshape`, `transpose`, `astype`, `clip`, `squeeze`, `flatten`,
+    `tanh`, `sigmoid`, `relu` (each as the `st.` function of the same name). NumPy arrays on the
+    other side of an operator defer to it (``np_array + rep`` is staged).
+
+    Using a `Rep` where Python needs a concrete value -- `if x > 0:`, `int(x)`, `bool(x)` --
+    raises `StageError` saying what to use instead (`st.cond`, `st.where`, a staged index).
+
+    Parameters
+    ----------
+    exp : Exp
+        The IR expression (a `Sym` or `Const`) it stands for; users get `Rep`s from stage rather
+        than make them (`st.asarray(x)` converts a constant).
+
+    Attributes
+    ----------
+    shape : tuple of int
+    dtype : str
+        "float32", "float64", "int32", "int64" or "bool".
+    ndim, size : int
+    type : TensorType
+        Shape and dtype together, printed as `f32[4,8]`.
+    """
     __slots__ = ("exp",)
     __array_ufunc__ = None          # NumPy defers to our reflected operators (np_array + rep -> rep)
 

@@ -4,8 +4,9 @@ from ..ir.functions import (cross_entropy, log_softmax, mse_loss, nll_loss, relu
                             tanh)
 from . import functional, init
 from .init import manual_seed
-from .layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten,
-                     Linear, MaxPool2d, ReLU, Sigmoid, Tanh)
+from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .layers import Dropout, Embedding, Flatten, Linear, ReLU, Sigmoid, Tanh
+from .norm import BatchNorm1d, BatchNorm2d
 from .module import Module, Parameter, Sequential, bind
 from .rnn import GRUCell, LSTMCell, RNNCell
 

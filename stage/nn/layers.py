@@ -1,18 +1,69 @@
-"""Layers: parameters named, shaped and initialised as in PyTorch, so state dicts move both ways."""
+"""Layers: parameters named, shaped and initialised as in PyTorch, so state dicts move both ways.
+
+Linear, Embedding, Dropout, Flatten and the activations here; convolution and pooling in
+`conv.py`, batch normalization in `norm.py`, recurrent cells in `rnn.py`.
+"""
 from __future__ import annotations
 
 import math
+from typing import Any, Optional
 
 import numpy as np
 
-from ..ir import functions as F
 from . import functional as Fn
 from . import init
-from .module import Module, Parameter, check_input, input_type
+from .checks import check_input, input_type
+from .module import Module, Parameter
 
 
 class Linear(Module):
-    def __init__(self, in_features, out_features, bias=True, seed=None, dtype="float32"):
+    """Applies an affine linear transformation to the incoming data: y = x A^T + b.
+
+    As `torch.nn.Linear`: the same parameter names, shapes and initialisation, so state dicts
+    move both ways.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of each input sample (H_in).
+    out_features : int
+        Size of each output sample (H_out).
+    bias : bool, default True
+        If False, the layer does not learn an additive bias.
+    seed : int, optional
+        Seed of the initialisation (default: the generator `st.nn.manual_seed` sets).
+    dtype : str, default "float32"
+        The parameters' dtype.
+
+    Attributes
+    ----------
+    weight : numpy.ndarray
+        (out_features, in_features), initialised from U(-sqrt(k), sqrt(k)) with
+        k = 1 / in_features (PyTorch's kaiming_uniform with a = sqrt(5)).
+    bias : numpy.ndarray or None
+        (out_features,), initialised from U(-sqrt(k), sqrt(k)), k = 1 / in_features.
+
+    Shape
+    -----
+    - Input: (N, *, H_in), any number of leading dimensions (including none), H_in = in_features.
+    - Output: (N, *, H_out), H_out = out_features.
+
+    Raises
+    ------
+    StageTypeError
+        The input's last dimension is not `in_features` (the message names the module and its
+        place in the model).
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> m = st.nn.Linear(20, 30)
+    >>> m(np.ones((128, 20), np.float32)).shape
+    (128, 30)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 seed: Optional[int] = None, dtype: str = "float32"):
         super().__init__()
         rng = init.generator(seed)
         self.in_features, self.out_features = in_features, out_features
@@ -32,11 +83,45 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """A lookup table; `freeze=True` (or from_pretrained) keeps it out of training. The row at
-    `padding_idx` starts at zero (when initialised here) and never receives a gradient."""
+    """A lookup table of embeddings, as `torch.nn.Embedding`.
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, freeze=False, seed=None,
-                 dtype="float32", _weight=None):
+    Parameters
+    ----------
+    num_embeddings : int
+        Size of the dictionary.
+    embedding_dim : int
+        Size of each embedding vector.
+    padding_idx : int, optional
+        The row at this index starts at zero (when initialised here) and never receives a
+        gradient (negative counts from the end).
+    freeze : bool, default False
+        Keep the table out of training (a frozen parameter).
+    seed : int, optional
+        Seed of the initialisation.
+    dtype : str, default "float32"
+        The table's dtype.
+
+    Attributes
+    ----------
+    weight : numpy.ndarray
+        (num_embeddings, embedding_dim), initialised from N(0, 1).
+
+    Shape
+    -----
+    - Input: (*), integer indices of any shape (staged or static); an index out of range is an
+      `IndexError` at run time.
+    - Output: (*, embedding_dim).
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> st.nn.Embedding(10, 3)(np.array([[1, 2], [4, 9]])).shape
+    (2, 2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None,
+                 freeze: bool = False, seed: Optional[int] = None, dtype: str = "float32",
+                 _weight: Optional[np.ndarray] = None):
         super().__init__()
         self.padding_idx = Fn.padding_index(padding_idx, num_embeddings)
         w = init.normal(init.generator(seed), (num_embeddings, embedding_dim), dtype=dtype) \
@@ -46,7 +131,28 @@ class Embedding(Module):
         self.weight = Parameter(w, requires_grad=not freeze)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True,
+                        padding_idx: Optional[int] = None) -> "Embedding":
+        """An Embedding holding the given table (e.g. GloVe vectors), frozen by default.
+
+        Parameters
+        ----------
+        embeddings : array_like
+            (num_embeddings, embedding_dim); its dtype is kept.
+        freeze : bool, default True
+            Keep the table out of training.
+        padding_idx : int, optional
+            As in the constructor (the given row is kept as it is).
+
+        Returns
+        -------
+        Embedding
+
+        Raises
+        ------
+        ValueError
+            `embeddings` is not 2-d.
+        """
         e = np.asarray(embeddings)
         if e.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: needs a 2-d array, got shape {e.shape}")
@@ -64,118 +170,26 @@ class Embedding(Module):
         return f"{self.weight.shape[0]}, {self.weight.shape[1]}{pad}"
 
 
-class Conv2d(Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, seed=None, dtype="float32"):
-        super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must be divisible by groups ({groups})")
-        rng = init.generator(seed)
-        kh, kw = Fn._pair(kernel_size)
-        self.stride, self.padding = Fn._pair(stride), Fn._pair(padding)
-        self.dilation, self.groups = Fn._pair(dilation), int(groups)
-        shape = (out_channels, in_channels // groups, kh, kw)
-        self.weight = Parameter(init.kaiming_uniform(rng, shape, dtype=dtype))
-        self.bias = Parameter(init.uniform(rng, (out_channels,), 1 / math.sqrt(init.fan_in(shape)),
-                                           dtype)) if bias else None
-
-    def forward(self, x):
-        c = self.weight.shape[1] * self.groups
-        got = np.shape(x)[1] if np.ndim(x) == 4 else None
-        check_input(got == c, f"input (N, {c}, H, W) (in_channels={c}), got "
-                    + (f"{got} channels" if got is not None else f"{np.ndim(x)}-d input") +
-                    f" (input {input_type(x)})")
-        return Fn.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                         self.groups)
-
-    def extra_repr(self):
-        o, c, kh, kw = self.weight.shape
-        extra = (f", dilation={self.dilation}" if self.dilation != (1, 1) else "") + \
-            (f", groups={self.groups}" if self.groups != 1 else "")
-        return f"{c * self.groups}, {o}, kernel_size=({kh}, {kw}), stride={self.stride}, " \
-               f"padding={self.padding}{extra}"
-
-
-class MaxPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def forward(self, x):
-        return Fn.max_pool2d(x, self.kernel_size, self.stride, self.padding)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}"
-
-
-class AvgPool2d(MaxPool2d):
-    def forward(self, x):
-        return Fn.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
-
-
-class _BatchNorm(Module):
-    """Normalises per channel; keeps running averages (momentum as PyTorch: new = (1 - m) old + m
-    batch, with the unbiased batch variance; momentum=None averages every batch so far equally,
-    m = 1 / num_batches_tracked), used in eval mode."""
-    ndims = ()
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype="float32"):
-        super().__init__()
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, "
-                             f"got {momentum}")
-        self.num_features = num_features
-        self.eps, self.momentum, self.track = eps, momentum, track_running_stats
-        self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype))
-            self.register_buffer("running_var", np.ones(num_features, dtype))
-            self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
-
-    def forward(self, x):
-        n = self.num_features
-        shapes = " or ".join(self.shapes).replace("C", str(n))
-        check_input(np.ndim(x) in self.ndims and np.shape(x)[1] == n,
-                    f"input {shapes} (num_features={n}), got " +
-                    (f"{np.shape(x)[1]} features" if np.ndim(x) in self.ndims else
-                     f"{np.ndim(x)}-d input") + f" (input {input_type(x)})")
-        use_batch = self.training or not self.track
-        if self.training and self.track:
-            mean, var, axes = Fn.batch_stats(x)
-            n = x.size // x.shape[1]
-            count = self.num_batches_tracked + 1
-            self.update_buffer("num_batches_tracked", count)
-            # a runtime value for the cumulative average: one compiled step serves every batch
-            m = self.momentum if self.momentum is not None else 1.0 / F.astype(count, x.dtype)
-            self.update_buffer("running_mean", (1 - m) * self.running_mean + m * mean.reshape(-1))
-            self.update_buffer("running_var", (1 - m) * self.running_var +
-                               (m * n / max(n - 1, 1)) * var.reshape(-1))
-        return Fn.batch_norm(x, getattr(self, "running_mean", None),
-                             getattr(self, "running_var", None), self.weight, self.bias,
-                             training=use_batch, eps=self.eps)
-
-    def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
-
-
-class BatchNorm1d(_BatchNorm):
-    ndims = (2, 3)
-    shapes = ("(N, C)", "(N, C, L)")
-
-
-class BatchNorm2d(_BatchNorm):
-    ndims = (4,)
-    shapes = ("(N, C, H, W)",)
-
-
 class Dropout(Module):
-    """Zeroes elements with probability p in training mode (in native code, from the step's seed
-    and counter); the identity in eval mode."""
+    """Zeroes each element with probability `p` in training mode and scales the rest by
+    1 / (1 - p), as `torch.nn.Dropout`; the identity in eval mode.
 
-    def __init__(self, p=0.5):
+    The mask is drawn in native code from a counter-based generator keyed by the step's
+    (seed, counter): `st.train_step(..., seed=s)` advances the counter on every call, so each step
+    draws new masks and a run is reproducible from its seed. A dropout in training mode outside
+    such a step needs an explicit key (`st.nn.functional.dropout(x, p, key=(seed, counter))`).
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Probability of zeroing an element, in [0, 1).
+
+    Shape
+    -----
+    - Input: any shape. Output: the same.
+    """
+
+    def __init__(self, p: float = 0.5):
         super().__init__()
         self.p = p
 
@@ -187,7 +201,21 @@ class Dropout(Module):
 
 
 class Flatten(Module):
-    def __init__(self, start_dim=1, end_dim=-1):
+    """Flattens dimensions start_dim..end_dim into one, as `torch.nn.Flatten`.
+
+    Parameters
+    ----------
+    start_dim : int, default 1
+        First dimension flattened (the batch dimension 0 is kept by default).
+    end_dim : int, default -1
+        Last dimension flattened.
+
+    Shape
+    -----
+    - Input: (N, *dims). Output: (N, prod(dims)) with the defaults.
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
@@ -203,12 +231,19 @@ class _Activation(Module):
 
 
 class ReLU(_Activation):
+    """max(x, 0) elementwise, as `torch.nn.ReLU`. Shape: any; the output has the input's."""
+
     fn = staticmethod(Fn.relu)
 
 
 class Tanh(_Activation):
+    """tanh(x) elementwise, as `torch.nn.Tanh`. Shape: any; the output has the input's."""
+
     fn = staticmethod(Fn.tanh)
 
 
 class Sigmoid(_Activation):
+    """1 / (1 + exp(-x)) elementwise, as `torch.nn.Sigmoid`. Shape: any; the output has the
+    input's."""
+
     fn = staticmethod(Fn.sigmoid)

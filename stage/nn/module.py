@@ -10,16 +10,16 @@ step with `st.assign`.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections import OrderedDict
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from ..errors import filtered
 from ..frontend import convert
-from ..ir.graph import StageError, StageTypeError, current_scope, user_location
+from ..ir.graph import StageError, current_scope
 from ..ir.rep import Rep
+from .checks import _calls, _name_module
 
 
 def _contiguous(a) -> np.ndarray:
@@ -30,10 +30,22 @@ def _contiguous(a) -> np.ndarray:
 
 
 class Parameter:
-    """Marks an array assigned to a module attribute as a parameter (`requires_grad=False`: frozen,
-    e.g. pretrained embeddings: passed to the step, never differentiated or updated)."""
+    """Marks an array assigned to a module attribute as a parameter.
 
-    def __init__(self, data, requires_grad: bool = True):
+    ``self.weight = Parameter(array)`` stores the array (C-contiguous; copied only if it was not)
+    in the module's parameters; reading ``self.weight`` gives the NumPy array back (or, while a
+    step is staged, its staged value).
+
+    Parameters
+    ----------
+    data : array_like
+        The initial value.
+    requires_grad : bool, default True
+        False freezes it (e.g. pretrained embeddings): passed to the step, never differentiated
+        or updated by the optimizer, and saved in `state_dict` like any parameter.
+    """
+
+    def __init__(self, data: Any, requires_grad: bool = True):
         self.data = _contiguous(data)
         self.requires_grad = requires_grad
 
@@ -63,6 +75,41 @@ def current_binding() -> Optional[Binding]:
 
 
 class Module:
+    """Base class of layers and models: a tree of modules owning NumPy parameters and buffers.
+
+    As in PyTorch, subclasses call ``super().__init__()``, assign `Parameter`s, submodules and
+    buffers (`register_buffer`) as attributes, and define `forward`. The arrays are plain NumPy
+    arrays (float32 unless a dtype is given), updated in place by `st.train_step`, so
+    ``model.weight`` always shows the current values. Names and `state_dict` keys are
+    PyTorch's, so weights move both ways (`load_state_dict`, `save`, `load`).
+
+    Calling a module while staging runs `forward` on staged values. Calling it on NumPy arrays
+    outside staging runs `forward` with the interpreter (the module's arrays passed as runtime
+    inputs; use `st.eval_step` for compiled inference). A staging error inside a module's
+    forward names the module and its path (`Linear(4, 8, bias=True) at model.layers[0]: ...`).
+
+    Attributes
+    ----------
+    training : bool
+        The mode (`train()` / `eval()`); static for compiled steps: switching selects another
+        specialisation.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> class MLP(st.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc1, self.fc2 = st.nn.Linear(4, 8, seed=0), st.nn.Linear(8, 2, seed=1)
+    ...     def forward(self, x):
+    ...         return self.fc2(st.tanh(self.fc1(x)))
+    >>> model = MLP()
+    >>> list(model.state_dict())
+    ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+    >>> model(np.zeros((3, 4), np.float32)).shape
+    (3, 2)
+    """
+
     def __init__(self):
         d = self.__dict__
         d["_parameters"] = OrderedDict()     # name -> array
@@ -102,12 +149,31 @@ class Module:
                 return t[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
-    def register_buffer(self, name: str, array):
+    def register_buffer(self, name: str, array: Any) -> None:
+        """Add a buffer: state that is saved and updated but not trained (batch norm's running
+        statistics).
+
+        Parameters
+        ----------
+        name : str
+            The attribute name (and `state_dict` key suffix).
+        array : array_like
+            The initial value (stored C-contiguous).
+        """
         self.__dict__["_buffers"][name] = _contiguous(array)
         STRUCTURE[0] += 1
 
-    def update_buffer(self, name: str, value):
-        """Set a buffer: recorded for the step to write back when staged, in place when eager."""
+    def update_buffer(self, name: str, value: Any) -> None:
+        """Set a buffer from `forward`: recorded for the step to write back when staged (with
+        `st.assign`), copied in place when eager.
+
+        Parameters
+        ----------
+        name : str
+            A buffer registered with `register_buffer`.
+        value : Rep or array_like
+            The new value, of the buffer's shape.
+        """
         b = current_binding()
         if self._bound is not None and b is not None:
             b.updates[self._prefix + name] = value
@@ -116,49 +182,119 @@ class Module:
 
     # -- the tree ------------------------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
+        """Every module of the tree, this one first, with its name prefix (`"layers.2."`).
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            Prepended to every name.
+
+        Yields
+        ------
+        (str, Module)
+            The prefix (ending in "." except for this module's) and the module.
+        """
         yield prefix, self
         for name, m in self._modules.items():
             yield from m.named_modules(f"{prefix}{name}.")
 
-    def modules(self):
+    def modules(self) -> List["Module"]:
+        """Every module of the tree, this one first."""
         return [m for _, m in self.named_modules()]
 
-    def children(self):
+    def children(self) -> List["Module"]:
+        """The direct submodules, in assignment order."""
         return list(self._modules.values())
 
     def named_parameters(self, trainable_only: bool = False) -> List[Tuple[str, np.ndarray]]:
+        """Parameters of the tree by full name (`"fc1.weight"`), as PyTorch orders them.
+
+        Parameters
+        ----------
+        trainable_only : bool, default False
+            Leave out frozen parameters (``requires_grad=False``).
+
+        Returns
+        -------
+        list of (str, numpy.ndarray)
+            The arrays themselves, not copies.
+        """
         return [(p + n, a) for p, m in self.named_modules() for n, a in m._parameters.items()
                 if not (trainable_only and n in m._frozen)]
 
     def parameters(self, trainable_only: bool = False) -> List[np.ndarray]:
+        """The arrays of `named_parameters` (the same `trainable_only`)."""
         return [a for _, a in self.named_parameters(trainable_only)]
 
     def named_buffers(self) -> List[Tuple[str, np.ndarray]]:
+        """Buffers of the tree by full name (`"bn.running_mean"`); the arrays themselves."""
         return [(p + n, a) for p, m in self.named_modules() for n, a in m._buffers.items()]
 
     def num_parameters(self) -> int:
+        """The number of parameter elements (trainable and frozen)."""
         return int(sum(a.size for a in self.parameters()))
 
     # -- modes ---------------------------------------------------------------------------------
-    def train(self, mode: bool = True):
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode (dropout active, batch norm on batch statistics) on the whole tree.
+
+        Parameters
+        ----------
+        mode : bool, default True
+            False is `eval()`.
+
+        Returns
+        -------
+        Module
+            self.
+        """
         for m in self.modules():
             m.__dict__["training"] = mode
         return self
 
-    def eval(self):
+    def eval(self) -> "Module":
+        """Set evaluation mode on the whole tree (`train(False)`); returns self."""
         return self.train(False)
 
-    def modes(self) -> tuple:
+    def modes(self) -> Tuple[bool, ...]:
         """The training flags of every submodule: static values a compiled step is specialised on."""
         return tuple(m.training for m in self.modules())
 
     # -- state ---------------------------------------------------------------------------------
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Parameters and buffers by full name (PyTorch's names); the arrays themselves, not copies."""
+        """Parameters and buffers by full name, with PyTorch's names and order.
+
+        Returns
+        -------
+        OrderedDict of str to numpy.ndarray
+            The arrays themselves, not copies (copy them to keep a snapshot).
+        """
         return OrderedDict(self.named_parameters() + self.named_buffers())
 
-    def load_state_dict(self, state: dict, strict: bool = True):
-        """Copy values into the module's arrays in place (NumPy arrays or PyTorch tensors)."""
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> "Module":
+        """Copy values into the module's arrays, in place.
+
+        Parameters
+        ----------
+        state : mapping of str to array
+            NumPy arrays, PyTorch tensors (``torch_model.state_dict()``) or anything
+            `numpy.asarray` takes; converted to each array's dtype.
+        strict : bool, default True
+            Require exactly the module's names (batch norm's `num_batches_tracked` may be
+            missing, as PyTorch allows for older checkpoints).
+
+        Returns
+        -------
+        Module
+            self.
+
+        Raises
+        ------
+        KeyError
+            With `strict`, missing or unexpected names (all of them listed).
+        ValueError
+            A value's shape differs from the module's array.
+        """
         own = self.state_dict()
         # batch norm's step counter may be absent (as PyTorch accepts for older checkpoints)
         extra = [k for k in state if k not in own]
@@ -224,7 +360,8 @@ class Module:
         return self.load_state_dict(safetensors.load_file(path), strict)
 
     # -- calling -------------------------------------------------------------------------------
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The module's computation on staged values; subclasses define it."""
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
@@ -260,6 +397,7 @@ class Module:
         return f"{type(self).__name__}({self.extra_repr()})"
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown in `repr` and in errors (`"10, 5, bias=True"`)."""
         return ""
 
     def __repr__(self):
@@ -272,60 +410,25 @@ class Module:
         return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------- errors name modules
-
-_LOCAL = threading.local()
-
-
-def _calls() -> List[Module]:
-    """The modules whose forward is running while staging, outermost first (this thread's)."""
-    c = getattr(_LOCAL, "calls", None)
-    if c is None:
-        c = _LOCAL.calls = []
-    return c
-
-
-def module_path(module: Module, calls: List[Module]) -> Optional[str]:
-    """Where `module` sits in the outermost running module, as Python would reach it:
-    `model.layers[2]` (`model` is the outermost; Sequential's numbered children are indexed)."""
-    for root in calls:
-        for prefix, m in root.named_modules():
-            if m is module:
-                path = "model"
-                for part in prefix.split(".")[:-1]:
-                    path += f"[{part}]" if part.isdigit() else f".{part}"
-                return path
-    return None
-
-
-def input_type(x) -> str:
-    """A staged value's type as printed in errors (`f32[4,12]`), or a NumPy array's shape."""
-    t = getattr(x, "type", None)
-    return str(t) if t is not None else f"an array of shape {tuple(np.shape(x))}"
-
-
-def check_input(ok: bool, message: str):
-    """Raise StageTypeError("expects " + message) at the user's line unless `ok`; the running module
-    prefixes its own name and path (`Linear(10, 5, bias=True) at model[0]: expects ...`)."""
-    if ok:
-        return
-    loc = user_location()
-    raise StageTypeError("expects " + message + (f" (at {loc})" if loc else ""))
-
-
-def _name_module(e: StageError, module: Module, calls: List[Module]):
-    """Prefix the error's message with the module and its path, once: the innermost module that
-    was running when the error was raised is the one whose input was wrong."""
-    if getattr(e, "_stage_module", None) is not None:
-        return
-    path = module_path(module, calls)
-    where = module.describe() + (f" at {path}" if path else "")
-    e._stage_module = where
-    msg = str(e.args[0]) if e.args else ""
-    e.args = (f"{where}: {msg}",) + tuple(e.args[1:])
-
-
 class Sequential(Module):
+    """Modules applied in order: ``Sequential(a, b, c)(x)`` is ``c(b(a(x)))``.
+
+    Children are named "0", "1", ... (PyTorch's state-dict names: `"0.weight"`); index with
+    ``seq[i]``.
+
+    Parameters
+    ----------
+    *layers : Module
+        The modules, in order.
+
+    Examples
+    --------
+    >>> import stage as st
+    >>> net = st.nn.Sequential(st.nn.Linear(4, 8), st.nn.ReLU(), st.nn.Linear(8, 2))
+    >>> len(net), type(net[2]).__name__
+    (3, 'Linear')
+    """
+
     def __init__(self, *layers: Module):
         super().__init__()
         for i, layer in enumerate(layers):
@@ -344,9 +447,27 @@ class Sequential(Module):
 
 
 @contextlib.contextmanager
-def bind(model: Module, values: Dict[str, Rep], rng=None):
-    """Inside the block, the model's arrays named in `values` (full names) read as those staged
-    values; yields the `Binding` that collects buffer updates."""
+def bind(model: Module, values: Dict[str, Rep], rng: Optional[Tuple[Rep, Rep]] = None
+         ) -> Iterator[Binding]:
+    """Inside the block, the model's arrays read as the given staged values.
+
+    This is how `st.train_step` runs the user's code on staged parameters; use it to write your
+    own step over a module.
+
+    Parameters
+    ----------
+    model : Module
+        The root module.
+    values : dict of str to Rep
+        Staged values by full name (`state_dict` names); arrays not named keep their NumPy value.
+    rng : (Rep, Rep), optional
+        The (seed, counter) int64 key dropout draws from.
+
+    Yields
+    ------
+    Binding
+        Collects the buffer updates the forward makes (``binding.updates``: name -> value).
+    """
     binding = Binding(rng)
     mods = list(model.named_modules())
     for prefix, m in mods:

@@ -10,7 +10,8 @@ import numpy as np
 from ..ir import functions as F
 from . import functional as Fn
 from . import init
-from .module import Module, Parameter, check_input, input_type
+from .checks import check_input, input_type
+from .module import Module, Parameter
 
 
 class _Cell(Module):
