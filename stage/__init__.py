@@ -2,6 +2,12 @@
 
 Write a model in Python over staged values (`Rep`); stage records it as a graph IR, derives the
 backward pass with continuation callbacks, generates C++ that calls BLAS, compiles and runs it.
+
+The public API is what this module exports (`__all__`): `compile`, `grad` / `value_and_grad`,
+the NumPy-named functions (`exp`, `sum`, `where`, `take`, ...), staged control flow (`cond`,
+`fori_loop`, `while_loop`, `function`), `train_step` / `eval_step`, `export`, and the modules
+`nn` (layers, `nn.functional`), `optim`, `safetensors`. See the README and
+docs/coming_from_pytorch_jax.md.
 """
 __version__ = "0.1.0"
 
@@ -28,3 +34,22 @@ from .train import eval_step, train_step
 
 asarray = as_rep
 _configure_logging()          # STAGE_LOG=info: specialisations and builds on stderr
+
+__all__ = [
+    "__version__", "Rep", "StageError", "StageTypeError", "Compiled", "ShapeDtype",
+    # compile, differentiate, control flow
+    "compile", "grad", "value_and_grad", "cond", "fori_loop", "while_loop", "function",
+    # modules, training, deployment, formats
+    "nn", "optim", "safetensors", "datasets", "trees", "pytree", "train_step", "eval_step", "export",
+    "get_num_threads", "set_num_threads",
+    # the NumPy-named functions
+    "abs", "add", "argmax", "as_rep", "asarray", "assign", "astype", "broadcast_to", "clip",
+    "concatenate", "cos", "cross_entropy", "divide", "dot", "equal", "exp", "expand_dims",
+    "floor", "floor_divide", "full", "full_like", "getitem", "greater", "greater_equal", "iota",
+    "less", "less_equal", "log", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mod", "mse_loss",
+    "multiply", "negative", "nll_loss", "not_equal", "one_hot", "ones", "ones_like", "outer",
+    "pad", "power", "relu", "reshape", "scatter_add", "sigmoid", "sign", "sin", "softmax", "sqrt",
+    "square", "squeeze", "stack", "stop_gradient", "subtract", "sum", "swapaxes", "take", "tanh",
+    "transpose", "var", "where", "zeros", "zeros_like",
+]

@@ -46,7 +46,7 @@ MAX_HEADER = 100 * 1024 * 1024          # as the reference implementation: refus
 
 
 def dtype_name(dtype) -> str:
-    """The safetensors name of a NumPy dtype (`float32` -> `F32`); TypeError for others."""
+    """The safetensors name of a NumPy `dtype` (`float32` -> `F32`); TypeError for others."""
     name = np.dtype(dtype).name
     if name not in _NAMES:
         raise TypeError(f"safetensors: cannot store dtype {name}; supported: "
@@ -56,11 +56,23 @@ def dtype_name(dtype) -> str:
 
 def layout(specs: Sequence[Tuple[str, str, Tuple[int, ...]]],
            metadata: Optional[Mapping[str, str]] = None) -> Tuple[bytes, List[Tuple[int, int]]]:
-    """The file's prefix (8-byte length and padded JSON header) and each tensor's (begin, end) in
-    the data section, for tensors given as (name, NumPy dtype name, shape).
+    """The file's prefix (8-byte length and padded JSON header) and each tensor's data offsets.
 
     The data section holds the tensors sorted by item size, largest first (stable), so each starts
     aligned to its own item size without padding; the header lists them in the order given.
+    `save` writes this layout; the exported library bakes the prefix in to write the same bytes.
+
+    Parameters
+    ----------
+    specs : sequence of (str, str, tuple of int)
+        Each tensor's name, NumPy dtype name and shape.
+    metadata : mapping of str to str, optional
+        The header's ``__metadata__``.
+
+    Returns
+    -------
+    (bytes, list of (int, int))
+        The prefix, and (begin, end) in the data section per tensor, in the order of `specs`.
     """
     names = [s[0] for s in specs]
     if len(set(names)) != len(names):
@@ -91,8 +103,26 @@ def layout(specs: Sequence[Tuple[str, str, Tuple[int, ...]]],
 
 
 def save(arrays: Mapping[str, np.ndarray], metadata: Optional[Mapping[str, str]] = None) -> bytes:
-    """The bytes of a safetensors file holding `arrays` (name -> array), with optional
-    `metadata` (str -> str)."""
+    """The bytes of a safetensors file holding `arrays`.
+
+    Parameters
+    ----------
+    arrays : mapping of str to array_like
+        Tensors by name, any dtype of `DTYPES` but BF16 (any byte order; written little-endian).
+    metadata : mapping of str to str, optional
+        Stored as the header's ``__metadata__``.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    TypeError
+        An unsupported dtype, a name that is not a string, or metadata that is not str -> str.
+    ValueError
+        A tensor named ``__metadata__``.
+    """
     arrs = {k: np.asarray(v) for k, v in arrays.items()}
     bad = [k for k in arrs if not isinstance(k, str)]
     if bad:
@@ -107,8 +137,20 @@ def save(arrays: Mapping[str, np.ndarray], metadata: Optional[Mapping[str, str]]
 
 def save_file(arrays: Mapping[str, np.ndarray], path: PathLike,
               metadata: Optional[Mapping[str, str]] = None) -> None:
-    """Write `arrays` to the safetensors file `path`, atomically (a temporary file in the same
-    directory renamed over `path`), so an interrupted save never leaves a half-written file."""
+    """Write `arrays` to the safetensors file `path`, atomically.
+
+    The bytes go to a temporary file in the same directory, renamed over `path`, so an
+    interrupted save never leaves a half-written file (and an old file stays intact).
+
+    Parameters
+    ----------
+    arrays : mapping of str to array_like
+        Tensors by name (see `save`).
+    path : str or os.PathLike
+        The file, conventionally ``*.safetensors``.
+    metadata : mapping of str to str, optional
+        Stored as the header's ``__metadata__`` (e.g. ``{"format": "pt"}``).
+    """
     blob = save(arrays, metadata)
     path = os.fspath(path)
     d = os.path.dirname(os.path.abspath(path))
@@ -186,7 +228,26 @@ def _array(buf, offset: int, dtype: str, shape: tuple) -> np.ndarray:
 
 
 def load(data: bytes, where: str = "safetensors") -> Dict[str, np.ndarray]:
-    """The arrays (name -> array, in header order) of a safetensors file's bytes."""
+    """The arrays of a safetensors file's bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    where : str, default "safetensors"
+        Names the source in error messages.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Copies in native byte order, in header order (BF16 widened to float32).
+
+    Raises
+    ------
+    ValueError
+        Not a safetensors file, or an inconsistent one (bad JSON, an unknown dtype, offsets out
+        of range, overlapping, or leaving holes): the message says which tensor.
+    """
     header, start = _parse_header(data, len(data), where)
     view = memoryview(data)[start:]
     return {k: _array(view, b, dt, shape)
@@ -194,8 +255,27 @@ def load(data: bytes, where: str = "safetensors") -> Dict[str, np.ndarray]:
 
 
 def load_file(path: PathLike) -> Dict[str, np.ndarray]:
-    """The arrays (name -> array) of the safetensors file `path` (e.g. a PyTorch or Hugging Face
-    checkpoint). The file is memory-mapped and each tensor copied once."""
+    """The arrays of the safetensors file `path` (e.g. a PyTorch or Hugging Face checkpoint).
+
+    The file is memory-mapped and each tensor copied once.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        By name, in header order; float16 stays float16, bfloat16 becomes float32.
+
+    Raises
+    ------
+    ValueError
+        Not a valid safetensors file (see `load`).
+    OSError
+        The file cannot be read.
+    """
     path = os.fspath(path)
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
@@ -208,7 +288,18 @@ def load_file(path: PathLike) -> Dict[str, np.ndarray]:
 
 
 def load_metadata(path: PathLike) -> Dict[str, str]:
-    """The `__metadata__` of the safetensors file `path` ({} when it has none)."""
+    """The ``__metadata__`` of the safetensors file `path` ({} when it has none), read without
+    loading the tensors.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    dict of str to str
+    """
     with open(os.fspath(path), "rb") as f:
         head = f.read(8)
         size = os.fstat(f.fileno()).st_size

@@ -25,8 +25,23 @@ def _blas():
     return lib
 
 
-def set_num_threads(n: int):
-    """Let BLAS in compiled code use up to n threads (1 by default)."""
+def set_num_threads(n: int) -> None:
+    """Let BLAS in compiled code use up to `n` threads (process-wide).
+
+    The default is 1 (or ``$STAGE_NUM_THREADS``): stage's programs make many small products, for
+    which waking worker threads costs more than it gains; large convolutions and matrix products
+    gain from more.
+
+    Parameters
+    ----------
+    n : int
+        A positive thread count.
+
+    Raises
+    ------
+    ValueError
+        `n` < 1.
+    """
     global _chosen
     n = int(n)
     if n < 1:
@@ -36,6 +51,7 @@ def set_num_threads(n: int):
 
 
 def get_num_threads() -> int:
+    """The number of threads BLAS in compiled code may use (see `set_num_threads`)."""
     return int(_blas().scipy_openblas_get_num_threads())
 
 

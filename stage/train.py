@@ -11,7 +11,7 @@ modules' training flags are static, so `model.eval()` selects another specialisa
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .ir.graph import StageError, current_scope
 from . import pytree
 from .frontend import convert
 from .nn.module import STRUCTURE, Module, bind
+from .optim.optimizer import Optimizer
 
 _SLOW = object()
 
@@ -110,7 +111,9 @@ class _ModuleFunction:
 
 class TrainStep(_ModuleFunction):
     """`step(*args)`: one optimisation step of `loss_fn(*args)` over the model's trainable
-    parameters; returns the loss (or `(loss, aux)` with has_aux). See `train_step`."""
+    parameters; returns the loss (or `(loss, aux)` with has_aux). Made by `train_step` (see
+    there for the parameters); `.ir`, `.source`, `.library_path` and `.num_specializations` read
+    the compiled step."""
 
     ROOTS = ("params", "frozen", "buffers", "opt_state", "hyper", "key", "modes", "args")
 
@@ -188,7 +191,8 @@ class TrainStep(_ModuleFunction):
 
 class EvalStep(_ModuleFunction):
     """`f(*args)`: fn(*args) over the model's current parameters (runtime inputs, never baked in),
-    in the model's current mode; buffer updates (batch norm in training mode) are written back."""
+    in the model's current mode; buffer updates (batch norm in training mode) are written back.
+    Made by `eval_step` (see there for the parameters)."""
 
     ROOTS = ("params", "buffers", "key", "modes", "args")
 
@@ -212,20 +216,94 @@ class EvalStep(_ModuleFunction):
         return res
 
 
-def train_step(loss_fn: Callable, model: Module, optimizer, has_aux: bool = False,
-               backend: Optional[str] = None, seed: int = 0, **options) -> TrainStep:
-    """A compiled training step: `step = st.train_step(loss_fn, model, st.optim.Adam(lr=1e-3))`,
-    then `loss = step(x, y)` runs forward, backward and the optimizer update natively and updates
-    the model's parameters (and the optimizer's state, and batch-norm statistics) in place.
+def train_step(loss_fn: Callable, model: Module, optimizer: Optimizer, has_aux: bool = False,
+               backend: Optional[str] = None, seed: int = 0, **options: Any) -> TrainStep:
+    """A compiled training step: forward, backward and the optimizer update in one native call.
 
-    `loss_fn(*args)` computes a scalar loss using `model` (closed over); with `has_aux` it returns
-    `(loss, aux)` and the step returns both. `seed` seeds dropout (each call draws new masks);
-    `backend` and other options are st.compile's."""
+    ``step = st.train_step(loss_fn, model, st.optim.Adam(lr=1e-3))``, then ``loss = step(x, y)``
+    updates the model's parameters, the optimizer's state and batch-norm statistics in place (the
+    step `st.assign`s into the very NumPy arrays the module and optimizer hold: no copies).
+    Hyper-parameters are runtime scalars read on every call (``opt.lr = 0.01`` needs no
+    recompilation); the modules' training flags are static (``model.eval()`` selects another
+    specialisation). The step is itself compiled: call it directly (``st.compile(step)`` is the
+    step), and pass it to `st.export` to deploy it.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss_fn(*args)`` computes a scalar loss using `model` (closed over), e.g.
+        ``lambda x, y: st.nn.cross_entropy(model(x), y)``.
+    model : Module
+        The module whose trainable parameters are updated.
+    optimizer : Optimizer
+        An `st.optim` optimizer; its state is created for the model's parameters.
+    has_aux : bool, default False
+        `loss_fn` returns ``(loss, aux)``; the step then returns both.
+    backend : {"native", "interp"}, optional
+        As `st.compile`.
+    seed : int, default 0
+        Seeds dropout: call k draws its masks from the key (seed, k), so a run is reproducible.
+    **options
+        `st.compile`'s compiler options (``cxxflags``, ``profile``).
+
+    Returns
+    -------
+    TrainStep
+        ``step(*args)`` returns the loss (a NumPy scalar) or ``(loss, aux)``.
+
+    Raises
+    ------
+    StageError
+        The step is called inside staged code (it is a compiled function of arrays already).
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> model = st.nn.Sequential(st.nn.Linear(4, 8), st.nn.Tanh(), st.nn.Linear(8, 3))
+    >>> step = st.train_step(lambda x, y: st.nn.cross_entropy(model(x), y), model,
+    ...                      st.optim.Adam(lr=1e-2), backend="interp")
+    >>> x, y = np.random.default_rng(0).random((16, 4), np.float32), np.arange(16) % 3
+    >>> first = step(x, y)
+    >>> for _ in range(20):
+    ...     loss = step(x, y)
+    >>> bool(loss < first)
+    True
+    """
     return TrainStep(loss_fn, model, optimizer, has_aux, backend, seed, **options)
 
 
 def eval_step(fn: Callable, model: Module, backend: Optional[str] = None, seed: int = 0,
-              **options) -> EvalStep:
-    """A compiled function of the model's current parameters: `predict = st.eval_step(lambda x:
-    st.argmax(model(x), 1), model.eval())`."""
+              **options: Any) -> EvalStep:
+    """A compiled function of the model's current parameters (inference, metrics).
+
+    The parameters are runtime inputs, never baked in: after more training the same library
+    computes with the new values. Runs in the model's current mode (call ``model.eval()`` first
+    for inference); in training mode, batch-norm statistics are updated.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(*args)`` using `model` (closed over), e.g. ``lambda x: st.argmax(model(x), 1)``.
+    model : Module
+        The module whose parameters and buffers `fn` reads.
+    backend : {"native", "interp"}, optional
+        As `st.compile`.
+    seed : int, default 0
+        Seeds dropout in training mode.
+    **options
+        `st.compile`'s compiler options.
+
+    Returns
+    -------
+    EvalStep
+        ``f(*args)`` returns fn's result as NumPy arrays.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> model = st.nn.Linear(4, 3).eval()
+    >>> predict = st.eval_step(lambda x: st.argmax(model(x), 1), model, backend="interp")
+    >>> predict(np.ones((2, 4), np.float32)).shape
+    (2,)
+    """
     return EvalStep(fn, model, backend, seed, **options)

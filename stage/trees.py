@@ -6,7 +6,6 @@ A `Forest` holds any number of binary trees in flat int64 arrays, one entry per 
 so one compiled library serves every tree of the forest (the shapes never change, only the root).
 `load_sst()` parses the Stanford Sentiment Treebank's PTB-style lines into a Forest and a vocabulary.
 """
-from __future__ import annotations
 
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
@@ -14,7 +13,27 @@ import numpy as np
 
 
 class Forest(NamedTuple):
-    """Flat arrays of a set of binary trees (a pytree: pass it to staged functions as it is)."""
+    """Flat arrays of a set of binary trees (a pytree: pass it to staged functions as it is).
+
+    One entry per node, children before their parents; a tree is its root's index, so one
+    compiled library serves every tree.
+
+    Attributes
+    ----------
+    left, right : numpy.ndarray
+        int64 child indices, -1 for none (a leaf has neither, a unary node only `left`).
+    word : numpy.ndarray
+        int64 feature index of a leaf (into a vocabulary), -1 for internal nodes.
+    label : numpy.ndarray
+        int64 per-node label (SST: sentiment 0..4).
+
+    Examples
+    --------
+    >>> from stage.trees import build_forest
+    >>> forest, roots, vocab = build_forest(["(3 (2 good) (4 fun))"])
+    >>> forest.left.tolist(), forest.right.tolist(), int(roots[0])
+    ([-1, -1, 0], [-1, -1, 1], 2)
+    """
     left: np.ndarray
     right: np.ndarray
     word: np.ndarray
@@ -26,9 +45,28 @@ def _tokens(line: str) -> List[str]:
 
 
 def parse_ptb(line: str, vocab: Dict[str, int], nodes: List[Tuple[int, int, int, int]]) -> int:
-    """Append the nodes of one PTB tree `(label (label word) ...)` to `nodes`; return the root index.
+    """Append the nodes of one PTB tree ``(label (label word) ...)`` to `nodes`; return the root.
 
     Iterative (an explicit stack), so deep trees parse without Python recursion limits.
+
+    Parameters
+    ----------
+    line : str
+        One tree, e.g. ``(3 (2 good) (4 fun))``; labels are integers.
+    vocab : dict of str to int
+        Word -> index; new words are added.
+    nodes : list of (left, right, word, label)
+        Appended to, children first.
+
+    Returns
+    -------
+    int
+        The root's index in `nodes`.
+
+    Raises
+    ------
+    ValueError
+        Unbalanced parentheses, or a node with more than two children.
     """
     toks = _tokens(line)
     stack: List[list] = []          # open nodes: [label, children...]
@@ -65,8 +103,22 @@ def parse_ptb(line: str, vocab: Dict[str, int], nodes: List[Tuple[int, int, int,
     return root
 
 
-def build_forest(lines: Iterable[str], vocab: Optional[Dict[str, int]] = None):
-    """Parse PTB lines into (Forest, roots int64 array, vocab)."""
+def build_forest(lines: Iterable[str], vocab: Optional[Dict[str, int]] = None
+                 ) -> Tuple[Forest, np.ndarray, Dict[str, int]]:
+    """Parse PTB-style lines (one tree each; blank lines skipped) into one forest.
+
+    Parameters
+    ----------
+    lines : iterable of str
+        The trees.
+    vocab : dict of str to int, optional
+        A vocabulary to extend (default: a new one).
+
+    Returns
+    -------
+    (Forest, numpy.ndarray, dict)
+        The forest, the int64 root index of each tree, and the vocabulary.
+    """
     vocab = {} if vocab is None else vocab
     nodes: List[Tuple[int, int, int, int]] = []
     roots = []
@@ -79,8 +131,20 @@ def build_forest(lines: Iterable[str], vocab: Optional[Dict[str, int]] = None):
     return forest, np.array(roots, dtype=np.int64), vocab
 
 
-def load_sst(path: Optional[str] = None):
-    """The SST dev split shipped with stage: (Forest, roots, vocab); 1,101 trees, 41,447 nodes."""
+def load_sst(path: Optional[str] = None) -> Tuple[Forest, np.ndarray, Dict[str, int]]:
+    """The Stanford Sentiment Treebank dev split shipped with stage, parsed.
+
+    Parameters
+    ----------
+    path : str, optional
+        Another file of PTB-style trees instead.
+
+    Returns
+    -------
+    (Forest, numpy.ndarray, dict)
+        1,101 trees and 41,447 nodes (labels 0..4 at every node), their roots, and the
+        vocabulary.
+    """
     if path is None:
         from .datasets import data_path
         path = data_path("sst_dev.txt")
@@ -89,6 +153,7 @@ def load_sst(path: Optional[str] = None):
 
 
 def tree_sizes(forest: Forest, roots: np.ndarray) -> np.ndarray:
-    """Number of nodes under each root (trees are stored contiguously, children first)."""
+    """The number of nodes of each tree of `forest` given by `roots` (trees are stored
+    contiguously, children first, in the order of `roots`)."""
     starts = np.concatenate([[0], roots[:-1] + 1])
     return roots - starts + 1

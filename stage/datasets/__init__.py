@@ -16,7 +16,7 @@ import gzip
 import os
 import re
 import string
-from typing import Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -31,7 +31,18 @@ __all__ = ["DATA_DIR", "ALPHABET", "data_path", "load_digits", "load_mnist_5k", 
 
 
 def data_path(name: str) -> str:
-    """The absolute path of a shipped data file (`digits.csv.gz`, `mnist_5k.csv.gz`, `sst_dev.txt`)."""
+    """The absolute path of a shipped data file.
+
+    Parameters
+    ----------
+    name : str
+        `digits.csv.gz`, `mnist_5k.csv.gz` or `sst_dev.txt`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file in the package.
+    """
     path = os.path.join(DATA_DIR, name)
     if not os.path.exists(path):
         raise FileNotFoundError(f"stage data file {name!r} not found in {DATA_DIR}")
@@ -47,7 +58,15 @@ def _read_csv_gz(name: str) -> np.ndarray:
 
 
 def load_digits() -> Tuple[np.ndarray, np.ndarray]:
-    """UCI digits: X float32 (1797, 64) with pixels 0..16 scaled to [0, 1], y int64 (1797,) in 0..9."""
+    """The UCI optical handwritten digits (8x8 images), as scikit-learn's `load_digits`.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        float32 (1797, 64), pixels 0..16 scaled to [0, 1].
+    y : numpy.ndarray
+        int64 (1797,), the digit 0..9.
+    """
     table = _read_csv_gz("digits.csv.gz")
     X = (table[:, :64] / 16.0).astype(np.float32)
     y = table[:, 64].astype(np.int64)
@@ -55,10 +74,21 @@ def load_digits() -> Tuple[np.ndarray, np.ndarray]:
 
 
 def load_mnist_5k(normalize: bool = True) -> Tuple[np.ndarray, np.ndarray]:
-    """5,000 MNIST digits: X float32 (5000, 1, 28, 28), y int64 (5000,) in 0..9.
+    """5,000 MNIST digits (500 per class).
 
-    Pixels are scaled to [0, 1]; with `normalize` they are then standardised with MNIST's mean 0.1307
-    and std 0.3081 (as the paper's CNN benchmark did)."""
+    Parameters
+    ----------
+    normalize : bool, default True
+        Standardise with MNIST's mean 0.1307 and std 0.3081 (as the paper's CNN benchmark did)
+        after scaling the pixels to [0, 1].
+
+    Returns
+    -------
+    X : numpy.ndarray
+        float32 (5000, 1, 28, 28).
+    y : numpy.ndarray
+        int64 (5000,), the digit 0..9.
+    """
     table = _read_csv_gz("mnist_5k.csv.gz")
     X = (table[:, :784] / 255.0).astype(np.float32)
     if normalize:
@@ -67,7 +97,7 @@ def load_mnist_5k(normalize: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     return X.reshape(-1, 1, 28, 28), y
 
 
-def sst_dev_lines() -> list:
+def sst_dev_lines() -> List[str]:
     """The 1,101 SST dev trees as raw PTB-style lines (parse them with stage's SST parser)."""
     with open(data_path("sst_dev.txt"), encoding="utf-8") as f:
         return [line.strip() for line in f if line.strip()]
@@ -92,8 +122,14 @@ def char_corpus() -> str:
     return "".join(words)
 
 
-def encode_chars(text: str = None) -> np.ndarray:
-    """int64 ids 0..25 ('a' -> 0, ..., 'z' -> 25) of `text` (default: `char_corpus()`)."""
+def encode_chars(text: Optional[str] = None) -> np.ndarray:
+    """int64 ids 0..25 ('a' -> 0, ..., 'z' -> 25) of `text` (default: `char_corpus()`).
+
+    Raises
+    ------
+    ValueError
+        `text` has a character outside a-z.
+    """
     text = char_corpus() if text is None else text
     ids = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64) - ord("a")
     if ids.size and (ids.min() < 0 or ids.max() >= len(ALPHABET)):
@@ -101,15 +137,41 @@ def encode_chars(text: str = None) -> np.ndarray:
     return ids
 
 
-def decode_chars(ids) -> str:
-    """The inverse of `encode_chars`."""
+def decode_chars(ids: Sequence[int]) -> str:
+    """The inverse of `encode_chars`: the letters of integer `ids` 0..25."""
     return "".join(ALPHABET[int(i)] for i in np.asarray(ids).ravel())
 
 
-def train_test_split(X: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, seed: int = 0):
-    """A deterministic shuffled split: `(X_train, X_test, y_train, y_test)`.
+def train_test_split(X: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, seed: int = 0
+                     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A deterministic shuffled split, as scikit-learn's `train_test_split`.
 
-    The same `seed` always gives the same split (NumPy's PCG64 permutation)."""
+    Parameters
+    ----------
+    X, y : array_like
+        Samples and labels, the same number of rows.
+    test_fraction : float, default 0.2
+        The share of rows in the test split, in (0, 1).
+    seed : int, default 0
+        The same seed always gives the same split (NumPy's PCG64 permutation).
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        Different row counts, or a fraction that leaves a split empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stage.datasets import train_test_split
+    >>> parts = train_test_split(np.arange(10), np.arange(10), 0.3)
+    >>> [len(p) for p in parts]
+    [7, 3, 7, 3]
+    """
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")

@@ -17,7 +17,7 @@ import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import jinja2
 import numpy as np
@@ -48,12 +48,30 @@ RESERVED = set(API) | {"model"}
 
 
 class ExportError(RuntimeError):
-    """The exported library could not be built (the message holds the compiler's output)."""
+    """The exported library could not be built (the message holds the compiler's output and
+    where the sources were kept)."""
 
 
 @dataclass
 class Export:
-    """What `st.export` wrote: paths, the entries' C signatures and the parameters."""
+    """What `st.export` wrote: paths, the entries' C signatures and the parameters.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The export directory.
+    name : str
+        The model's name, the prefix of every C symbol.
+    entries : list of EntrySpec
+        Each entry's C function: `.name`, `.inputs`, `.outputs` (their C names, dtypes, shapes).
+    params : list of Param
+        The arrays bound into the handle, in index order (`.name` in the parameters file,
+        `.array`, `.dtype`, `.shape`, `.mutable`).
+    baked : bool
+        Whether the parameters are also embedded in the library.
+    library, header, params_file : pathlib.Path
+        ``lib<name>.so``, ``<name>.h`` and ``<name>.safetensors``.
+    """
     path: Path
     name: str
     entries: List[EntrySpec]
@@ -74,28 +92,81 @@ class Export:
 
     def c_flags(self) -> List[str]:
         """Flags to compile and link a C program against the library, e.g.
-        `subprocess.run(["cc", "main.c", *exp.c_flags(), "-o", "main"])`."""
+        ``subprocess.run(["cc", "main.c", *exp.c_flags(), "-o", "main"])``: ``-I``, ``-L``,
+        ``-l<name>`` and an rpath to the export directory."""
         d = str(self.path)
         return [f"-I{d}", f"-L{d}", f"-l{self.name}", f"-Wl,-rpath,{d}"]
 
 
 @api_boundary
-def export(fn, example_args=None, path=None, *, params: Sequence[int] = (), name: str = None,
-           bake_params: bool = False, march: Optional[str] = None, cxxflags: Optional[str] = None,
+def export(fn: Any, example_args: Optional[tuple] = None, path: Any = None, *,
+           params: Sequence[int] = (), name: Optional[str] = None, bake_params: bool = False,
+           march: Optional[str] = None, cxxflags: Optional[str] = None,
            copy_blas: bool = True) -> Export:
-    """Export `fn` specialised to `example_args` as a native library in the directory `path`.
+    """Export `fn` specialised to `example_args` as a standalone native library with a C API.
 
-    `fn` is a function (or an `st.compile`d one) with `example_args` a tuple of its arguments, or a
-    dict of several entries `{"predict": (fn, args), "train_step": (fn, args, params)}` (then
-    `path` may be the second positional argument). `params` are the positions of the arguments whose
-    arrays are bound into the model handle and saved to `<name>.safetensors`; the other arrays become
-    arguments of the C function. An array object passed to several entries is one parameter.
-    `name` (default: the directory's name) prefixes every C symbol. `bake_params=True` also embeds
-    the parameters in the library (`<name>_create(NULL, ...)` then uses them). Code is compiled
-    with `-O3 -march=<march>`: `march` defaults to the portable `x86-64-v2` on x86-64 (pass
-    "native" for the build machine's CPU); `cxxflags` replaces the optimisation flags entirely.
-    `copy_blas=False` leaves libscipy_openblas.so out of the directory (supply it on the loader's
-    path, or next to the library, yourself).
+    The directory `path` gets ``lib<name>.so``, the header ``<name>.h`` (every argument's dtype and
+    shape documented), the parameters ``<name>.safetensors``, a copy of
+    ``libscipy_openblas.so`` (found through the rpath ``$ORIGIN``: the directory is relocatable),
+    the generated C++ with ``src/build.sh`` and a README. Each entry becomes
+    ``int <name>_<entry>(<name>_model* model, <runtime inputs>, <outputs>)``. No Python, NumPy or
+    stage is needed at run time. The library is compiled afresh (not taken from stage's cache).
+
+    Parameters
+    ----------
+    fn : callable or dict
+        A function (or an `st.compile`d one, `st.train_step`, `st.eval_step`) with
+        `example_args`, or a dict of several entries
+        ``{"predict": (fn, args), "train_step": (fn, args, params)}`` (then `path` may be the
+        second positional argument). Train/eval steps bind the module's parameters and buffers and
+        the optimizer's state into the handle; their hyper-parameters are runtime arguments.
+    example_args : tuple
+        Arguments of `fn` fixing the shapes and dtypes of the C function (Python scalars are
+        static, folded into the code).
+    path : str or os.PathLike
+        The directory to write (created; a previous export there is replaced, any other
+        non-empty directory is refused).
+    params : sequence of int, default ()
+        Positions of the arguments whose arrays are bound into the model handle and saved to
+        ``<name>.safetensors``; every other array is an argument of the C function. An array object
+        passed to several entries is one parameter, so a training step that `st.assign`s it
+        updates what the inference entry reads.
+    name : str, optional
+        Prefix of every C symbol; default: the directory's name (made a C identifier).
+    bake_params : bool, default False
+        Also embed the parameters in the library (``<name>_create(NULL, ...)`` uses them).
+    march : str, optional
+        ``-march=`` of the build: default the portable ``x86-64-v2`` on x86-64; ``"native"`` for
+        the build machine's CPU.
+    cxxflags : str, optional
+        Replaces the optimisation flags (``-O3 -march=...``) entirely.
+    copy_blas : bool, default True
+        Copy ``libscipy_openblas.so`` into the directory (False: supply it on the loader's path).
+
+    Returns
+    -------
+    Export
+        Paths, the entries' C signatures and the parameters; ``exp.c_flags()`` gives the flags
+        to build a C program against it.
+
+    Raises
+    ------
+    ExportError
+        The library failed to build (the compiler's message; the sources are kept).
+    FileExistsError
+        `path` is a non-empty directory that is not a previous export.
+    TypeError, ValueError
+        Missing example arguments or path, entry names clashing with the API, `params` out of
+        range.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> W = np.zeros((4, 3), np.float32)
+    >>> exp = st.export(lambda W, x: x @ W, (W, np.ones((1, 4), np.float32)), "build/lin",
+    ...                 params=(0,))
+    >>> exp.library.name, exp.params_file.name
+    ('liblin.so', 'lin.safetensors')
     """
     if isinstance(fn, dict):
         if path is None:

@@ -151,3 +151,11 @@ class Rep(Generic[T]):
 
 
 from . import functions as F  # noqa: E402  (functions imports Rep)
+
+for _name in ("sum", "mean", "max", "min", "argmax", "reshape", "transpose", "astype", "clip",
+              "squeeze", "tanh", "sigmoid", "relu"):       # the methods say which function they are
+    getattr(Rep, _name).__doc__ = (f"`x.{_name}(...)` is `st.{_name}(x, ...)`" +
+                                   (" (the shape may also be given as separate ints)"
+                                    if _name in ("reshape", "transpose") else "") +
+                                   f"; its documentation:\n\n{getattr(F, _name).__doc__}")
+Rep.flatten.__doc__ = "`x.flatten()` is `st.reshape(x, (-1,))`: a 1-d view of every element."

@@ -5,6 +5,7 @@ settings (stride, p, training) are Python values, arrays are staged. Layers in `
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -12,7 +13,11 @@ from ..ir import functions as F
 from ..ir.functions import (apply, as_rep, cross_entropy, log_softmax, mse_loss, nll_loss, relu,
                             sigmoid, softmax, tanh)
 from ..ir.graph import StageTypeError
+from ..ir.hints import ArrayLike
+from ..ir.rep import Rep
 from .module import current_binding
+
+IntOrPair = Union[int, Tuple[int, int]]
 
 __all__ = ["linear", "embedding", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "dropout",
            "flatten", "pad", "cross_entropy", "log_softmax", "mse_loss", "nll_loss", "relu",
@@ -23,14 +28,35 @@ def _pair(v):
     return (int(v), int(v)) if np.ndim(v) == 0 else tuple(int(a) for a in v)
 
 
-def linear(x, weight, bias=None):
-    """x @ weight.T + bias, with weight (out_features, in_features) as in PyTorch."""
+def linear(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None) -> Rep:
+    """y = x weight^T + bias, as `torch.nn.functional.linear`.
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        (N, *, in_features).
+    weight : Rep or array_like
+        (out_features, in_features), PyTorch's layout.
+    bias : Rep or array_like, optional
+        (out_features,).
+
+    Returns
+    -------
+    Rep
+        (N, *, out_features).
+    """
     y = F.matmul(x, F.transpose(as_rep(weight)))
     return y if bias is None else y + bias
 
 
-def padding_index(padding_idx, num_embeddings):
-    """PyTorch's padding_idx, checked and made non-negative (None stays None)."""
+def padding_index(padding_idx: Optional[int], num_embeddings: int) -> Optional[int]:
+    """PyTorch's padding_idx, checked and made non-negative (None stays None).
+
+    Raises
+    ------
+    ValueError
+        The index is outside the table.
+    """
     if padding_idx is None:
         return None
     if not -num_embeddings <= int(padding_idx) < num_embeddings:
@@ -39,9 +65,23 @@ def padding_index(padding_idx, num_embeddings):
     return int(padding_idx) % num_embeddings
 
 
-def embedding(indices, weight, padding_idx=None):
-    """Rows of weight (num_embeddings, dim) at integer indices of any shape. Lookups of row
-    `padding_idx` return it but pass no gradient back to it."""
+def embedding(indices: ArrayLike, weight: ArrayLike, padding_idx: Optional[int] = None) -> Rep:
+    """Rows of `weight` at integer `indices`, as `torch.nn.functional.embedding`.
+
+    Parameters
+    ----------
+    indices : Rep or array_like
+        Integers of any shape (*).
+    weight : Rep or array_like
+        (num_embeddings, embedding_dim).
+    padding_idx : int, optional
+        Lookups of this row return it but pass no gradient back to it.
+
+    Returns
+    -------
+    Rep
+        (*, embedding_dim).
+    """
     rows = F.take(weight, indices, axis=0)
     if padding_idx is None:
         return rows
@@ -50,11 +90,37 @@ def embedding(indices, weight, padding_idx=None):
     return F.where(keep, rows, F.stop_gradient(rows))
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-D convolution (cross-correlation, as PyTorch) of NCHW x with weight (O, C / groups, KH, KW).
+def conv2d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
+           stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1,
+           groups: int = 1) -> Rep:
+    """2-D convolution (cross-correlation) of NCHW images, as `torch.nn.functional.conv2d`.
 
     With groups > 1 the input channels and the filters are split into that many groups, each
-    convolved separately (one convolution per group, outputs concatenated in order)."""
+    convolved separately (one convolution per group, outputs concatenated in order).
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        (N, C_in, H, W).
+    weight : Rep or array_like
+        (C_out, C_in / groups, kH, kW).
+    bias : Rep or array_like, optional
+        (C_out,).
+    stride, padding, dilation : int or (int, int)
+        As `st.nn.Conv2d`.
+    groups : int, default 1
+        The number of channel groups.
+
+    Returns
+    -------
+    Rep
+        (N, C_out, H_out, W_out), see `st.nn.Conv2d`.
+
+    Raises
+    ------
+    StageTypeError
+        Channels that do not match the weight and `groups`.
+    """
     x, weight = as_rep(x), as_rep(weight)
     geo = {"stride": _pair(stride), "padding": _pair(padding)}
     if _pair(dilation) != (1, 1):
@@ -80,23 +146,99 @@ def _pool(op, x, kernel_size, stride, padding):
     return apply(op, as_rep(x), kernel_size=k, stride=s, padding=_pair(padding))
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
+def max_pool2d(x: ArrayLike, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None,
+               padding: IntOrPair = 0) -> Rep:
+    """Max pooling over NCHW images, as `torch.nn.functional.max_pool2d`.
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        (N, C, H, W).
+    kernel_size : int or (int, int)
+        The window.
+    stride : int or (int, int), optional
+        Default: `kernel_size`.
+    padding : int or (int, int), default 0
+        Implicit padding, never selected.
+
+    Returns
+    -------
+    Rep
+        (N, C, H_out, W_out), see `st.nn.MaxPool2d`.
+    """
     return _pool("max_pool2d", x, kernel_size, stride, padding)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Average pooling; zero padding counts in the average (PyTorch's count_include_pad=True)."""
+def avg_pool2d(x: ArrayLike, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None,
+               padding: IntOrPair = 0) -> Rep:
+    """Average pooling over NCHW images, as `torch.nn.functional.avg_pool2d`; zero padding counts
+    in the average (PyTorch's count_include_pad=True).
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        (N, C, H, W).
+    kernel_size : int or (int, int)
+        The window.
+    stride : int or (int, int), optional
+        Default: `kernel_size`.
+    padding : int or (int, int), default 0
+        Zero padding on both sides.
+
+    Returns
+    -------
+    Rep
+        (N, C, H_out, W_out).
+    """
     return _pool("avg_pool2d", x, kernel_size, stride, padding)
 
 
-def flatten(x, start_dim=1, end_dim=-1):
+def flatten(x: ArrayLike, start_dim: int = 1, end_dim: int = -1) -> Rep:
+    """Dimensions start_dim..end_dim merged into one, as `torch.flatten`.
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        Any shape.
+    start_dim : int, default 1
+        The first dimension merged.
+    end_dim : int, default -1
+        The last dimension merged.
+
+    Returns
+    -------
+    Rep
+        A reshaped view.
+    """
     x = as_rep(x)
     s, e = start_dim % x.ndim, end_dim % x.ndim
     return F.reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1:])
 
 
-def pad(x, pad, value=0.0):
-    """PyTorch's constant F.pad: `pad` lists (before, after) pairs starting from the LAST dim."""
+def pad(x: ArrayLike, pad: Sequence[int], value: float = 0.0) -> Rep:
+    """Constant padding, as `torch.nn.functional.pad`: `pad` lists (before, after) pairs
+    starting from the LAST dimension.
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        Any shape.
+    pad : sequence of int
+        ``(last_before, last_after, second_last_before, ...)``, an even number of widths for at
+        most `x.ndim` dimensions.
+    value : float, default 0.0
+        The padding value.
+
+    Returns
+    -------
+    Rep
+        The padded array.
+
+    Raises
+    ------
+    StageTypeError
+        An odd number of widths, or more pairs than dimensions.
+    """
     x = as_rep(x)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise StageTypeError(f"pad: needs (before, after) pairs for at most {x.ndim} dims, got {pad}")
@@ -106,18 +248,46 @@ def pad(x, pad, value=0.0):
     return F.pad(x, pairs, value)
 
 
-def batch_stats(x):
-    """Per-channel mean and biased variance of (N, C) or (N, C, ...) over every other axis."""
+def batch_stats(x: ArrayLike) -> Tuple[Rep, Rep, Tuple[int, ...]]:
+    """Per-channel mean and biased variance of (N, C) or (N, C, ...) over every other axis.
+
+    Returns
+    -------
+    (Rep, Rep, tuple of int)
+        The mean and variance (with the reduced axes kept, size 1) and the reduced axes.
+    """
     axes = (0,) + tuple(range(2, as_rep(x).ndim))
     mean = F.mean(x, axes, keepdims=True)
     var = F.mean(F.square(x - mean), axes, keepdims=True)
     return mean, var, axes
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
-               eps=1e-5):
-    """Normalise per channel (axis 1) with the batch's statistics when training, else with the
-    running ones; then scale and shift. (The module updates the running averages.)"""
+def batch_norm(x: ArrayLike, running_mean: Optional[ArrayLike], running_var: Optional[ArrayLike],
+               weight: Optional[ArrayLike] = None, bias: Optional[ArrayLike] = None,
+               training: bool = False, eps: float = 1e-5) -> Rep:
+    """Batch normalization per channel (axis 1), as `torch.nn.functional.batch_norm`.
+
+    Uses the batch's statistics when `training`, else the running ones; then scales and shifts.
+    Unlike PyTorch's, it does not update the running averages (`st.nn.BatchNorm1d` does).
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        (N, C) or (N, C, ...).
+    running_mean, running_var : Rep or array_like or None
+        (C,); used when not training.
+    weight, bias : Rep or array_like, optional
+        (C,) scale and shift.
+    training : bool, default False
+        Static: normalise with the batch's statistics.
+    eps : float, default 1e-5
+        Added to the variance.
+
+    Returns
+    -------
+    Rep
+        x's shape.
+    """
     x = as_rep(x)
     bshape = (1, -1) + (1,) * (x.ndim - 2)
     if training:
@@ -132,10 +302,39 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     return y
 
 
-def dropout(x, p=0.5, training=True, key=None, stream=None):
-    """Zero each element with probability p and scale the rest by 1/(1-p); identity when not
-    training. The mask is `random_uniform(seed, counter) >= p`, drawn in native code: `key` is a
-    (seed, counter) pair of int64 scalars, by default the training step's (see st.train_step)."""
+def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
+            key: Optional[Tuple[ArrayLike, ArrayLike]] = None, stream: Optional[int] = None) -> Rep:
+    """Zero each element with probability `p` and scale the rest by 1 / (1 - p), as
+    `torch.nn.functional.dropout`; the identity when not training.
+
+    The mask is ``random_uniform(seed, counter, stream) >= p``, drawn in native code by a
+    counter-based generator (no state to carry): the same key gives the same mask, the native and
+    interpreted backends agree bit for bit.
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        Any shape.
+    p : float, default 0.5
+        Probability of zeroing, in [0, 1).
+    training : bool, default True
+        Static: False returns x.
+    key : (seed, counter), optional
+        int64 scalars (staged or static); default: the key of the running `st.train_step`, whose
+        counter advances every call.
+    stream : int, optional
+        Distinguishes several dropouts under one key; default: a new stream per call site.
+
+    Returns
+    -------
+    Rep
+        x's shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        `p` outside [0, 1), or no key in training mode outside a training step.
+    """
     if not training or p == 0:
         return x
     if not 0 <= p < 1:
@@ -154,9 +353,36 @@ def dropout(x, p=0.5, training=True, key=None, stream=None):
     return F.where(u >= p, x * (1.0 / (1.0 - p)), 0)
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> Rep:
+    """x where x > 0, else negative_slope * x, as `torch.nn.functional.leaky_relu`.
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        Any shape.
+    negative_slope : float, default 0.01
+        The slope for negative inputs.
+
+    Returns
+    -------
+    Rep
+        x's shape.
+    """
     return F.where(x > 0, x, x * negative_slope)
 
 
-def gelu_tanh(x):
+def gelu_tanh(x: ArrayLike) -> Rep:
+    """The tanh approximation of GELU, as ``torch.nn.functional.gelu(x, approximate="tanh")``:
+    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+
+    Parameters
+    ----------
+    x : Rep or array_like
+        Any shape.
+
+    Returns
+    -------
+    Rep
+        x's shape.
+    """
     return 0.5 * x * (1 + F.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -14,10 +15,23 @@ from .checks import check_input, input_type
 from .module import Module, Parameter
 
 
+_CELL_PARAMS = """input_size : int
+        The number of features of the input x.
+    hidden_size : int
+        The number of features of the hidden state h.
+    bias : bool, default True
+        Learn `bias_ih` and `bias_hh`.{extra}
+    seed : int, optional
+        Seed of the initialisation.
+    dtype : str, default "float32"
+        The parameters' dtype."""
+
+
 class _Cell(Module):
     gates = 1
 
-    def __init__(self, input_size, hidden_size, bias=True, seed=None, dtype="float32"):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 seed: Optional[int] = None, dtype: str = "float32"):
         super().__init__()
         rng = init.generator(seed)
         self.input_size, self.hidden_size = input_size, hidden_size
@@ -34,7 +48,8 @@ class _Cell(Module):
                     f"input (N, {n}) or ({n},) (input_size={n}), got "
                     f"{input_type(x)}")
 
-    def zero_state(self, batch=None, dtype="float32"):
+    def zero_state(self, batch: Optional[int] = None, dtype: str = "float32"):
+        """A zero hidden state: (batch, hidden_size), or (hidden_size,) without a batch."""
         shape = (self.hidden_size,) if batch is None else (batch, self.hidden_size)
         return F.zeros(shape, dtype)
 
@@ -43,10 +58,38 @@ class _Cell(Module):
 
 
 class RNNCell(_Cell):
-    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu."""
+    __doc__ = f"""An Elman RNN cell, as `torch.nn.RNNCell`: h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh).
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", seed=None,
-                 dtype="float32"):
+    Parameters
+    ----------
+    {_CELL_PARAMS.format(extra=chr(10) + '    nonlinearity : {"tanh", "relu"}, default "tanh"'
+                         + chr(10) + '        The activation act.')}
+
+    Attributes
+    ----------
+    weight_ih : (hidden_size, input_size)
+    weight_hh : (hidden_size, hidden_size)
+    bias_ih, bias_hh : (hidden_size,)
+        All initialised from U(-sqrt(k), sqrt(k)), k = 1 / hidden_size.
+
+    Shape
+    -----
+    - Input: x (N, input_size) or (input_size,); h of the matching (N, hidden_size) or
+      (hidden_size,), optional (zeros).
+    - Output: h' of h's shape.
+
+    Loops over time are Python loops (unrolled) or `st.fori_loop` (one compiled loop).
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> cell = st.nn.RNNCell(10, 20)
+    >>> cell(np.ones((3, 10), np.float32)).shape
+    (3, 20)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", seed: Optional[int] = None, dtype: str = "float32"):
         super().__init__(input_size, hidden_size, bias, seed, dtype)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}")
@@ -61,7 +104,28 @@ class RNNCell(_Cell):
 
 
 class LSTMCell(_Cell):
-    """Gates i, f, g, o (PyTorch's order); returns (h', c')."""
+    __doc__ = f"""A long short-term memory cell, as `torch.nn.LSTMCell`.
+
+    i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh) (PyTorch's gate order);
+    c' = sigmoid(f) * c + sigmoid(i) * tanh(g); h' = sigmoid(o) * tanh(c').
+
+    Parameters
+    ----------
+    {_CELL_PARAMS.format(extra="")}
+
+    Attributes
+    ----------
+    weight_ih : (4 hidden_size, input_size)
+    weight_hh : (4 hidden_size, hidden_size)
+    bias_ih, bias_hh : (4 hidden_size,)
+        All initialised from U(-sqrt(k), sqrt(k)), k = 1 / hidden_size.
+
+    Shape
+    -----
+    - Input: x (N, input_size) or (input_size,); state (h, c), each (N, hidden_size) or
+      (hidden_size,), optional (zeros).
+    - Output: (h', c'), the state's shapes.
+    """
     gates = 4
 
     def forward(self, x, state=None):
@@ -78,8 +142,28 @@ class LSTMCell(_Cell):
 
 
 class GRUCell(_Cell):
-    """Gates r, z, n (PyTorch's order): n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
-    h' = (1 - z) * n + z * h."""
+    __doc__ = f"""A gated recurrent unit cell, as `torch.nn.GRUCell`.
+
+    Gates r, z, n (PyTorch's order): r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z likewise,
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (1 - z) * n + z * h.
+
+    Parameters
+    ----------
+    {_CELL_PARAMS.format(extra="")}
+
+    Attributes
+    ----------
+    weight_ih : (3 hidden_size, input_size)
+    weight_hh : (3 hidden_size, hidden_size)
+    bias_ih, bias_hh : (3 hidden_size,)
+        All initialised from U(-sqrt(k), sqrt(k)), k = 1 / hidden_size.
+
+    Shape
+    -----
+    - Input: x (N, input_size) or (input_size,); h (N, hidden_size) or (hidden_size,),
+      optional (zeros).
+    - Output: h' of h's shape.
+    """
     gates = 3
 
     def forward(self, x, h=None):
