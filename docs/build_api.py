@@ -16,7 +16,7 @@ from pathlib import Path
 # safetensors, trees, datasets, pytree); the others are listed
 PUBLIC = ["stage", "stage.deploy", "stage.errors"]
 # submodules of the public packages that are implementation, not API
-PRIVATE = [r"!stage\.(codegen|cps|ir|program|executable|pytree|openblas|compile|control|train"
+PRIVATE = [r"!stage\.(codegen|cps|ir|program|executable|openblas|compile|control|train"
            r"|threads|names|inputs|runtime_cpp)($|\.)",
            r"!stage\.deploy\.(signature|params|export)$"]
 

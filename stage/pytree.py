@@ -5,10 +5,22 @@ with precomputed hashes, and the walk dispatches on exact container types first.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 
 class TreeDef:
+    """The structure of a pytree without its leaves: hashable and comparable, printed as the
+    nesting it describes.
+
+    Parameters
+    ----------
+    kind : str
+        "leaf", "tuple", "list", "dict", "namedtuple" or "none".
+    meta : object
+        The dict's keys or the namedtuple's class (None otherwise).
+    children : tuple of TreeDef
+        The structures of the elements.
+    """
     __slots__ = ("kind", "meta", "children", "_hash", "num_leaves")
 
     def __init__(self, kind, meta, children):
@@ -34,7 +46,22 @@ LEAF = TreeDef("leaf", None, ())
 NONE = TreeDef("none", None, ())
 
 
-def flatten(tree, is_leaf: Callable[[Any], bool] = None) -> Tuple[List[Any], TreeDef]:
+def flatten(tree: Any, is_leaf: Optional[Callable[[Any], bool]] = None) -> Tuple[List[Any], TreeDef]:
+    """The leaves of a pytree, in order, and its structure (as `jax.tree_util.tree_flatten`).
+
+    Parameters
+    ----------
+    tree : pytree
+        Nested tuples, lists, dicts (keys in sorted order) and namedtuples; anything else is a
+        leaf (None is an empty subtree).
+    is_leaf : callable, optional
+        Treat the subtrees it accepts as leaves.
+
+    Returns
+    -------
+    (list, TreeDef)
+        The leaves and the structure, so that ``unflatten(td, leaves)`` rebuilds the tree.
+    """
     leaves: List[Any] = []
     append = leaves.append
 
@@ -65,7 +92,8 @@ def flatten(tree, is_leaf: Callable[[Any], bool] = None) -> Tuple[List[Any], Tre
     return leaves, rec(tree)
 
 
-def unflatten(td: TreeDef, leaves) -> Any:
+def unflatten(td: TreeDef, leaves: Sequence[Any]) -> Any:
+    """The pytree of structure `td` with the given `leaves` (the inverse of `flatten`)."""
     it = iter(leaves)
 
     def rec(t):
@@ -84,7 +112,9 @@ def unflatten(td: TreeDef, leaves) -> Any:
     return rec(td)
 
 
-def tree_map(fn, tree, *rest):
+def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
+    """`fn` applied to every leaf of `tree` (and the matching leaves of the trees in `rest`),
+    in a tree of the same structure, as `jax.tree_util.tree_map`."""
     leaves, td = flatten(tree)
     others = [flatten(r)[0] for r in rest]
     return unflatten(td, [fn(x, *ys) for x, *ys in zip(leaves, *others)])
