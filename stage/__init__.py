@@ -36,7 +36,8 @@ asarray = as_rep
 _configure_logging()          # STAGE_LOG=info: specialisations and builds on stderr
 
 __all__ = [
-    "__version__", "Rep", "StageError", "StageTypeError", "Compiled", "ShapeDtype",
+    "__version__", "Rep", "StageError", "StageTypeError", "StageValueError", "Compiled",
+    "ShapeDtype",
     # compile, differentiate, control flow
     "compile", "grad", "value_and_grad", "cond", "fori_loop", "while_loop", "function",
     # modules, training, deployment, formats
@@ -44,12 +45,12 @@ __all__ = [
     "get_num_threads", "set_num_threads",
     # the NumPy-named functions
     "abs", "add", "argmax", "as_rep", "asarray", "assign", "astype", "broadcast_to", "clip",
-    "concatenate", "cos", "cross_entropy", "divide", "dot", "equal", "exp", "expand_dims",
+    "concatenate", "cos", "cross_entropy", "divide", "dot", "equal", "exp", "expand_dims", "expm1",
     "floor", "floor_divide", "full", "full_like", "getitem", "greater", "greater_equal", "iota",
-    "less", "less_equal", "log", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "less", "less_equal", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or",
     "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mod", "mse_loss",
     "multiply", "negative", "nll_loss", "not_equal", "one_hot", "ones", "ones_like", "outer",
     "pad", "power", "relu", "reshape", "scatter_add", "sigmoid", "sign", "sin", "softmax", "sqrt",
-    "square", "squeeze", "stack", "stop_gradient", "subtract", "sum", "swapaxes", "take", "tanh",
-    "transpose", "var", "where", "zeros", "zeros_like",
+    "square", "squeeze", "stack", "stop_gradient", "subtract", "sum", "swapaxes", "take", "tan",
+    "tanh", "transpose", "var", "where", "zeros", "zeros_like",
 ]
