@@ -416,3 +416,96 @@ def test_show_converted(monkeypatch, capsys):
     assert float(run(shown, f32(1))) == 16
     err = capsys.readouterr().err
     assert "# converted from" in err and "ag__.while_stmt(" in err
+
+
+# ------------------------------------------------------------------------------------------ odd corners
+
+def _odd_static_raise(x, mode):
+    if mode not in ("a", "b"):
+        raise ValueError("bad mode")
+    return x if mode == "a" else -x
+
+
+def _odd_generator_inside(x, n):
+    def g():
+        for i in range(3):
+            yield i
+    total = x * 0
+    for k in g():
+        total = total + x * k
+    for _ in range(n):
+        total = total + 1
+    return total
+
+
+def _odd_signature(x, *rest, scale=2.0, **kw):
+    if st.sum(x) > 0:
+        x = x * scale
+    for r in rest:
+        x = x + r
+    return x
+
+
+def _odd_comprehension_and_lambda(x):
+    ys = [x * i for i in range(3) if i > 0]
+    f = lambda z: z * 2 if st.sum(z) > 0 else z * 3     # noqa: E731
+    return f(ys[0] + ys[1])
+
+
+def _odd_while_else_and_walrus(x, n):
+    i = 0
+    while i < n:
+        x = x + 1
+        i += 1
+    else:
+        x = x * 10
+    if (s := st.sum(x)) > 0:
+        y = s
+    else:
+        y = -s
+    return y
+
+
+def _odd_nonlocal(x):
+    acc = 0
+
+    def add(v):
+        nonlocal acc
+        acc = acc + v
+    for i in range(3):
+        add(i)
+    return x + acc
+
+
+def test_odd_corners_keep_python_semantics():
+    x = np.array([1, 2], f32)
+    np.testing.assert_allclose(run(_odd_static_raise, x, "a"), [1, 2])
+    with pytest.raises(ValueError, match="bad mode"):
+        run(_odd_static_raise, x, "c")
+    np.testing.assert_allclose(run(_odd_generator_inside, x, np.int64(2)), [5, 8])
+    np.testing.assert_allclose(run(lambda x: _odd_signature(x, 1.0, 2.0, scale=3.0), x), [6, 9])
+    np.testing.assert_allclose(run(_odd_comprehension_and_lambda, x), [6, 12])
+    assert float(run(_odd_while_else_and_walrus, x, np.int64(3))) == 90
+    np.testing.assert_allclose(run(_odd_nonlocal, x), [4, 5])
+
+
+def test_return_inside_try_is_not_converted_and_the_error_says_why():
+    def f(x):
+        try:
+            if st.sum(x) > 0:
+                return x
+        finally:
+            pass
+        return -x
+    with pytest.raises(st.StageError, match="st.cond") as e:
+        run(f, np.ones(2, f32))
+    assert any("inside try" in n for n in getattr(e.value, "__notes__", []))
+
+
+def test_plain_recursion_on_a_staged_condition_says_to_use_st_function():
+    def depth(i, left):
+        if left[i] < 0:
+            return 1
+        return 1 + depth(left[i], left)
+    with pytest.raises(st.StageError, match="make it an @st.function"):
+        run(depth, np.int64(2), np.array([-1, 0, 1]))

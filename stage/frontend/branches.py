@@ -9,6 +9,7 @@ gets zeros of the same type there, never read (its `do_return__` flag is false o
 """
 from __future__ import annotations
 
+import threading
 from typing import Dict, List, Set, Tuple
 
 from .. import pytree
@@ -132,8 +133,27 @@ class _Branches:
         return tuple(values)
 
 
+_depth = threading.local()
+
+
 def staged_if(pred, true_fn, false_fn, ins, names, site):
     """`true_fn(*ins)` / `false_fn(*ins)` (each returning the values of `names`) as one `st.cond`."""
+    depth = getattr(_depth, "n", 0)
+    _depth.n = depth + 1
+    try:
+        return _staged_if(pred, true_fn, false_fn, ins, names, site)
+    except RecursionError:
+        if depth:
+            raise
+        raise StageError(
+            f"Python recursion too deep while staging the `if` at {site}: both branches of a staged "
+            f"`if` are traced, so a function calling itself in one of them recurses forever while "
+            f"staging; make it an @st.function, whose recursion is staged as a call") from None
+    finally:
+        _depth.n = depth
+
+
+def _staged_if(pred, true_fn, false_fn, ins, names, site):
     dynamic: Set[Tuple[int, int]] = set()
     templates: Dict[int, object] = {}
     for _ in range(100):            # each round stages more leaves: it ends

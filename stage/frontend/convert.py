@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import types
+import warnings
 import weakref
 from typing import Dict, List, Optional
 
@@ -118,6 +119,7 @@ def _rewrite(f, node):
         return f"{prefix}{next(counter)}"
     before = ast.dump(fdef)
     canonicalize(fdef, fresh)
+    locate(fdef)                        # flags get their statement's line (orders carried names)
     local = set(code.co_freevars) | set(code.co_cellvars) | set(code.co_varnames)
     local |= params(fdef.args)
     for n in (m for s in fdef.body for m in ast.walk(s)):
@@ -179,11 +181,16 @@ def _convert_code(f) -> Conversion:
         return Conversion(code, why)
     try:
         fdef, changed = _rewrite(f, copy.deepcopy(node))
+        if not changed:
+            return Conversion(code, "")             # nothing to convert: runs as written
+        new_code = _compile(f, fdef)
     except NotConvertible as e:
         return Conversion(code, str(e))
-    if not changed:
-        return Conversion(code, "")                 # nothing to convert: runs as written
-    new_code = _compile(f, fdef)
+    except Exception as e:                          # a bug of the converter: run f as written
+        why = f"the converter failed ({type(e).__name__}: {e}); please report it"
+        warnings.warn(f"stage could not convert {f.__qualname__} ({code.co_filename}:"
+                      f"{code.co_firstlineno}) and runs it as written: {why}", stacklevel=2)
+        return Conversion(code, why)
     conv = Conversion(code, "", fdef, new_code)
     _register(conv, new_code)
     if os.environ.get("STAGE_SHOW_CONVERTED", "0") not in ("", "0"):

@@ -127,7 +127,10 @@ class _Function:
         i = 0
         while i < len(stmts):
             s, rest = stmts[i], stmts[i + 1:]
-            if isinstance(s, ast.If) and rest and _always_leaves(s.body) != _always_leaves(s.orelse):
+            # a `return` moved into a branch must become a flag: only where returns are converted
+            movable = ctx.ret or not any(isinstance(n, ast.Return) for n in _scope_nodes(rest))
+            if isinstance(s, ast.If) and rest and movable and \
+                    _always_leaves(s.body) != _always_leaves(s.orelse):
                 if _always_leaves(s.body):            # the rest runs only on the else path
                     s.orelse = list(s.orelse) + rest
                 else:
