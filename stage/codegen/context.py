@@ -140,7 +140,11 @@ class Context:
         return self._lw.closure_param(sym)
 
     def closure_args(self, ft, args) -> List[str]:
+        """C++ arguments for a call (views copied); call `args_used()` after emitting the call."""
         return self._lw.closure_args(ft, args)
+
+    def args_used(self):
+        self._lw.touch_call_args()
 
     def use_closure(self, sym: Sym) -> str:
         """The C++ name of a closure value (its captured buffers stay alive here)."""

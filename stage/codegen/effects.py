@@ -96,13 +96,18 @@ class Effects:
         """target += the reduction `node` (a sum accumulated into a ref)."""
         return self.loops.reduce(node, into=target)
 
+    def _may_defer(self, elem) -> bool:
+        """Whether a ref of this type may receive deferred rank-1 updates (float matrices)."""
+        return self.plan.defers and len(elem.shape) == 2 and elem.is_float
+
     def new_ref(self, sym: Sym, init: Exp) -> List[Stmt]:
-        shape = sym.type.elem.shape
-        if sym.id in self.plan.blank_refs and len(shape) == 2:      # first flush initialises it
+        elem = sym.type.elem
+        shape = elem.shape
+        if sym.id in self.plan.blank_refs and self._may_defer(elem):  # first flush initialises it
             ptr = self.out_layout(sym).pointer()
             return [call("stage::defer_blank", ptr, shape[0], shape[1])]
         stmts = self.copy_into(sym, init)
-        if self.plan.defers and len(shape) == 2:
+        if self._may_defer(elem):
             stmts.append(call("stage::forget_outer", self.layout(sym).pointer()))
         return stmts
 
@@ -110,6 +115,6 @@ class Effects:
         """sym is a view of the ref's storage (read back after its last write)."""
         lay = self.layout(ref)
         self.store[sym.id] = lay
-        if self.plan.defers and len(lay.shape) == 2:     # apply its deferred rank-1 updates first
+        if self._may_defer(ref.type.elem):          # apply its deferred rank-1 updates first
             return [call("stage::flush_outer", lay.pointer())]
         return []

@@ -78,14 +78,15 @@ def plan(block: Block) -> FusionPlan:
         if ub != home[s.id] or (id(n), id(u)) in crossing:
             continue
         ulow = LOWERINGS.get(u.op)
+        once = sum(a is s for a in u.args) == 1     # a kernel reading s twice needs its buffer
         if _is_elementwise(n):
             if _is_elementwise(u) and u.sym.type.shape == s.type.shape:
                 p.inlined.add(id(n))
-            elif OPS[u.op].kind == "reduce" or _writes_value(u, s):
+            elif OPS[u.op].kind == "reduce" or (_writes_value(u, s) and once):
                 p.inlined.add(id(n))
-            elif ulow is not None and ulow.fuses is not None and ulow.fuses(u, s):
+            elif once and ulow is not None and ulow.fuses is not None and ulow.fuses(u, s):
                 p.inlined.add(id(n))        # computed in the consumer's own loop
-        elif _writes_value(u, s):
+        elif _writes_value(u, s) and once:
             low = LOWERINGS.get(n.op)
             if low is not None and low.into is not None and \
                     OPS[u.op].effects.combine in low.into_combine:

@@ -73,6 +73,7 @@ class Lowering(Storage, Effects):
         self.out_list: List[Stmt] = []              # where statements are emitted now
         self.index_scopes: List[dict] = [{}]        # checked indices per C++ scope
         self.counter = 0
+        self.call_layouts: List[Layout] = []
         self.producers: Dict[int, Node] = {}
         for n in program.block.walk():
             for s in n.syms:
@@ -143,10 +144,14 @@ class Lowering(Storage, Effects):
             return
         if isinstance(rule, View):
             lay = rule.layout(self.context, n)
-            if lay is None:          # e.g. reshape of a strided view: copy first
-                src = self.layout(n.args[0], contiguous=True)
-                self.store[n.args[0].id] = src
-                lay = rule.layout(self.context, n)
+            if lay is None:          # e.g. reshape of a strided view: a view of a contiguous copy
+                x = n.args[0]
+                original = self.store[x.id]
+                self.store[x.id] = self.layout(x, contiguous=True)   # for this view only: the copy
+                try:                                                 # lives in this C++ scope
+                    lay = rule.layout(self.context, n)
+                finally:
+                    self.store[x.id] = original
             self.store[n.sym.id] = lay
             return
         # a node boundary: what the previous node used up to its last statement is dead before
@@ -225,8 +230,9 @@ class Lowering(Storage, Effects):
         return f"{param_type(t)} {sym.name}"
 
     def closure_args(self, ft: FunType, args) -> List[str]:
-        """The C++ arguments of a call of a closure of type ft."""
-        out = []
+        """The C++ arguments of a call of a closure of type ft. Copies made to pass views
+        contiguously live until the call (kept alive by `touch` after it is emitted)."""
+        out, self.call_layouts = [], []
         for t, a in zip(ft.inputs, args):
             if isinstance(t, FunType):
                 self._use_closure(a.id)
@@ -236,8 +242,15 @@ class Lowering(Storage, Effects):
             elif t.shape == ():
                 out.append(self.scalar(a))
             else:
-                out.append(self.layout(a, contiguous=True).pointer())
+                lay = self.layout(a, contiguous=True)
+                self.call_layouts.append(lay)
+                out.append(lay.pointer())
         return out
+
+    def touch_call_args(self):
+        """Every array argument of the call just emitted is used at the call."""
+        for lay in self.call_layouts:
+            self.use(lay)
 
     def capture(self, fn: Function, sym: Sym, parent_pos: int):
         """The buffers of enclosing functions that closure fn uses are used wherever it is."""

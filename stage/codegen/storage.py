@@ -168,7 +168,7 @@ class Storage:
         has no other consumer and no view of it exists."""
         if sym.id in self.in_place:
             return []
-        if sym.id not in self.store and sym.id not in self.placed and self._can_steal(e):
+        if sym.id not in self.store and sym.id not in self.placed and self._can_steal(e, sym):
             self.store[sym.id] = self.layout(e)
             del self.store[e.id]           # e is dead: this node was its only consumer
             return []
@@ -176,9 +176,12 @@ class Storage:
         src = self.layout(e)
         return self.loops.copy(out, src)
 
-    def _can_steal(self, e: Exp) -> bool:
+    def _can_steal(self, e: Exp, sym: Sym) -> bool:
         if not isinstance(e, Sym) or self.plan.consumers.get(e.id) != 1:
             return False
+        node = self.producers.get(sym.id)
+        if node is not None and sum(a is e for a in node.args) != 1:
+            return False                   # the node reads e again while it updates the copy
         lay = self.store.get(e.id)
         if not isinstance(lay, Layout) or lay.root is None or not lay.is_contiguous() or \
                 self.buf_of[lay.root].owner is not self.fn:

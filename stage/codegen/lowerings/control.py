@@ -108,6 +108,7 @@ def _call(ctx, n):
     args = ctx.closure_args(f.type, n.args[1:])
     outs = [ctx.out(s) for s in n.syms]
     ctx.emit(Line(f"{name}({', '.join(args + outs)});"))
+    ctx.args_used()          # operands (and copies of views) live until the call
 
 
 register("cond", Control(_cond))

@@ -60,12 +60,18 @@ def _nll_ref(logp, target, reduction, ignore_index):
     return (picked.sum(dtype=logp.dtype) / valid.sum()).astype(logp.dtype)
 
 
-def _nll_grad(g, out, logp, target, reduction, ignore_index):
-    w = F.not_equal(target, ignore_index).astype(logp.dtype)
+def _target_weights(g, target, ignore_index, reduction, dtype):
+    """The cotangent of each target's term: g (shared by the valid targets for a mean); an
+    ignored target gets 0, also when every target is ignored (the mean is 0/0 = NaN, but no
+    NaN flows back to the inputs, as in PyTorch)."""
+    valid = F.not_equal(target, ignore_index)
     if reduction == "mean":
-        w = w * (g / F.sum(w))
-    else:
-        w = w * g
+        g = g / F.sum(valid.astype(dtype))
+    return F.where(valid, g, 0)
+
+
+def _nll_grad(g, out, logp, target, reduction, ignore_index):
+    w = _target_weights(g, target, ignore_index, reduction, logp.dtype)
     hot = F.equal(target[..., None], F.iota(logp.shape, -1, target.dtype))
     return F.where(hot, -w[..., None], 0), None
 
@@ -95,8 +101,7 @@ def _ce_ref(logits, target, reduction, ignore_index):
 
 
 def _ce_grad(g, out, logits, target, reduction, ignore_index):
-    w = F.not_equal(target, ignore_index).astype(logits.dtype)
-    w = w * (g / F.sum(w)) if reduction == "mean" else w * g
+    w = _target_weights(g, target, ignore_index, reduction, logits.dtype)
     return F.apply("cross_entropy_grad", logits, target, w, ignore_index=ignore_index), None
 
 

@@ -90,8 +90,10 @@ def numpy_key(shape, spec, dyn):
             if not -n <= i < n:
                 raise IndexError(f"index {i} is out of bounds for axis {d} with size {n}")
             key.append(i % n)
-        else:
-            key.append(slice(s[1], s[2] if s[2] >= 0 else None, s[3]))
+        else:            # (start, stop, step) as slice.indices gives them: -1 is "before 0"
+            start, stop, step = s[1], s[2], s[3]
+            key.append(slice(start, stop if stop >= 0 else None, step)
+                       if len(range(start, stop, step)) else slice(0, 0))
         d += 1
     return tuple(key)
 
