@@ -31,27 +31,27 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     // x15 = softmax_cross_entropy(x14, x3, reduction='mean', ignore_index=-100) : f32[]  (test_golden.py:18)
     float x15{};
     stage::cross_entropy(x14, x3, &x15, 16, 4, 0, -100, "softmax_cross_entropy at test_golden.py:18");
-    // x17 = astype(x16, dtype='float32') : f32[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18); computes x16 = not_equal(x3, -100) : bool[16]
-    float* x17 = (float*)(fr.base + 0);
+    // x16 = not_equal(x3, -100) : bool[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
+    bool* x16 = (bool*)(fr.base + 0);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
       const bool v16 = x3[i0] != -100;
-      const float v17 = static_cast<float>(v16);
-      x17[i0] = v17;
+      x16[i0] = v16;
     }
-    // x18 = sum(x17, axis=(0,), keepdims=False) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
+    // x18 = sum(x17, axis=(0,), keepdims=False) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18); computes x17 = astype(x16, dtype='float32') : f32[16]
     float x18 = 0.0f;
     #pragma omp simd reduction(+:x18)
     for (int64_t i0 = 0; i0 < 16; ++i0) {
-      x18 = x18 + x17[i0];
+      const float v17 = static_cast<float>(x16[i0]);
+      x18 = x18 + v17;
     }
     // x19 = divide(1.0, x18) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
     float x19 = 1.0f / x18;
-    // x20 = multiply(x17, x19) : f32[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
+    // x20 = where(x16, x19, 0.0) : f32[16]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
     float* x20 = (float*)(fr.base + 64);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
-      const float v20 = x17[i0] * x19;
+      const float v20 = x16[i0] ? x19 : 0.0f;
       x20[i0] = v20;
     }
     // x21 = cross_entropy_grad(x14, x3, x20, ignore_index=-100) : f32[16,4]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18)
