@@ -4,7 +4,13 @@
 #include <ucontext.h>
 #include <sys/mman.h>
 #include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <cerrno>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
 #include "runtime.h"
 
 extern "C" void STAGE_BLAS(openblas_set_num_threads)(int);
@@ -50,7 +56,73 @@ struct Job {
   void* ctx;
   int code;
   ucontext_t caller, callee;
+  const void* caller_bottom;     // the caller's stack, for AddressSanitizer's fiber annotations
+  size_t caller_size;
 };
+
+// ------------------------------------------------------------------------------------------ SIGINT
+// Only a library loaded by stage's Python loader catches Ctrl-C (the loader calls
+// stage_catch_interrupts(1)); an exported library leaves the host program's signals alone. Only
+// the process's main thread (where Python delivers KeyboardInterrupt) installs the handler, for the
+// duration of its call; the previous handler is restored afterwards, and a SIGINT that arrived
+// without stopping anything (the call finished first) is passed on to it, so Python still sees it.
+
+inline bool& catch_interrupts() {
+  static bool on = false;
+  return on;
+}
+
+inline void on_sigint(int) { interrupt_flag() = 1; }
+
+inline bool is_main_thread() {
+  static thread_local int is_main = -1;
+  if (is_main < 0) is_main = (long)getpid() == (long)syscall(SYS_gettid);
+  return is_main == 1;
+}
+
+struct SigintScope {
+  struct sigaction old;
+  bool active = false;
+  SigintScope() {
+    if (!catch_interrupts() || interrupt_thread() || !is_main_thread()) return;
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    interrupt_flag() = 0;
+    if (sigaction(SIGINT, &sa, &old) != 0) return;
+    if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN) {   // ignored: keep it so
+      sigaction(SIGINT, &old, nullptr);
+      return;
+    }
+    active = true;
+    interrupt_thread() = true;
+  }
+  ~SigintScope() {
+    if (!active) return;
+    sigaction(SIGINT, &old, nullptr);
+    interrupt_thread() = false;
+    if (interrupt_flag()) {
+      interrupt_flag() = 0;
+      raise(SIGINT);
+    }
+  }
+  SigintScope(const SigintScope&) = delete;
+};
+
+// AddressSanitizer follows a switch to and from the private stack only when told (else an exception
+// unwinding on it is reported as a bad stack access: a false positive).
+#if defined(__SANITIZE_ADDRESS__)
+inline void asan_start_switch(void** fake, const void* bottom, size_t size) {
+  __sanitizer_start_switch_fiber(fake, bottom, size);
+}
+inline void asan_finish_switch(void* fake, const void** bottom, size_t* size) {
+  __sanitizer_finish_switch_fiber(fake, bottom, size);
+}
+#else
+inline void asan_start_switch(void**, const void*, size_t) {}
+inline void asan_finish_switch(void*, const void**, size_t*) {}
+#endif
 
 inline int guarded(void (*fn)(void*), void* ctx) {
   try {
@@ -74,13 +146,16 @@ inline Job*& current_job() {
 
 inline void trampoline() {
   Job* j = current_job();
+  asan_finish_switch(nullptr, &j->caller_bottom, &j->caller_size);
   j->code = guarded(j->fn, j->ctx);
+  asan_start_switch(nullptr, j->caller_bottom, j->caller_size);   // this stack is done with
 }   // returning resumes uc_link (the caller)
 
 template <class F>
 inline int run(F&& f, bool big_stack) {
   error_message()[0] = 0;
   reset_deferred();
+  SigintScope sigint;
   void (*call)(void*) = [](void* c) { (*(F*)c)(); };
   if (!big_stack) {
     char*& lim = stack_limit();
@@ -105,7 +180,7 @@ inline int run(F&& f, bool big_stack) {
     stack.mem = (char*)m;
     stack.size = size;
   }
-  Job job{call, (void*)&f, OK, {}, {}};
+  Job job{call, (void*)&f, OK, {}, {}, nullptr, 0};
   Job* saved_job = current_job();
   char* saved_limit = stack_limit();
   current_job() = &job;
@@ -115,7 +190,10 @@ inline int run(F&& f, bool big_stack) {
   job.callee.uc_stack.ss_size = stack.size;
   job.callee.uc_link = &job.caller;
   makecontext(&job.callee, trampoline, 0);
+  void* fake_stack = nullptr;
+  asan_start_switch(&fake_stack, stack.mem, stack.size);
   swapcontext(&job.caller, &job.callee);
+  asan_finish_switch(fake_stack, nullptr, nullptr);
   current_job() = saved_job;
   stack_limit() = saved_limit;
   return job.code;
@@ -127,4 +205,5 @@ inline int run(F&& f, bool big_stack) {
 extern "C" {
 STAGE_EXPORT const char* stage_last_error() { return stage::error_message(); }
 STAGE_EXPORT void stage_set_num_threads(int n) { STAGE_BLAS(openblas_set_num_threads)(n); }
+STAGE_EXPORT void stage_catch_interrupts(int on) { stage::catch_interrupts() = on != 0; }
 }

@@ -13,13 +13,14 @@
 #include <new>
 #include <type_traits>
 #include <time.h>
+#include <csignal>
 
 namespace stage {
 
 // ------------------------------------------------------------------------------------------ errors
 
 enum Code : int { OK = 0, INDEX_ERROR = 1, VALUE_ERROR = 2, RECURSION_ERROR = 3, MEMORY_ERROR = 4,
-                  RUNTIME_ERROR = 5 };
+                  RUNTIME_ERROR = 5, /* 6: file I/O, exported libraries only */ INTERRUPTED = 7 };
 
 struct Error {
   int code;
@@ -121,6 +122,33 @@ inline char*& stack_limit() {
   return lim;
 }
 
+// ------------------------------------------------------------------------------------------ interrupts
+// Ctrl-C while a program runs: stage::run (entry.h) installs a SIGINT handler for the duration of a
+// call from Python that sets `interrupt_flag`; loops and closures poll it and unwind with
+// INTERRUPTED, which the loader raises as KeyboardInterrupt. The poll is one load of a
+// process-global flag and a branch the CPU predicts as not taken -- cheaper than counting calls to
+// read it every few thousand, which would cost a load, an add and a store (of a thread-local, i.e. a
+// call into the TLS resolver in a shared library). `interrupt_thread` makes only the thread that
+// installed the handler (Python's main thread) stop: other threads' calls run on, as Python only
+// interrupts its main thread.
+
+inline volatile std::sig_atomic_t& interrupt_flag() {
+  static volatile std::sig_atomic_t flag = 0;
+  return flag;
+}
+inline bool& interrupt_thread() {
+  static thread_local bool mine = false;
+  return mine;
+}
+[[noreturn]] inline void interrupted() {
+  interrupt_flag() = 0;
+  fail(INTERRUPTED, "interrupted (SIGINT) while running native code");
+}
+inline void poll_interrupt() {
+  if (__builtin_expect(interrupt_flag() != 0, 0) && interrupt_thread()) interrupted();
+}
+#define STAGE_POLL_INTERRUPT() ::stage::poll_interrupt()
+
 #define STAGE_CHECK_STACK()                                                                         \
   do {                                                                                              \
     char probe_;                                                                                    \
@@ -128,6 +156,7 @@ inline char*& stack_limit() {
       ::stage::fail(::stage::RECURSION_ERROR,                                                       \
                     "staged recursion too deep for the native stack (%lld MiB; set "               \
                     "STAGE_STACK_MB to raise it)", (long long)::stage::stack_mb());         \
+    ::stage::poll_interrupt();                                                                      \
   } while (0)
 
 size_t stack_mb();

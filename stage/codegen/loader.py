@@ -16,7 +16,8 @@ from .. import pytree
 from ..executable import Executable
 from ..threads import apply_default
 
-ERRORS = {1: IndexError, 2: ValueError, 3: RecursionError, 4: MemoryError, 5: RuntimeError}
+ERRORS = {1: IndexError, 2: ValueError, 3: RecursionError, 4: MemoryError, 5: RuntimeError,
+          7: KeyboardInterrupt}
 cffi.FFI().cdef("int stage_entry(void*);")     # loads cffi's C parser once, with stage
 
 
@@ -31,13 +32,16 @@ class NativeExecutable(Executable):
         out_types = [e.type for e in program.block.result]
         params = ["void*"] * (len(program.in_types) + len(out_types))
         ffi.cdef(f"int stage_entry({', '.join(params)}); const char* stage_last_error(void);"
-                 f"void stage_set_num_threads(int);"
+                 f"void stage_set_num_threads(int); void stage_catch_interrupts(int);"
                  + ("void stage_profile(double*, long long*);" if lowered.profile else ""))
         self.ffi = ffi
         if lowered.big_stack:
             check_stack_mb()
         self.lib = ffi.dlopen(self.library_path)
         apply_default()
+        # Ctrl-C stops a running program (KeyboardInterrupt) when it has loops or recursion to
+        # poll in; straight-line programs finish soon enough and skip the two sigaction calls.
+        self.lib.stage_catch_interrupts(int(any(n.blocks for n in program.block.walk())))
         self._entry = self.lib.stage_entry
         self._out = [(np.dtype(t.dtype), t.shape) for t in out_types]
         self._name = program.name
