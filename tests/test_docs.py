@@ -151,3 +151,25 @@ def test_api_reference_builds_and_lists_every_public_name(tmp_path):
 def test_py_typed_marker_is_shipped():
     assert (ROOT / "stage" / "py.typed").exists()
     assert '"py.typed"' in (ROOT / "setup.py").read_text()      # package data
+
+
+def test_coming_from_pytorch_jax_page_runs(tmp_path, monkeypatch, capsys):
+    """Every ```python block of docs/coming_from_pytorch_jax.md, in order, as one script (a real
+    file, so plain Python control flow is converted as in a user's program)."""
+    import re
+    import runpy
+    text = (ROOT / "docs" / "coming_from_pytorch_jax.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 8
+    script = tmp_path / "coming_from.py"
+    script.write_text("\n".join(blocks))
+    monkeypatch.chdir(tmp_path)
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "['0.weight', '0.bias', '2.weight', '2.bias']" in out and "[2. 0. 6.]" in out
+    assert "float64\nfloat32" in out
+
+
+def test_readme_links_the_docs():
+    readme = (ROOT / "README.md").read_text()
+    assert "docs/coming_from_pytorch_jax.md" in readme and "docs/build_api.py" in readme
