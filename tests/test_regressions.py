@@ -95,3 +95,16 @@ def test_12_no_nan_from_ignored_targets(backend):
         value, g = st.compile(st.value_and_grad(loss), backend=backend)(x, t)
         assert np.isnan(value)                  # 0 / 0, as PyTorch says
         np.testing.assert_array_equal(g, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_12_python_float_carry_next_to_float64_arrays(backend):
+    """A Python float carried with float64 arrays is float64 (NumPy's weak-scalar rule), with
+    float32 arrays float32."""
+    for dt in (np.float64, np.float32):
+        f = st.compile(lambda x, n: st.fori_loop(0, n, lambda i, c: (c[0] + 0.1, c[1] * 2),
+                                                 (0.0, x)), backend=backend)
+        total, x = f(np.ones(2, dt), np.int64(3))
+        assert total.dtype == dt and x.dtype == dt
+        np.testing.assert_allclose(total, 0.30000000000000004 if dt == np.float64 else 0.3,
+                                   rtol=1e-15 if dt == np.float64 else 1e-6)

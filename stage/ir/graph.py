@@ -12,13 +12,13 @@ function in a fresh scope and returns the `Block` it built.
 from __future__ import annotations
 
 import itertools
-import os
-import sys
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .locations import (at_location, current_origin, location, origin,  # noqa: F401 (re-exported)
+                        user_location)
 from .types import TensorType, Type, canonical_dtype
 
 
@@ -263,59 +263,6 @@ def in_scope(scope: Scope):
     return _enter(scope)
 
 
-class at_location:
-    """Context manager giving the nodes reflected inside it the user's source location `loc` (the
-    forward expression they belong to), instead of the innermost user frame on the Python stack:
-    the nodes CPS makes while differentiating, and the statements of its backward steps."""
-
-    def __init__(self, loc: Optional[str]):
-        self.loc = loc
-
-    def __enter__(self):
-        self.prev = getattr(_state, "loc", None)
-        if self.loc is not None:
-            _state.loc = self.loc
-
-    def __exit__(self, *exc):
-        _state.loc = self.prev
-
-
-def location() -> Optional[str]:
-    """Where the node being reflected comes from in the user's code."""
-    loc = getattr(_state, "loc", None)
-    return loc if loc is not None else user_location()
-
-
-class origin:
-    """Context manager labelling the nodes reflected inside it (provenance in generated code)."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __enter__(self):
-        self.prev = getattr(_state, "origin", None)
-        _state.origin = self.text
-
-    def __exit__(self, *exc):
-        _state.origin = self.prev
-
-
-# ----------------------------------------------------------------------------------------- locations
-
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def user_location() -> Optional[str]:
-    """file:line of the innermost frame outside the stage package (the user's code)."""
-    f = sys._getframe(1)
-    while f is not None:
-        fn = f.f_code.co_filename
-        if not fn.startswith(_PKG_DIR) and not fn.startswith("<frozen"):
-            return f"{fn}:{f.f_lineno}"
-        f = f.f_back
-    return None
-
-
 # ----------------------------------------------------------------------------------------- builders
 
 _OPS = None
@@ -369,7 +316,7 @@ def reflect(op: str, *args: Exp, blocks=(), out_types=None, scope: Optional[Scop
             return hit
     if syms is None:
         syms = tuple(sc.trace.fresh(t) for t in out_types)
-    node = Node(syms, op, args, params, blocks, location(), getattr(_state, "origin", None))
+    node = Node(syms, op, args, params, blocks, location(), current_origin())
     sc.nodes.append(node)
     for s in syms:
         sc.trace.defs[s.id] = node

@@ -1,0 +1,123 @@
+"""Conversion and promotion: how Python and NumPy values become staged ones, and `apply`, the one
+way the NumPy-named functions reflect an op (or, outside staging, run its NumPy reference).
+
+Python scalars are weakly typed (`x * 2` keeps x's dtype, as NEP 50 and JAX's weak types); static
+parameters (axes, shapes) are normalised here.
+"""
+from __future__ import annotations
+
+import builtins
+import numbers
+
+import numpy as np
+
+from ..graph import Const, Exp, StageTypeError, current_scope, reflect
+from ..rep import Rep
+from ..types import FLOATS, canonical_dtype, result_dtype
+
+DEFAULT_FLOAT = "float32"
+DEFAULT_INT = "int64"
+
+
+def _is_weak(x):
+    return isinstance(x, (bool, numbers.Number)) and not isinstance(x, (np.generic, np.ndarray))
+
+
+def _weak_dtype(x):
+    if isinstance(x, bool):
+        return "bool"
+    if isinstance(x, numbers.Integral):
+        return DEFAULT_INT
+    if isinstance(x, numbers.Real):
+        return DEFAULT_FLOAT
+    raise TypeError(f"stage does not support {type(x).__name__} values ({x!r})")
+
+
+def _dtype_of(x):
+    if isinstance(x, Rep):
+        return x.dtype
+    if _is_weak(x):
+        return None
+    return canonical_dtype(np.asarray(x).dtype)
+
+
+def _to_exp(x, dtype=None) -> Exp:
+    if isinstance(x, Rep):
+        return x.exp if dtype is None or x.dtype == dtype else astype(x, dtype).exp
+    if _is_weak(x):
+        return Const(x, dtype or _weak_dtype(x))
+    arr = np.asarray(x)
+    return Const(arr if dtype is None else arr.astype(dtype))
+
+
+def as_rep(x, dtype=None) -> Rep:
+    """A staged value for x (Python scalars and NumPy arrays become constants)."""
+    if isinstance(x, Rep) and (dtype is None or x.dtype == dtype):
+        return x
+    return Rep(_to_exp(x, dtype))
+
+
+def _common_dtype(*xs, float_only=False):
+    """Promotion in which Python scalars adapt to the staged operands (JAX's weak types)."""
+    strong = [d for d in map(_dtype_of, xs) if d is not None]
+    dt = result_dtype(*strong) if strong else None
+    weak = [x for x in xs if _is_weak(x)]
+    if dt is None:
+        dt = result_dtype(*[_weak_dtype(x) for x in weak]) if weak else DEFAULT_FLOAT
+    elif any(isinstance(x, float) for x in weak) and dt not in FLOATS:
+        dt = DEFAULT_FLOAT
+    if float_only and dt not in FLOATS:
+        dt = DEFAULT_FLOAT
+    return dt
+
+
+def _staging(*xs):
+    return current_scope() is not None or builtins.any(isinstance(x, Rep) for x in xs)
+
+
+def apply(op, *args, **params):
+    """Reflect `op` on already converted arguments (or run its NumPy reference outside staging)."""
+    if not _staging(*args):
+        from ..ops import OPS
+        return OPS[op].ref(*[np.asarray(a) for a in args], **params)
+    outs = reflect(op, *[_to_exp(a) for a in args], **params)
+    return Rep(outs[0]) if len(outs) == 1 else tuple(Rep(o) for o in outs)
+
+
+def _nary(op, *xs, float_only=False, dtype=None):
+    dt = dtype or _common_dtype(*xs, float_only=float_only)
+    if not _staging(*xs):
+        from ..ops import OPS
+        return OPS[op].ref(*[np.asarray(x, dtype=dt) for x in xs])
+    return apply(op, *[as_rep(x, dt) for x in xs])
+
+
+def _shape(shape):
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(d) for d in shape)
+
+
+def _axis(axis, ndim):
+    a = int(axis)
+    if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
+        raise StageTypeError(f"axis {axis} is out of bounds for an array of dimension {ndim}")
+    return a % builtins.max(ndim, 1)
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    axes = tuple(sorted(_axis(a, ndim) for a in axis))
+    return axes if ndim else ()         # a 0-d array has no axis to reduce (np.sum(x, 0) is x)
+
+
+def astype(x, dtype):
+    dtype = canonical_dtype(dtype)
+    if isinstance(x, Rep) and x.dtype == dtype:
+        return x
+    if not _staging(x):
+        return np.asarray(x).astype(dtype)
+    return apply("astype", as_rep(x), dtype=dtype)

@@ -1,0 +1,137 @@
+"""Elementwise functions: arithmetic, comparisons and logic, selection (`where`, `clip`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..rep import Rep
+from .base import _common_dtype, _is_weak, _nary, _staging, apply, as_rep
+
+
+def add(x, y): return _nary("add", x, y)
+
+
+def subtract(x, y): return _nary("subtract", x, y)
+
+
+def multiply(x, y): return _nary("multiply", x, y)
+
+
+def divide(x, y): return _nary("divide", x, y, float_only=True)
+
+
+def floor_divide(x, y): return _nary("floor_divide", x, y)
+
+
+def mod(x, y): return _nary("mod", x, y)
+
+
+def maximum(x, y): return _nary("maximum", x, y)
+
+
+def minimum(x, y): return _nary("minimum", x, y)
+
+
+def negative(x): return _nary("negative", x)
+
+
+def exp(x): return _nary("exp", x, float_only=True)
+
+
+def log(x): return _nary("log", x, float_only=True)
+
+
+def sqrt(x): return _nary("sqrt", x, float_only=True)
+
+
+def square(x): return _nary("square", x)
+
+
+def tanh(x): return _nary("tanh", x, float_only=True)
+
+
+def sigmoid(x): return _nary("sigmoid", x, float_only=True)
+
+
+def relu(x): return _nary("relu", x)
+
+
+def abs(x): return _nary("abs", x)
+
+
+def sign(x): return _nary("sign", x)
+
+
+def log1p(x): return _nary("log1p", x, float_only=True)
+
+
+def expm1(x): return _nary("expm1", x, float_only=True)
+
+
+def tan(x): return _nary("tan", x, float_only=True)
+
+
+def sin(x): return _nary("sin", x, float_only=True)
+
+
+def cos(x): return _nary("cos", x, float_only=True)
+
+
+def floor(x): return _nary("floor", x, float_only=True)
+
+
+def less(x, y): return _nary("less", x, y)
+
+
+def less_equal(x, y): return _nary("less_equal", x, y)
+
+
+def greater(x, y): return _nary("greater", x, y)
+
+
+def greater_equal(x, y): return _nary("greater_equal", x, y)
+
+
+def equal(x, y): return _nary("equal", x, y)
+
+
+def not_equal(x, y): return _nary("not_equal", x, y)
+
+
+def logical_and(x, y): return _nary("logical_and", x, y, dtype="bool")
+
+
+def logical_or(x, y): return _nary("logical_or", x, y, dtype="bool")
+
+
+def logical_not(x): return _nary("logical_not", x, dtype="bool")
+
+
+def power(x, y):
+    if _is_weak(y) and isinstance(x, Rep):       # static exponents take cheaper forms
+        if y == 1:
+            return x
+        if y == 2:
+            return square(x)
+        if y == 0.5:
+            return sqrt(x)
+    return _nary("power", x, y, float_only=True)
+
+
+def where(condition, x, y):
+    dt = _common_dtype(x, y)
+    if not _staging(condition, x, y):
+        return np.where(condition, np.asarray(x, dt), np.asarray(y, dt))
+    return apply("where", as_rep(condition, "bool"), as_rep(x, dt), as_rep(y, dt))
+
+
+def clip(x, a_min=None, a_max=None):
+    if isinstance(a_min, Rep) or isinstance(a_max, Rep):
+        x = x if a_min is None else maximum(x, a_min)
+        return x if a_max is None else minimum(x, a_max)
+    dt = _common_dtype(x, *[b for b in (a_min, a_max) if b is not None])   # as maximum/minimum
+    return apply("clip", as_rep(x, dt) if _staging(x) else np.asarray(x, dt), lo=a_min, hi=a_max)
+
+
+def stop_gradient(x):
+    """x, with no gradient flowing through it."""
+    return apply("stop_gradient", as_rep(x))
