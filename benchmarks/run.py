@@ -39,6 +39,7 @@ sys.path.insert(0, str(BENCH))
 
 import harness  # noqa: E402
 import sysinfo  # noqa: E402
+from stage.progress import progress  # noqa: E402  (a tqdm bar on a terminal, else plain lines)
 
 RESULTS = BENCH / "results"
 
@@ -230,7 +231,7 @@ def main(argv=None):
                "threads": threads, "models": {}}
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for name in models:
+    for name in progress(models, desc="models"):
         t = time.perf_counter()
         results["models"][name] = run_model(name, a, ncores, threads)
         results["models"][name]["wall_s"] = time.perf_counter() - t

@@ -3,7 +3,7 @@
 Install the docs extra first (`pip install -e '.[docs]'`). The reference covers the public
 modules -- `stage` (everything `import stage as st` exports), `stage.nn` (with `functional` and
 `init`), `stage.optim`, `stage.safetensors`, `stage.trees`, `stage.datasets`, `stage.deploy`,
-`stage.errors`, `stage.pytree` -- and leaves out the compiler's internals. The default output directory is
+`stage.errors`, `stage.pytree`, `stage.progress` -- and leaves out the compiler's internals. The default output directory is
 `docs/api/` (not committed: build it when you need it; tests/test_docs.py builds it on every run so
 it cannot rot).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 # `stage` brings the submodules its __all__ names (nn with functional and init, optim,
 # safetensors, trees, datasets, pytree); the others are listed
-PUBLIC = ["stage", "stage.deploy", "stage.errors"]
+PUBLIC = ["stage", "stage.deploy", "stage.errors", "stage.progress"]
 # submodules of the public packages that are implementation, not API
 PRIVATE = [r"!stage\.(codegen|cps|ir|program|executable|openblas|compile|control|train"
            r"|threads|names|inputs|runtime_cpp)($|\.)",

@@ -22,6 +22,7 @@ import numpy as np
 
 import stage as st
 from stage.datasets import encode_chars
+from stage.progress import progress
 
 V, H, T, B = 26, 50, 20, 20
 
@@ -95,7 +96,8 @@ def train_lm(model, n_state, steps, log_every, verbose):
     data = batches(encode_chars())
     smooth, history = None, []
     t0 = time.perf_counter()
-    for i in range(1, steps + 1):
+    bar = progress(range(1, steps + 1), desc="steps", enabled=verbose)   # tqdm on a terminal
+    for i in bar:
         xs, ys, restart = next(data)
         if restart or i == 1:
             state = (np.zeros((B, H), np.float32),) * n_state
@@ -103,11 +105,9 @@ def train_lm(model, n_state, steps, log_every, verbose):
         state = state if isinstance(state, tuple) else (state,)
         per_char = float(loss) / (T * B)
         smooth = per_char if smooth is None else 0.98 * smooth + 0.02 * per_char
+        bar.set(loss_per_char=smooth)
         if i % log_every == 0 or i == 1:
             history.append((i, smooth))
-            if verbose:
-                print(f"step {i:5d}  loss/char {smooth:.3f}  ({time.perf_counter() - t0:.1f} s)",
-                      flush=True)
     return {"history": history, "model": model, "step": step,
             "seconds": time.perf_counter() - t0}
 

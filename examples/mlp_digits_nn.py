@@ -9,13 +9,13 @@ function that updates them in place, and `st.eval_step` compiles the prediction.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
 
 import stage as st
 from stage.datasets import load_digits, train_test_split
+from stage.progress import progress
 
 nn = st.nn
 OPTIMIZERS = {
@@ -25,12 +25,6 @@ OPTIMIZERS = {
     "adam": lambda lr: st.optim.Adam(lr=lr),
 }
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.02, "adagrad": 0.05, "adam": 0.002}
-
-
-def progress(done, total, text, width=30):
-    n = width * done // total
-    sys.stdout.write(f"\r[{'#' * n}{'.' * (width - n)}] {done}/{total} {text}")
-    sys.stdout.flush()
 
 
 def train(epochs=20, batch_size=32, optimizer="sgd", lr=None, seed=0, verbose=True):
@@ -44,20 +38,20 @@ def train(epochs=20, batch_size=32, optimizer="sgd", lr=None, seed=0, verbose=Tr
     rng = np.random.default_rng(seed + 1)
     nb = len(Xtr) // batch_size
     t0 = time.perf_counter()
-    for epoch in range(1, epochs + 1):
+    bar = progress(range(1, epochs + 1), desc="epochs", enabled=verbose)   # tqdm on a terminal
+    for epoch in bar:
         perm = rng.permutation(len(Xtr))
         losses = []
         for b in range(nb):
             i = perm[b * batch_size:(b + 1) * batch_size]
             losses.append(float(step(Xtr[i], ytr[i])))
         acc = float(np.mean(predict(Xte) == yte))
-        if verbose:
-            progress(epoch, epochs, f"loss {np.mean(losses):.4f} test acc {acc:.4f}")
+        bar.set(loss=np.mean(losses), test_acc=acc)
     train_acc = float(np.mean(predict(Xtr) == ytr))
     metrics = {"test_acc": acc, "train_acc": train_acc, "loss": float(np.mean(losses)),
                "seconds": time.perf_counter() - t0}
     if verbose:
-        print(f"\nfinal: test accuracy {acc:.4f} on {len(Xte)} digits, train accuracy {train_acc:.4f}, "
+        print(f"final: test accuracy {acc:.4f} on {len(Xte)} digits, train accuracy {train_acc:.4f}, "
               f"loss {metrics['loss']:.4f}, {optimizer}, {epochs} epochs in {metrics['seconds']:.2f}s")
     return metrics
 

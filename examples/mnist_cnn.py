@@ -9,13 +9,13 @@ all run inside one compiled function that updates the model's NumPy arrays in pl
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
 
 import stage as st
 from stage.datasets import load_mnist_5k, train_test_split
+from stage.progress import progress
 
 nn = st.nn
 BATCH = 100
@@ -26,12 +26,6 @@ def make_model(seed=0):
     return nn.Sequential(nn.Conv2d(1, 10, 5), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(10, 20, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                          nn.Linear(320, 50), nn.ReLU(), nn.Dropout(0.5), nn.Linear(50, 10))
-
-
-def progress(done, total, text, width=30):
-    n = width * done // total
-    sys.stdout.write(f"\r[{'#' * n}{'.' * (width - n)}] {done}/{total} {text}")
-    sys.stdout.flush()
 
 
 def train(epochs=10, lr=0.05, momentum=0.9, seed=0, threads=None, verbose=True):
@@ -48,13 +42,13 @@ def train(epochs=10, lr=0.05, momentum=0.9, seed=0, threads=None, verbose=True):
         model.train()
         perm = rng.permutation(len(Xtr))
         losses = []
-        for b in range(nb):
+        bar = progress(range(nb), desc=f"epoch {epoch}", enabled=verbose)   # tqdm on a terminal
+        for b in bar:
             i = perm[b * BATCH:(b + 1) * BATCH]
             losses.append(float(step(Xtr[i], ytr[i])))
             if b == 0 and epoch == 1 and threads:
                 step.compiled.last.lib.stage_set_num_threads(threads)
-            if verbose:
-                progress(b + 1, nb, f"epoch {epoch} loss {np.mean(losses):.4f}")
+            bar.set(loss=np.mean(losses))
         model.eval()
         acc = float(np.mean(predict(Xte) == yte))
         if verbose:

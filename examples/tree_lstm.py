@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import stage as st
+from stage.progress import progress
 from stage.trees import load_sst
 
 EMB, HID, CLASSES = 300, 150, 5
@@ -102,13 +103,12 @@ def train(epochs=1, seed=0, limit=None, verbose=True):
     t0 = time.perf_counter()
     for ep in range(epochs):
         total, correct = 0.0, 0
-        for k, t in enumerate(order, 1):
+        bar = progress(order, desc=f"epoch {ep + 1}", enabled=verbose)   # tqdm on a terminal
+        for k, t in enumerate(bar, 1):
             loss, pred = step(forest, roots[t])
             total += float(loss)
             correct += int(pred == forest.label[roots[t]])
-            if verbose and k % 200 == 0:
-                print(f"epoch {ep + 1}  tree {k:5d}/{len(order)}  loss/tree {total / k:.3f}  "
-                      f"root acc {correct / k:.3f}  ({time.perf_counter() - t0:.1f} s)", flush=True)
+            bar.set(loss_per_tree=total / k, root_acc=correct / k)
         history.append((ep + 1, total / len(order), correct / len(order)))
         if verbose:
             print(f"epoch {ep + 1}: loss/tree {total / len(order):.3f}, root accuracy "

@@ -25,6 +25,7 @@ SURFACE = {
     "stage.trees": ["Forest", "parse_ptb", "build_forest", "load_sst", "tree_sizes"],
     "stage.datasets": importlib.import_module("stage.datasets").__all__,
     "stage.errors": importlib.import_module("stage.errors").__all__,
+    "stage.progress": importlib.import_module("stage.progress").__all__,
     "stage.pytree": [n for n in vars(st.pytree) if not n.startswith("_") and
                      getattr(getattr(st.pytree, n), "__module__", "") == "stage.pytree"],
 }
@@ -116,7 +117,7 @@ def test_every_public_name_is_exported():
 DOCTEST_MODULES = ["stage.compile", "stage.control", "stage.cps.api", "stage.ir.functions",
                    "stage.nn.module", "stage.nn.layers", "stage.nn.conv", "stage.nn.rnn",
                    "stage.optim.optimizer", "stage.train", "stage.safetensors", "stage.trees",
-                   "stage.datasets"]
+                   "stage.datasets", "stage.progress"]
 
 
 @pytest.mark.parametrize("modname", DOCTEST_MODULES)
