@@ -51,3 +51,34 @@ def test_ctrl_c_interrupts_a_never_ending_native_loop():
     assert lines[0].startswith("interrupted after") and "KeyboardInterrupt" not in lines[0], lines
     assert "interrupted (SIGINT)" in lines[0]
     assert lines[1:] == ["usable again", "python handles SIGINT again"], lines
+
+
+PLAIN = r"""
+import os, signal, threading, time
+import numpy as np
+import stage as st
+
+loops = {
+    "while_loop": lambda x, n: st.while_loop(lambda c: c[1] < n, lambda c: (c[0] * 0.5 + 1.0, c[1] + 1),
+                                             (x, np.int64(0)))[0],
+    "fori_loop": lambda x, n: st.fori_loop(0, n, lambda i, c: c * 0.5 + 1.0, x),
+}
+for name, fn in loops.items():
+    g = st.compile(fn)
+    g(np.ones(4), np.int64(3))
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    try:
+        g(np.ones(4), np.int64(10**15))
+        print(name, "not interrupted")
+    except KeyboardInterrupt as e:
+        print(name, "interrupted:", e)
+"""
+
+
+def test_ctrl_c_interrupts_plain_native_loops():
+    """A loop not under grad is a C++ `for`/`while`: the code generator polls in every iteration."""
+    r = subprocess.run([sys.executable, "-c", PLAIN], cwd=ROOT, capture_output=True, text=True,
+                       timeout=240)
+    assert r.returncode == 0, r.stderr[-4000:]
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and all("interrupted (SIGINT)" in ln for ln in lines), lines

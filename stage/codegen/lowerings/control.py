@@ -57,6 +57,7 @@ def _fori(ctx, n):
         ctx.bind(body.inputs[0], Layout(i, "int64", (), (), kind="scalar"))
         for s, c in zip(body.inputs[1:], cs):
             ctx.bind(s, c)
+        ctx.emit(Line("STAGE_POLL_INTERRUPT();"))        # Ctrl-C: KeyboardInterrupt
         ctx.lower_block(body)
         _copy_results(ctx, body.result, cs)
     ctx.emit(For(i, hi, stmts, start=lo))
@@ -68,6 +69,7 @@ def _while(ctx, n):
     cond, body = n.blocks
     start = ctx.position
     with ctx.scope() as stmts:
+        ctx.emit(Line("STAGE_POLL_INTERRUPT();"))        # Ctrl-C: KeyboardInterrupt
         for s, c in zip(cond.inputs, cs):
             ctx.bind(s, c)
         ctx.lower_block(cond)
