@@ -28,6 +28,9 @@ def is_runtime(x) -> bool:
 def as_array(x, name: str = "x", fn: str = ""):
     """`x` as a NumPy array (or NumPy scalar), without a copy where the object allows it."""
     if isinstance(x, (np.ndarray, np.generic)):
+        if isinstance(x, np.ma.MaskedArray):       # its mask would be silently dropped
+            raise TypeError(f"{fn + ': ' if fn else ''}argument `{name}` is a masked array; stage "
+                            f"reads plain arrays: pass x.filled(value) or x.compressed()")
         return x
     errors = []
     if hasattr(x, "__dlpack__"):

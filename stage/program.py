@@ -80,9 +80,11 @@ class Program:
 def trace(fn: Callable, args, name=None) -> Program:
     leaves, td = pytree.flatten(args)
     runtime = [i for i, x in enumerate(leaves) if is_runtime(x)]
+    name = name or getattr(fn, "__name__", "f")
+    names = leaf_names(fn, tuple(args), td)
     types = []
     for i in runtime:
-        a = as_array(leaves[i])
+        a = as_array(leaves[i], names[i], name)
         types.append(TensorType(canonical_dtype(a.dtype), tuple(a.shape)))
     out = {}
 
@@ -97,5 +99,4 @@ def trace(fn: Callable, args, name=None) -> Program:
     dce(block)
     verify(block)
     check_inplace(block)          # the same rules for every backend
-    return Program(block, types, runtime, out["td"], name or getattr(fn, "__name__", "f"), td,
-                   leaf_names(fn, tuple(args), td))
+    return Program(block, types, runtime, out["td"], name, td, names)

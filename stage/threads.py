@@ -58,4 +58,8 @@ def get_num_threads() -> int:
 def apply_default():
     """Called when the first compiled library is loaded: one BLAS thread unless told otherwise."""
     if _chosen is None:
-        set_num_threads(int(os.environ.get("STAGE_NUM_THREADS", "1")))
+        v = os.environ.get("STAGE_NUM_THREADS", "1").strip() or "1"
+        if not (v.isascii() and v.isdigit() and int(v) >= 1):
+            raise ValueError(f"STAGE_NUM_THREADS={v!r}: expected a whole number of BLAS threads "
+                             f"(1 or more)")
+        set_num_threads(int(v))

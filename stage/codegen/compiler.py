@@ -210,6 +210,12 @@ def build(source: str, cxxflags: Optional[str] = None, sanitize: Optional[str] =
                 if rc != 0:
                     raise CompileError(f"C++ compilation failed (source kept at {src}):\n"
                                        f"{' '.join(cmd)}\n{err[-8000:]}")
+                with open(tmp, "rb") as f:
+                    magic = f.read(4)
+                if magic != b"\x7fELF":
+                    raise CompileError(f"the C++ compiler {cmd[0]} reported success but wrote "
+                                       f"{'no library' if not magic else 'not a shared library'} "
+                                       f"(source kept at {src}):\n{' '.join(cmd)}\n{err[-2000:]}")
                 cache.publish(Path(tmp), so, key)
                 BUILDS["count"] += 1
             finally:

@@ -37,12 +37,18 @@ class NativeExecutable(Executable):
         self.ffi = ffi
         if lowered.big_stack:
             check_stack_mb()
-        self.lib = ffi.dlopen(self.library_path)
+        try:
+            self.lib = ffi.dlopen(self.library_path)
+            self._entry = self.lib.stage_entry
+            catch = self.lib.stage_catch_interrupts
+        except (OSError, AttributeError) as e:
+            from .compiler import CompileError
+            raise CompileError(f"cannot load {self.library_path} as a library built by stage "
+                               f"({e}); remove it to rebuild") from None
         apply_default()
         # Ctrl-C stops a running program (KeyboardInterrupt) when it has loops or recursion to
         # poll in; straight-line programs finish soon enough and skip the two sigaction calls.
-        self.lib.stage_catch_interrupts(int(any(n.blocks for n in program.block.walk())))
-        self._entry = self.lib.stage_entry
+        catch(int(any(n.blocks for n in program.block.walk())))
         self._out = [(np.dtype(t.dtype), t.shape) for t in out_types]
         self._name = program.name
         self._setup_inputs()
