@@ -176,6 +176,9 @@ def test_corpus_matches_pytorch(backend):
             for g, w in zip(grads, want_g):
                 np.testing.assert_allclose(g, w, rtol=1e-8, atol=1e-12, err_msg=what)
     assert f.num_specializations == 1           # every runtime length and tree: one program
+    if backend == "native":                     # the C++ names the user's lines, not generated code
+        line = break_and_continue.__code__.co_firstlineno + 5       # h = (xs[t] * w + h).tanh()
+        assert f"test_frontend_torch.py:{line})" in f.source
 
 
 # ------------------------------------------------------------------------------------------ modules

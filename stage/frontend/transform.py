@@ -161,6 +161,14 @@ class Expressions(ast.NodeTransformer):
         self.super_self = super_self         # (first parameter name) when __class__ is available
         self.changed = 0
 
+    def visit_If(self, node):
+        if not is_static_test(node.test):
+            return self.generic_visit(node)
+        test, node.test = node.test, ast.Constant(value=True)    # a Python test stays as written
+        self.generic_visit(node)
+        node.test = test
+        return node
+
     def visit_BoolOp(self, node):
         lazy = [_may_fail(v) for v in node.values]
         self.generic_visit(node)
