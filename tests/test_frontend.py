@@ -250,6 +250,17 @@ def test_and_or_not_on_staged_predicates():
     assert out == [0, 1, 1]
 
 
+def test_chained_comparisons():
+    def f(x, lo, hi):
+        s = st.sum(x)
+        if lo < s <= hi:                   # lo < s and s <= hi, s evaluated once
+            return s * 2
+        return s
+    g = st.compile(f, backend="interp")
+    assert [float(g(np.array(v, f32), 0.0, 5.0)) for v in ([1, 2], [-1, -2], [3, 4], [5, 0])] == \
+        [6, -3, 7, 10]
+
+
 # ------------------------------------------------------------------------------------------ functions
 
 def helper_with_loop(h, w, n):

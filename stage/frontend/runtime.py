@@ -8,6 +8,8 @@ remaining iterations as staged branches (`if not broke: body`).
 """
 from __future__ import annotations
 
+import operator
+
 from ..control import _as_pred, cond
 from ..ir import functions as F
 from ..ir.rep import Rep
@@ -15,8 +17,8 @@ from .branches import staged_if
 from .loops import StagedRange, staged_for, staged_while
 from .values import Site, Undefined
 
-__all__ = ["if_stmt", "if_exp", "while_stmt", "for_stmt", "and_", "or_", "not_", "range_", "ld",
-           "call", "Undefined"]
+__all__ = ["if_stmt", "if_exp", "while_stmt", "for_stmt", "and_", "or_", "not_", "compare",
+           "range_", "ld", "call", "Undefined"]
 
 
 def ld(local_vars: dict, name: str):
@@ -109,6 +111,25 @@ def or_(a, b_fn, lazy: bool = False):
     if not isinstance(b, Rep):
         return True if b else pa
     return F.logical_or(pa, _as_pred(b))
+
+
+_COMPARE = {"Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt, "GtE": operator.ge,
+            "Eq": operator.eq, "NotEq": operator.ne, "Is": operator.is_, "IsNot": operator.is_not,
+            "In": lambda a, b: a in b, "NotIn": lambda a, b: a not in b}
+
+
+def compare(left, *rest):
+    """A chained comparison `left op1 b op2 c ...` (`rest` alternates op names and thunks): each
+    operand evaluated once, the chain stopping at the first static false, staged parts and-ed."""
+    result = None
+    for k in range(0, len(rest), 2):
+        right = rest[k + 1]()
+        r = _COMPARE[rest[k]](left, right)
+        result = r if result is None else and_(result, lambda r=r: r)
+        if not isinstance(result, Rep) and not result:
+            return result
+        left = right
+    return result
 
 
 def not_(x):

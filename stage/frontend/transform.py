@@ -180,6 +180,18 @@ class Expressions(ast.NodeTransformer):
             out = _call(helper, [v, _lambda(out)], kw)
         return _start(out, node)
 
+    def visit_Compare(self, node):
+        """`a < b < c` is `a < b and b < c` with b evaluated once: `ag__.compare(a, '<', lambda: b,
+        '<', lambda: c)` (the later operands only where the earlier comparisons hold)."""
+        self.generic_visit(node)
+        if len(node.ops) < 2:
+            return node
+        self.changed += 1
+        args = [node.left]
+        for op, right in zip(node.ops, node.comparators):
+            args += [ast.Constant(value=type(op).__name__), _lambda(right)]
+        return _start(_call("compare", args), node)
+
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
         if not isinstance(node.op, ast.Not):
