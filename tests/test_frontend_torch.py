@@ -236,7 +236,7 @@ def test_train_step_of_a_module_looping_over_a_layer_matches_pytorch():
     assert step.num_specializations == 1 and "for_stmt" in step.converted_source
 
 
-# ------------------------------------------------------------------------------------------ pytrees, export
+# ----------------------------------------------------------------------------------- pytrees, export
 
 def carried_pytree(p, xs, n):
     state = {"h": xs[0] * 0, "stats": (0.0, 0)}

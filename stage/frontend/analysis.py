@@ -243,7 +243,7 @@ class Liveness:
         return (live - binds(s)) | uses(s)
 
 
-# ----------------------------------------------------------------------------------------- definite assignment
+# ----------------------------------------------------------------------------------------- definedness
 
 class _All(set):
     """The names 'defined' after code that never falls through (everything)."""

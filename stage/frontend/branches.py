@@ -91,7 +91,8 @@ class _Branches:
                     templates[i] = template(pytree.unflatten(td2, l2))
             elif td1 != td2:
                 raise _merge_error(names, i, site, pytree.unflatten(td1, l1),
-                                   pytree.unflatten(td2, l2), f" (a different structure: {td1} vs {td2})")
+                                   pytree.unflatten(td2, l2),
+                                   f" (a different structure: {td1} vs {td2})")
             if i not in templates:
                 for j, (a, b) in enumerate(zip(l1, l2)):
                     if self._leaf(i, j, a, b):

@@ -20,6 +20,7 @@ import __future__
 import ast
 import copy
 import functools
+import inspect
 import itertools
 import os
 import sys
@@ -38,7 +39,8 @@ from .transform import AG, Expressions, Resolver, Statements, locate
 
 _FUTURE_FLAGS = functools.reduce(lambda a, b: a | b, (getattr(__future__, f).compiler_flag
                                                       for f in __future__.all_feature_names))
-_NOT_CONVERTIBLE_FLAGS = 0x20 | 0x80 | 0x100 | 0x200      # generator, coroutine, iterable coro, async gen
+_NOT_CONVERTIBLE_FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE
+                          | inspect.CO_ASYNC_GENERATOR)
 _lock = threading.RLock()
 
 
@@ -61,8 +63,8 @@ class Conversion:
     def source(self) -> str:
         if not self.ok:
             return f"# {self.code.co_name} ({self.where}) is not converted: {self.reason}\n"
-        return f"# converted from {self.code.co_qualname if hasattr(self.code, 'co_qualname') else self.code.co_name} " \
-               f"({self.where})\n{ast.unparse(self.node)}\n"
+        name = getattr(self.code, "co_qualname", self.code.co_name)
+        return f"# converted from {name} ({self.where})\n{ast.unparse(self.node)}\n"
 
 
 _by_code: Dict[types.CodeType, Conversion] = {}
@@ -266,7 +268,7 @@ def _record(conv: Optional[Conversion]):
         frame = frame.f_back
 
 
-# ------------------------------------------------------------------------------------------ entry points
+# ----------------------------------------------------------------------------------------- entry points
 
 def convert(f):
     """The converted form of `f` (a function, bound method or `functools.partial`), or `f`."""
@@ -284,7 +286,7 @@ def convert(f):
     return f
 
 
-def call_target(f, caller=None):
+def call_target(f):
     """What converted code calls for `f`: its converted form, or f itself."""
     return convert(f)
 

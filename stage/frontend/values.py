@@ -18,7 +18,6 @@ import numpy as np
 
 from .. import pytree
 from ..ir import functions as F
-from ..ir.graph import StageError
 from ..ir.rep import Rep
 from ..ir.types import canonical_dtype
 
