@@ -108,3 +108,70 @@ def test_12_python_float_carry_next_to_float64_arrays(backend):
         assert total.dtype == dt and x.dtype == dt
         np.testing.assert_allclose(total, 0.30000000000000004 if dt == np.float64 else 0.3,
                                    rtol=1e-15 if dt == np.float64 else 1e-6)
+
+
+def test_bad_shapes_and_leaked_values_are_clear_errors():
+    with pytest.raises(TypeError, match="integers"):
+        st.compile(lambda x: st.zeros((2.5,)) + x)(np.float64(0))
+    with pytest.raises(ValueError, match="too large"):
+        st.compile(lambda x: st.broadcast_to(x, (2**62, 4)))(np.ones(4))
+    keep = {}
+
+    def first(x):
+        keep["r"] = x * 2.0
+        return keep["r"]
+    st.compile(first, backend="interp")(np.ones(2))
+    with pytest.raises(st.StageError, match="staging that has ended"):
+        st.compile(lambda y: y + keep["r"], backend="interp")(np.ones(2))
+
+
+def test_sanitizer_option_of_compile():
+    """st.compile(fn, sanitize=...) builds with the sanitizer (UBSan needs no preloading)."""
+    import subprocess
+    f = st.compile(lambda x: st.sum(x * 2.0), sanitize="undefined")
+    assert f(np.ones(3)) == 6.0
+    deps = subprocess.run(["ldd", f.library_path], capture_output=True, text=True).stdout
+    assert "ubsan" in deps
+
+
+# -- found by the differential fuzzer (tests/fuzz) -----------------------------------------------
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fuzz_a_loop_carries_are_assigned_all_at_once(backend):
+    x, z = np.array([1., 2.]), np.array([5., 6.])
+    swap = st.compile(lambda x, z, n: st.fori_loop(0, n, lambda i, c: (c[1], c[0]), (x, z)),
+                      backend=backend)
+    for n, expect in ((1, (z, x)), (2, (x, z)), (3, (z, x))):
+        out = swap(x, z, np.int64(n))
+        np.testing.assert_array_equal(out[0], expect[0])
+        np.testing.assert_array_equal(out[1], expect[1])
+    rot = st.compile(lambda x, z, n: st.while_loop(lambda c: c[0] < n,
+                                                   lambda c: (c[0] + 1, c[2], c[1]), (0, x, z)),
+                     backend=backend)
+    k, a, b = rot(x, z, np.int64(1))
+    np.testing.assert_array_equal(a, z)
+    np.testing.assert_array_equal(b, x)
+    # a carry whose result is unused still owns its memory through the loop
+    dead = st.compile(lambda x, z, n: st.fori_loop(0, n, lambda i, c: (z, c[1]), (z, x))[1],
+                      backend=backend)
+    np.testing.assert_array_equal(dead(np.array([1., 2., 3.]), np.full(3, 5.0), np.int64(2)),
+                                  [1., 2., 3.])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fuzz_b_c_d_empty_axes(backend):
+    assert st.compile(lambda x: st.log_softmax(x, axis=1), backend=backend)(
+        np.zeros((2, 0))).shape == (2, 0)
+    assert st.compile(lambda x: st.softmax(x, axis=1), backend=backend)(
+        np.zeros((2, 0))).shape == (2, 0)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(
+            st.compile(lambda x: st.var(x, axis=0), backend=backend)(np.zeros((0, 2))),
+            np.var(np.zeros((0, 2)), axis=0))
+        assert st.compile(lambda x: st.var(x, ddof=2), backend=backend)(
+            np.array([1., 2.])) == np.var(np.array([1., 2.]), ddof=2)
+    g = st.compile(st.grad(lambda a, b: st.sum(a @ b), argnums=(0, 1)), backend=backend)
+    assert [r.shape for r in g(np.ones((2, 4, 3)), np.ones((3, 0)))] == [(2, 4, 3), (3, 0)]
+    assert [r.shape for r in g(np.ones((2, 4, 0)), np.ones((0,)))] == [(2, 4, 0), (0,)]
+    with pytest.raises(ValueError, match="ambiguous"):
+        st.compile(lambda x: st.reshape(x, (-1, 0)), backend=backend)(np.zeros((0, 3)))

@@ -30,9 +30,11 @@ def generate(program, profile: bool = False) -> tuple:
     return lowered, render(lowered)
 
 
-def build(program, cxxflags: Optional[str] = None, profile: bool = False) -> NativeExecutable:
+def build(program, cxxflags: Optional[str] = None, profile: bool = False,
+          sanitize: Optional[str] = None) -> NativeExecutable:
     """Lower, render, compile (cached) and load. With `profile`, the library times every op kind:
-    read the totals with the executable's `.profile()`."""
+    read the totals with the executable's `.profile()`; with `sanitize` ("address,undefined"), a
+    sanitizer build (as $STAGE_SANITIZE)."""
     lowered, source = generate(program, profile)
-    path = compile_source(source, cxxflags)
+    path = compile_source(source, cxxflags, sanitize)
     return NativeExecutable(program, source, path, lowered)

@@ -75,6 +75,11 @@ class Context:
     def copy(self, target: Layout, src: Layout) -> List[Stmt]:
         return self._lw.loops.copy(target, src)
 
+    def used(self, *layouts: Layout):
+        """The layouts' buffers are in use at the current statement (liveness)."""
+        for lay in layouts:
+            self._lw.use(lay)
+
     def materialize(self, lay: Layout) -> Layout:
         """A contiguous copy of a layout in a new buffer (emitted here)."""
         return self._lw.materialize(lay)

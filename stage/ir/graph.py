@@ -41,11 +41,12 @@ class Exp:
 
 
 class Sym(Exp):
-    __slots__ = ("id", "type")
+    __slots__ = ("id", "type", "trace")
 
-    def __init__(self, id: int, type: Type):
+    def __init__(self, id: int, type: Type, trace: Optional["Trace"] = None):
         self.id = id
         self.type = type
+        self.trace = trace            # the staging session that made it (ids are per session)
 
     @property
     def name(self) -> str:
@@ -197,7 +198,7 @@ class Trace:
         self.probing = 0          # > 0 while inferring a recursive function's result type
 
     def fresh(self, type: Type) -> Sym:
-        return Sym(next(self.counter), type)
+        return Sym(next(self.counter), type, self)
 
 
 class Scope:
@@ -289,6 +290,12 @@ def reflect(op: str, *args: Exp, blocks=(), out_types=None, scope: Optional[Scop
         raise StageError(f"{op}: no staging in progress")
     for a in args:
         assert isinstance(a, Exp), (op, a)
+        if isinstance(a, Sym) and a.trace is not sc.trace:
+            loc = location()
+            raise StageError(f"{op}: {a} is a staged value of a staging that has ended (a Rep kept "
+                             f"from an earlier trace, e.g. in a global or a closure); compute it "
+                             f"inside the function being staged, or pass it as an argument"
+                             + (f" (at {loc})" if loc else ""))
     opdef = _op_table()[op]
     if out_types is None:
         try:

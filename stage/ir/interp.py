@@ -125,7 +125,12 @@ RULES = {"cond": _cond, "fori_loop": _fori, "while_loop": _while, "fun": _fun, "
 
 
 def interpret(block: Block, args: Sequence[Any]) -> List[Any]:
-    """Evaluate `block` on NumPy arguments."""
+    """Evaluate `block` on NumPy arguments (quietly: 0/0 is NaN, as in native code)."""
+    with np.errstate(all="ignore"):
+        return _drive(block, args)
+
+
+def _drive(block: Block, args: Sequence[Any]) -> List[Any]:
     stack = [_run_block(block, list(args), Env())]
     value = None
     while True:

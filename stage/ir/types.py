@@ -5,6 +5,7 @@ Shapes are static: `st.compile` specialises on them, so every type here is fully
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Tuple
 
@@ -37,7 +38,14 @@ class TensorType(Type):
 
     def __post_init__(self):
         assert self.dtype in DTYPES, self.dtype
-        assert all(isinstance(d, int) and d >= 0 for d in self.shape), self.shape
+        assert all(isinstance(d, int) for d in self.shape), self.shape
+        if any(d < 0 for d in self.shape):
+            from .graph import StageValueError
+            raise StageValueError(f"negative dimensions are not allowed (shape {self.shape})")
+        if math.prod(self.shape) * 8 >= 1 << 62:
+            from .graph import StageValueError
+            raise StageValueError(f"an array of shape {self.shape} is too large (its byte size "
+                                  f"overflows 64-bit sizes)")
 
     @property
     def ndim(self) -> int:

@@ -11,16 +11,21 @@ from . import Control, register
 
 
 def _copy_results(ctx, results, targets):
-    """Write a block's results into the given storages, through temporaries when they overlap."""
+    """Write a block's results into the given storages: a parallel assignment (a loop body may
+    return its carries permuted), through temporaries when a result reads a target. Every source
+    and target is in use until the last copy (a temporary is not reused by the next one; a carry
+    written in a loop lives through the loop)."""
     srcs = [ctx.layout(r) for r in results]
     roots = {t.root for t in targets if t.root is not None} | {t.base for t in targets}
     clash = any(s != t and (s.root in roots or s.base in roots) for s, t in zip(srcs, targets))
     if clash:
         srcs = [ctx.materialize(s) for s in srcs]
+        ctx.used(*srcs)
     for s, t in zip(srcs, targets):
         if s != t:
             for stmt in ctx.copy(t, s):
                 ctx.emit(stmt)
+    ctx.used(*srcs, *targets)
 
 
 def _cond(ctx, n):

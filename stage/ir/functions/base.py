@@ -93,9 +93,13 @@ def _nary(op, *xs, float_only=False, dtype=None):
 
 
 def _shape(shape):
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(d) for d in shape)
+    """A static shape as a tuple of ints; like NumPy, anything but integers is a TypeError."""
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise TypeError(f"shape {shape!r}: dimensions must be integers, not "
+                            f"{type(d).__name__} ({d!r})")
+    return tuple(int(d) for d in dims)
 
 
 def _axis(axis, ndim):

@@ -1,6 +1,8 @@
 """Reductions along axes: sum, max, min, mean, var, argmax, logsumexp."""
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from ..rep import Rep
@@ -45,7 +47,8 @@ def var(x, axis=None, keepdims=False, ddof=0):
     m = mean(x, axis, keepdims=True)
     axes = _axes(axis, np.ndim(x))
     n = int(np.prod([np.shape(x)[a] for a in axes]))
-    return sum(square(x - m), axes, keepdims) * (1.0 / (n - ddof))
+    # NumPy divides by max(n - ddof, 0): no degrees of freedom give inf or nan, not an error
+    return sum(square(x - m), axes, keepdims) / float(builtins.max(n - ddof, 0))
 
 
 def argmax(x, axis=None):

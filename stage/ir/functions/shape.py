@@ -52,9 +52,14 @@ def one_hot(indices, num_classes, dtype=DEFAULT_FLOAT):
 def reshape(x, shape):
     x = as_rep(x)
     shape = list(_shape(shape))
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: can only specify one unknown dimension (shape {tuple(shape)})")
     if shape.count(-1) == 1:
         rest = int(np.prod([d for d in shape if d != -1]))
-        shape[shape.index(-1)] = x.size // rest if rest else 0
+        if rest == 0:              # as NumPy: -1 next to a 0 is ambiguous
+            raise ValueError(f"reshape: cannot reshape an array of size {x.size} into shape "
+                             f"{tuple(shape)} (the -1 is ambiguous)")
+        shape[shape.index(-1)] = x.size // rest
     shape = tuple(shape)
     if shape == x.shape:
         return x

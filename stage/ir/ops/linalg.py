@@ -28,6 +28,11 @@ def _swap(x):
     return F.swapaxes(x, -1, -2)
 
 
+def _rows(x):
+    """x's leading dims folded into rows (explicit sizes: with a last dim of 0, -1 is ambiguous)."""
+    return F.reshape(x, (int(np.prod(x.shape[:-1])), x.shape[-1]))
+
+
 def _matmul_grad(g, out, a, b):
     if a.ndim == 1 and b.ndim == 1:
         return g * b, g * a
@@ -37,11 +42,11 @@ def _matmul_grad(g, out, a, b):
     if b.ndim == 1:                                   # (..., m, k) @ (k,) -> (..., m)
         ga = F.outer(g, b) if a.ndim == 2 else g[..., :, None] * b
         if a.ndim > 2:                                # fold the batch into the rows: one gemv
-            return ga, F.matmul(_swap(F.reshape(a, (-1, a.shape[-1]))), F.reshape(g, (-1,)))
+            return ga, F.matmul(_swap(_rows(a)), F.reshape(g, (g.size,)))
         return ga, F.matmul(_swap(a), g)
     ga = F.matmul(g, _swap(b))
     if b.ndim == 2 and a.ndim > 2:                    # shared weight: one gemm over all rows
-        gb = F.matmul(_swap(F.reshape(a, (-1, a.shape[-1]))), F.reshape(g, (-1, g.shape[-1])))
+        gb = F.matmul(_swap(_rows(a)), _rows(g))
     else:
         gb = F.matmul(_swap(a), g)
     return ga, gb

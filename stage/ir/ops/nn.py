@@ -18,12 +18,12 @@ def _softmax_infer(name):
 
 
 def _softmax_ref(x, axis):
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e = np.exp(x - x.max(axis=axis, keepdims=True, initial=-np.inf))    # an empty axis: empty
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def _log_softmax_ref(x, axis):
-    s = x - x.max(axis=axis, keepdims=True)
+    s = x - x.max(axis=axis, keepdims=True, initial=-np.inf)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
 

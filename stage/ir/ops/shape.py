@@ -40,12 +40,13 @@ OpDef("transpose", _transpose_infer, lambda x, axes: np.transpose(x, axes), "vie
 
 def _broadcast_infer(ts, shape):
     (x,) = ts
+    out = TensorType(x.dtype, tuple(shape))      # a size that overflows is refused here
     try:
         if broadcast_shapes(x.shape, shape) != tuple(shape):
             raise ValueError
     except ValueError:
         raise shape_error("broadcast_to", f"cannot broadcast to {tuple(shape)}", x) from None
-    return TensorType(x.dtype, tuple(shape))
+    return out
 
 
 # the gradient is g itself: the CPS step sums it back to x's shape (un-broadcasting is done there)
