@@ -66,21 +66,45 @@ def _check(sym: Sym, v):
     return v
 
 
-def _run_block(block: Block, args: Sequence[Any], env: Env):
+def _steps(block: Block, plans: Dict[int, list]) -> list:
+    """A block as a list of steps, made once per run: (control rule or None, NumPy reference,
+    arguments as (True, constant) or (False, symbol id), params, output symbols, node)."""
+    steps = plans.get(id(block))
+    if steps is None:
+        steps = plans[id(block)] = [
+            (RULES.get(n.op), OPS[n.op].ref,
+             [(True, a.value) if isinstance(a, Const) else (False, a.id) for a in n.args],
+             n.params, n.syms, n) for n in block.nodes]
+    return steps
+
+
+def _lookup(env: Env, sid: int):
+    e = env
+    while e is not None:
+        v = e.vals.get(sid, _MISSING)
+        if v is not _MISSING:
+            return v
+        e = e.parent
+    raise KeyError(f"interpreter: x{sid} is not defined")
+
+
+def _run_block(block: Block, args: Sequence[Any], env: Env, plans: Dict[int, list]):
     """A generator running `block`: yields (block, args, env) to run a nested block and receives its
     results; returns the block's results."""
+    vals = env.vals
     for s, a in zip(block.inputs, args):
-        env.vals[s.id] = _check(s, a) if isinstance(s.type, TensorType) else a
-    for node in block.nodes:
-        rule = RULES.get(node.op)
+        vals[s.id] = _check(s, a) if isinstance(s.type, TensorType) else a
+    for rule, ref, argv, params, syms, node in _steps(block, plans):
         if rule is not None:
             outs = yield from rule(node, env)
         else:               # every other op (effect forms included) runs its NumPy reference
-            outs = OPS[node.op].ref(*[env.get(a) for a in node.args], **node.params)
-            if len(node.syms) == 1:
-                outs = [outs]
-        for s, v in zip(node.syms, outs):
-            env.vals[s.id] = _check(s, v)
+            outs = ref(*[v if const else (vals[v] if v in vals else _lookup(env, v))
+                         for const, v in argv], **params)
+            if len(syms) == 1:
+                vals[syms[0].id] = _check(syms[0], outs)
+                continue
+        for s, v in zip(syms, outs):
+            vals[s.id] = _check(s, v)
     return [env.get(e) for e in block.result]
 
 
@@ -131,7 +155,8 @@ def interpret(block: Block, args: Sequence[Any]) -> List[Any]:
 
 
 def _drive(block: Block, args: Sequence[Any]) -> List[Any]:
-    stack = [_run_block(block, list(args), Env())]
+    plans: Dict[int, list] = {}
+    stack = [_run_block(block, list(args), Env(), plans)]
     value = None
     while True:
         try:
@@ -142,5 +167,5 @@ def _drive(block: Block, args: Sequence[Any]) -> List[Any]:
                 return done.value
             value = done.value
             continue
-        stack.append(_run_block(*request))
+        stack.append(_run_block(*request, plans))
         value = None
