@@ -148,6 +148,36 @@ def test_for_over_rows_of_a_staged_array_and_reversed_range():
     assert float(acc) == 3210
 
 
+def test_enumerate_and_zip_of_staged_arrays_are_staged_loops():
+    def f(xs, ys, n):
+        acc = 0.0
+        for t, x in enumerate(xs):
+            acc = acc + t * st.sum(x)
+        for x, y in zip(xs, ys):                    # as long as the shorter
+            acc = acc + st.sum(x * y)
+        for k, i in enumerate(range(n), 1):
+            acc = acc + k * i
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            acc = acc + i
+        return acc
+
+    def py(xs, ys, n):
+        acc = 0.0
+        for t, x in enumerate(xs):
+            acc += t * x.sum()
+        for x, y in zip(xs, ys):
+            acc += (x * y).sum()
+        for k, i in enumerate(range(n), 1):
+            acc += k * i
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            acc += i
+        return acc
+    xs, ys = np.arange(6, dtype=f32).reshape(3, 2), np.ones((4, 2), f32)
+    g = st.compile(f, backend="interp")
+    assert float(g(xs, ys, np.int64(4))) == py(xs, ys, 4)
+    assert g.ir.count("fori_loop") == 4                 # staged loops, not unrolled
+
+
 def test_break_continue_and_else_in_a_runtime_length_loop():
     def f(x, n):
         s = 0.0

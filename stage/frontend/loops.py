@@ -74,6 +74,35 @@ class StagedRange:
         return f"range({self.start!r}, {self.stop!r}, {self.step!r})"
 
 
+class StagedRows:
+    """`enumerate(xs)` / `zip(xs, ys, ...)` over staged arrays, staged ranges or these (nested): a
+    staged loop whose item k is `(start + k, xs[k])` / `(xs[k], ys[k], ...)`."""
+
+    def __init__(self, sources, enumerate_start=None, single=False):
+        for s in sources:
+            if isinstance(s, Rep) and s.ndim == 0:
+                raise StageError("iteration over a 0-d staged value")
+        self.sources, self.start, self.single = sources, enumerate_start, single
+        counts = [s.shape[0] if isinstance(s, Rep) else s.range.stop if isinstance(s, StagedRows)
+                  else s.count() for s in sources]
+        static = [c for c in counts if not isinstance(c, Rep)]
+        staged = [c for c in counts if isinstance(c, Rep)]
+        n = min(static) if static else None
+        for c in staged:
+            n = c if n is None else F.minimum(c, n)
+        self.range = StagedRange(0, n)
+
+    def item(self, k):
+        rows = tuple(s[k] if isinstance(s, Rep) else s.item(k) for s in self.sources)
+        if self.single:
+            return rows[0]
+        return (self.start + k, rows[0]) if self.start is not None else rows
+
+    def __iter__(self):
+        raise StageError("enumerate/zip over staged values drives a `for` loop of converted code "
+                         "only")
+
+
 # ------------------------------------------------------------------------------------------ carries
 
 def _describe_type(shape, dtype):
@@ -191,20 +220,19 @@ def staged_while(test, body, values, names, site) -> Tuple:
 
 
 def staged_for(iterable, body, values, names, site, extra=None) -> Tuple:
-    """`for` over a `StagedRange` or the rows of a staged array (`xs[k]` for a staged k)."""
+    """`for` over a `StagedRange`, the rows of a staged array (`xs[k]` for a staged k), or
+    `enumerate`/`zip` of those (`StagedRows`)."""
     if isinstance(iterable, Rep):
         if iterable.ndim == 0:
             raise StageError(f"iteration over a 0-d staged value (at {site})")
-        xs = iterable
-        rng = StagedRange(0, xs.shape[0])
-
-        def item(k):
-            return xs[k]
-        direct, first = item, (xs[0] if xs.shape[0] else None)
+        iterable = StagedRows([iterable], single=True)
+    if isinstance(iterable, StagedRows):
+        rng, item = iterable.range, iterable.item
+        direct = item
     else:
         rng = iterable
-        item, direct, first = rng.item, (lambda i: i), rng.start
-    values = _return_placeholders(values, names, site, "for", lambda v: body(first, *v))
+        item, direct = rng.item, (lambda i: i)
+    values = _return_placeholders(values, names, site, "for", lambda v: body(item(0), *v))
     carry = Carry(values, names, site, "for")
 
     def step(x, c):

@@ -14,11 +14,11 @@ from ..control import _as_pred, cond
 from ..ir import functions as F
 from ..ir.rep import Rep
 from .branches import staged_if
-from .loops import StagedRange, staged_for, staged_while
+from .loops import StagedRange, StagedRows, staged_for, staged_while
 from .values import Site, Undefined
 
 __all__ = ["if_stmt", "if_exp", "while_stmt", "for_stmt", "and_", "or_", "not_", "compare",
-           "range_", "ld", "call", "Undefined"]
+           "range_", "enumerate_", "zip_", "ld", "call", "Undefined"]
 
 
 def ld(local_vars: dict, name: str):
@@ -58,7 +58,7 @@ def while_stmt(test, body, values: tuple, names: tuple) -> tuple:
 
 def for_stmt(iterable, body, values: tuple, names: tuple, extra_test=None) -> tuple:
     """`for x in iterable: values = body(x, *values)` while `extra_test(*values)` (a break flag)."""
-    if isinstance(iterable, (StagedRange, Rep)):
+    if isinstance(iterable, (StagedRange, StagedRows, Rep)):
         return staged_for(iterable, body, values, names, Site(), extra_test)
     for x in iterable:
         if extra_test is not None:
@@ -78,6 +78,21 @@ def range_(*args):
     if any(isinstance(a, Rep) for a in args):
         return StagedRange(*args)
     return range(*args)
+
+
+def enumerate_(iterable, start=0):
+    """`enumerate(...)`; over a staged array or range, the items of a staged loop."""
+    if isinstance(iterable, (Rep, StagedRange, StagedRows)):
+        return StagedRows([iterable], start)
+    return enumerate(iterable, start)
+
+
+def zip_(*iterables, **kwargs):
+    """`zip(...)`; over staged arrays or ranges (all of them), the items of a staged loop."""
+    if iterables and all(isinstance(a, (Rep, StagedRange, StagedRows)) for a in iterables) and \
+            not kwargs:
+        return StagedRows(list(iterables))
+    return zip(*iterables, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------ logic

@@ -29,6 +29,7 @@ from .jumps import is_generator
 AG = "ag__"
 _MISSING = object()
 _STATIC_CALLS = {"isinstance", "issubclass", "hasattr", "callable", "len"}
+_ITERATORS = ("range", "enumerate", "zip")
 
 
 def _ag(attr: str) -> ast.Attribute:
@@ -209,9 +210,11 @@ class Expressions(ast.NodeTransformer):
         f = node.func
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == AG:
             return node
-        if isinstance(f, ast.Name) and f.id == "range" and self.resolver.is_builtin("range", range):
-            self.changed += 1
-            return _start(ast.Call(func=_ag("range_"), args=node.args, keywords=node.keywords), node)
+        if isinstance(f, ast.Name) and f.id in _ITERATORS and \
+                self.resolver.is_builtin(f.id, getattr(builtins, f.id)):
+            self.changed += 1                   # range/enumerate/zip of staged values stage a loop
+            return _start(ast.Call(func=_ag(f.id + "_"), args=node.args, keywords=node.keywords),
+                          node)
         if isinstance(f, ast.Name) and f.id == "super" and not node.args and self.super_self:
             node.args = [ast.Name(id="__class__", ctx=ast.Load()),
                          ast.Name(id=self.super_self, ctx=ast.Load())]
