@@ -178,6 +178,31 @@ def test_enumerate_and_zip_of_staged_arrays_are_staged_loops():
     assert g.ir.count("fori_loop") == 4                 # staged loops, not unrolled
 
 
+def test_python_lists_grown_in_loops_and_branches():
+    def rows(xs):
+        outs = []
+        for x in xs:            # a staged array's rows: unrolled then, the list grows as in Python
+            outs.append(x * 2)
+        return st.stack(outs)
+    np.testing.assert_allclose(run(rows, np.ones((3, 2), f32)), 2 * np.ones((3, 2)))
+
+    def runtime_length(xs, n):
+        outs = []
+        for t in range(n):
+            outs.append(xs[t])
+        return st.stack(outs)
+    with pytest.raises(st.StageError, match=r"outs.append\(...\)\), but it runs a staged number"):
+        run(runtime_length, np.ones((3, 2), f32), np.int64(2))
+
+    def in_branch(x):
+        log = []
+        if st.sum(x) > 0:
+            log.append(x)
+        return x
+    with pytest.raises(st.StageError, match=r"`if` at .* changes Python containers .*log.append"):
+        run(in_branch, np.ones(2, f32))
+
+
 def test_break_continue_and_else_in_a_runtime_length_loop():
     def f(x, n):
         s = 0.0

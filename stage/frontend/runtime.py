@@ -12,6 +12,7 @@ import operator
 
 from ..control import _as_pred, cond
 from ..ir import functions as F
+from ..ir.graph import StageError
 from ..ir.rep import Rep
 from .branches import staged_if
 from .loops import StagedRange, StagedRows, staged_for, staged_while
@@ -28,10 +29,21 @@ def ld(local_vars: dict, name: str):
 
 # ------------------------------------------------------------------------------------------ branches
 
-def if_stmt(pred, true_fn, false_fn, ins: tuple, names: tuple) -> tuple:
-    """`if pred:` -- each branch function takes the values `ins` and returns those of `names`."""
+def _effects_error(what, site, effects, why, advice):
+    calls = ", ".join(f"{e}(...)" for e in effects)
+    return StageError(f"the {what} at {site} changes Python containers from outside it ({calls}), "
+                      f"but {why}: {advice}")
+
+
+def if_stmt(pred, true_fn, false_fn, ins: tuple, names: tuple, effects: tuple = ()) -> tuple:
+    """`if pred:` -- each branch function takes the values `ins` and returns those of `names`;
+    `effects` names the outside containers the branches change (`outs.append`)."""
     if not isinstance(pred, Rep):
         return true_fn(*ins) if pred else false_fn(*ins)
+    if effects:
+        raise _effects_error("`if`", Site(), effects, "its condition is staged and both branches "
+                             "are traced once, whichever runs", "assign variables in the branches "
+                             "(or select with st.where) instead")
     return staged_if(pred, true_fn, false_fn, ins, names, Site())
 
 
@@ -45,21 +57,39 @@ def if_exp(pred, true_fn, false_fn):
 
 # ------------------------------------------------------------------------------------------ loops
 
-def while_stmt(test, body, values: tuple, names: tuple) -> tuple:
+_LOOP_ADVICE = ("make the trip count static (a Python int, or a staged array's length), or carry an "
+                "array through the loop (preallocated, rows added with st.scatter_add)")
+
+
+def while_stmt(test, body, values: tuple, names: tuple, effects: tuple = ()) -> tuple:
     """`while test(*values): values = body(*values)`; staged from the first staged test on."""
     while True:
         t = test(*values)
         if isinstance(t, Rep):
+            if effects:
+                raise _effects_error("`while` loop", Site(), effects, "its test is staged and its "
+                                     "body is traced once, not once per iteration", _LOOP_ADVICE)
             return staged_while(test, body, values, names, Site())
         if not t:
             return values
         values = body(*values)
 
 
-def for_stmt(iterable, body, values: tuple, names: tuple, extra_test=None) -> tuple:
-    """`for x in iterable: values = body(x, *values)` while `extra_test(*values)` (a break flag)."""
+def for_stmt(iterable, body, values: tuple, names: tuple, extra_test=None,
+             effects: tuple = ()) -> tuple:
+    """`for x in iterable: values = body(x, *values)` while `extra_test(*values)` (a break flag).
+    With `effects` (the body appends to an outside list, ...) the rows of a staged array are
+    iterated in Python (unrolled: the list grows as in Python); a staged trip count is an error."""
     if isinstance(iterable, (StagedRange, StagedRows, Rep)):
-        return staged_for(iterable, body, values, names, Site(), extra_test)
+        if not effects:
+            return staged_for(iterable, body, values, names, Site(), extra_test)
+        rows = StagedRows([iterable], single=True) if isinstance(iterable, Rep) else iterable
+        n = rows.range.stop if isinstance(rows, StagedRows) else None
+        if n is None or isinstance(n, Rep):
+            raise _effects_error("`for` loop", Site(), effects, "it runs a staged number of times "
+                                 "and its body is traced once, not once per iteration",
+                                 _LOOP_ADVICE)
+        iterable = (rows.item(k) for k in range(n))
     for x in iterable:
         if extra_test is not None:
             go = extra_test(*values)

@@ -30,6 +30,31 @@ AG = "ag__"
 _MISSING = object()
 _STATIC_CALLS = {"isinstance", "issubclass", "hasattr", "callable", "len"}
 _ITERATORS = ("range", "enumerate", "zip")
+_MUTATORS = {"append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem", "remove",
+             "clear", "discard", "appendleft", "extendleft"}
+
+
+def container_effects(body: List[ast.stmt]) -> List[str]:
+    """Names of containers from outside `body` that it changes in place (`outs.append(h)`, also as
+    `ag__.call(outs.append, h)`): a staged loop or branch cannot follow such Python effects."""
+    local = modified(body)
+    out = set()
+    for n in (m for s in body for m in ast.walk(s)):
+        if not isinstance(n, ast.Call):
+            continue
+        f = n.func
+        if isinstance(f, ast.Attribute) and f.attr == "call" and isinstance(f.value, ast.Name) and \
+                f.value.id == AG and n.args:
+            f = n.args[0]
+        if isinstance(f, ast.Attribute) and f.attr in _MUTATORS and isinstance(f.value, ast.Name) \
+                and f.value.id not in local and f.value.id != AG:
+            out.add(f"{f.value.id}.{f.attr}")
+    return sorted(out)
+
+
+def _effects_keyword(body):
+    eff = container_effects(body)
+    return [ast.keyword(arg="effects", value=_names_tuple(eff))] if eff else []
 
 
 def _ag(attr: str) -> ast.Attribute:
@@ -322,26 +347,29 @@ class Statements:
         mod = modified(s.body) | modified(s.orelse)
         outs = self._carried(sc.live.after[id(s)] & mod, sc)
         ins = self._carried(sc.live.entry[id(s)] & mod, sc)
+        effects = _effects_keyword(s.body + s.orelse)
         body = self.block(s.body, sc) + [ast.Return(value=_tuple(outs))]
         orelse = self.block(s.orelse, sc) + [ast.Return(value=_tuple(outs))]
         k = self.fresh("")
         t, f = f"if_true__{k}", f"if_false__{k}"
         defs = [_funcdef(t, ins, self._declare(body, sc)), _funcdef(f, ins, self._declare(orelse, sc))]
         call = _call("if_stmt", [s.test, ast.Name(id=t, ctx=ast.Load()),
-                                 ast.Name(id=f, ctx=ast.Load()), _tuple(ins), _names_tuple(outs)])
+                                 ast.Name(id=f, ctx=ast.Load()), _tuple(ins), _names_tuple(outs)],
+                     effects)
         out = defs + self._guards(ins, sc.defined.before[id(s)]) + [self._result(outs, call)]
         return _located(out, s)
 
     def while_(self, s: ast.While, sc: _Scope) -> List[ast.stmt]:
         self.changed += 1
         carried = self._carried(sc.live.head[id(s)] & modified(s.body), sc)
+        effects = _effects_keyword(s.body)
         body = self.block(s.body, sc) + [ast.Return(value=_tuple(carried))]
         k = self.fresh("")
         t, b = f"loop_test__{k}", f"loop_body__{k}"
         defs = [_funcdef(t, carried, [ast.Return(value=s.test)]),
                 _funcdef(b, carried, self._declare(body, sc))]
         call = _call("while_stmt", [ast.Name(id=t, ctx=ast.Load()), ast.Name(id=b, ctx=ast.Load()),
-                                    _tuple(carried), _names_tuple(carried)])
+                                    _tuple(carried), _names_tuple(carried)], effects)
         out = defs + self._guards(carried, sc.defined.before[id(s)]) + \
             [self._result(carried, call)]
         return _located(out, s)
@@ -350,6 +378,7 @@ class Statements:
         self.changed += 1
         mod = modified(s.body) | target_names(s.target, subscripts=True)
         carried = self._carried(sc.live.head[id(s)] & mod, sc)
+        keywords = _effects_keyword(s.body)
         k = self.fresh("")
         if isinstance(s.target, ast.Name) and s.target.id not in carried:
             item, prologue = s.target.id, []
@@ -359,7 +388,6 @@ class Statements:
         body = prologue + self.block(s.body, sc) + [ast.Return(value=_tuple(carried))]
         b = f"loop_body__{k}"
         defs = [_funcdef(b, [item] + carried, self._declare(body, sc))]
-        keywords = []
         extra = getattr(s, "stage_extra", None)
         if extra:
             t = f"loop_test__{k}"
