@@ -175,6 +175,28 @@ def _uses_shallow(s: ast.stmt) -> Set[str]:
     return uses(s)
 
 
+_MUTATORS = {"append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem", "remove",
+             "clear", "discard", "appendleft", "extendleft"}
+
+
+def container_effects(body: List[ast.stmt], helpers: str) -> List[str]:
+    """Names of containers from outside `body` that it changes in place (`outs.append(h)`, also as
+    `<helpers>.call(outs.append, h)`): a staged loop or branch cannot follow such Python effects."""
+    local = modified(body)
+    out = set()
+    for n in (m for s in body for m in ast.walk(s)):
+        if not isinstance(n, ast.Call):
+            continue
+        f = n.func
+        if isinstance(f, ast.Attribute) and f.attr == "call" and isinstance(f.value, ast.Name) and \
+                f.value.id == helpers and n.args:
+            f = n.args[0]
+        if isinstance(f, ast.Attribute) and f.attr in _MUTATORS and isinstance(f.value, ast.Name) \
+                and f.value.id not in local and f.value.id != helpers:
+            out.add(f"{f.value.id}.{f.attr}")
+    return sorted(out)
+
+
 # ----------------------------------------------------------------------------------------- liveness
 
 class Liveness:

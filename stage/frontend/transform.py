@@ -23,37 +23,15 @@ import builtins
 import types
 from typing import Callable, Dict, List, Set
 
-from .analysis import analyse, declared, modified, target_names
+from .analysis import analyse, container_effects, declared, modified, target_names
 from .jumps import is_generator
 
 AG = "ag__"
 _MISSING = object()
 _STATIC_CALLS = {"isinstance", "issubclass", "hasattr", "callable", "len"}
 _ITERATORS = ("range", "enumerate", "zip")
-_MUTATORS = {"append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem", "remove",
-             "clear", "discard", "appendleft", "extendleft"}
-
-
-def container_effects(body: List[ast.stmt]) -> List[str]:
-    """Names of containers from outside `body` that it changes in place (`outs.append(h)`, also as
-    `ag__.call(outs.append, h)`): a staged loop or branch cannot follow such Python effects."""
-    local = modified(body)
-    out = set()
-    for n in (m for s in body for m in ast.walk(s)):
-        if not isinstance(n, ast.Call):
-            continue
-        f = n.func
-        if isinstance(f, ast.Attribute) and f.attr == "call" and isinstance(f.value, ast.Name) and \
-                f.value.id == AG and n.args:
-            f = n.args[0]
-        if isinstance(f, ast.Attribute) and f.attr in _MUTATORS and isinstance(f.value, ast.Name) \
-                and f.value.id not in local and f.value.id != AG:
-            out.add(f"{f.value.id}.{f.attr}")
-    return sorted(out)
-
-
 def _effects_keyword(body):
-    eff = container_effects(body)
+    eff = container_effects(body, AG)
     return [ast.keyword(arg="effects", value=_names_tuple(eff))] if eff else []
 
 
