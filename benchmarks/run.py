@@ -220,7 +220,10 @@ def main(argv=None):
     snap = None
     if a.snapshot:
         snap = tempfile.mkdtemp(prefix="stage_bench_src_")
-        archive = subprocess.run(["git", "archive", a.snapshot, "stage", "examples"],
+        tops = subprocess.run(["git", "ls-tree", "--name-only", a.snapshot], cwd=BENCH.parent,
+                              capture_output=True, text=True, check=True).stdout.split()
+        parts = [p for p in ("stage", "examples", "runtime_cpp") if p in tops]  # runtime_cpp/: at
+        archive = subprocess.run(["git", "archive", a.snapshot, *parts],         # the top since 0.1
                                  cwd=BENCH.parent, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", snap], input=archive, check=True)
         os.environ["STAGE_BENCH_SOURCE"] = snap          # inherited by every worker

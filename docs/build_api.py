@@ -18,7 +18,8 @@ PUBLIC = ["stage", "stage.deploy", "stage.errors", "stage.progress"]
 # submodules of the public packages that are implementation, not API
 PRIVATE = [r"!stage\.(codegen|cps|ir|program|executable|openblas|compile|control|train"
            r"|threads|names|inputs|runtime_cpp)($|\.)",
-           r"!stage\.deploy\.(signature|params|export)$"]
+           r"!stage\.deploy\.(signature|params|export)$",
+           r"!stage\.frontend\.\w+$"]          # the API is stage.frontend's own three names
 
 
 def build(out: Path) -> Path:

@@ -18,7 +18,8 @@ from .ir.functions import (
     dot, equal, exp, expand_dims, expm1, floor, floor_divide, full, full_like, getitem, greater,
     greater_equal, iota, less, less_equal, log, log1p, log_softmax, logical_and, logical_not, logical_or,
     logsumexp, matmul, max, maximum, mean, min, minimum, mod, mse_loss, multiply, negative,
-    nll_loss, not_equal, one_hot, ones, ones_like, outer, pad, power, relu, reshape, scatter_add, sigmoid,
+    nll_loss, not_equal, one_hot, ones, ones_like, outer, pad, power, print, relu, reshape,
+    scatter_add, sigmoid,
     sign, sin, softmax, sqrt, square, squeeze, stack, stop_gradient, subtract, sum, swapaxes, take,
     tan, tanh, transpose, var, where, zeros, zeros_like)
 from .control import ShapeDtype, cond, fori_loop, function, while_loop
@@ -50,7 +51,7 @@ __all__ = [
     "less", "less_equal", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or",
     "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mod", "mse_loss",
     "multiply", "negative", "nll_loss", "not_equal", "one_hot", "ones", "ones_like", "outer",
-    "pad", "power", "relu", "reshape", "scatter_add", "sigmoid", "sign", "sin", "softmax", "sqrt",
+    "pad", "power", "print", "relu", "reshape", "scatter_add", "sigmoid", "sign", "sin", "softmax", "sqrt",
     "square", "squeeze", "stack", "stop_gradient", "subtract", "sum", "swapaxes", "take", "tan",
     "tanh", "transpose", "var", "where", "zeros", "zeros_like",
 ]

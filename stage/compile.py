@@ -186,6 +186,10 @@ def compile(fn: Optional[Callable] = None, *, backend: Optional[str] = None, **o
     profile : bool, default False
         Build the library with a timer around every op kind; read the totals with
         `Compiled.profile()`.
+    sanitize : str, optional
+        A sanitizer build, e.g. ``"address,undefined"`` (as ``$STAGE_SANITIZE``): undefined
+        behaviour is reported as it happens; AddressSanitizer needs ``libasan`` preloaded into the
+        Python process (``LD_PRELOAD``).
 
     Returns
     -------

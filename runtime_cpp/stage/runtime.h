@@ -263,3 +263,4 @@ template <class T> inline T pymod(T a, T b) {
 
 #include "kernels.h"
 #include "deferred.h"
+#include "print.h"        // st.print

@@ -19,7 +19,7 @@ from ..ir.graph import (Block, Const, Exp, Node, StageError, Sym, at_location, c
 from ..ir.ops import NONDIFF, OPS
 from ..ir.ops.control import CONTROL
 from ..ir.rep import Rep
-from ..ir.types import FunType
+from ..ir.types import FunType, TensorType
 from .adjoint import Adj, unbroadcast
 
 Entry = Tuple[Rep, Optional[Adj]]
@@ -85,7 +85,7 @@ class AD:
     def forward(self, node: Node, pending: List[Node]):
         args = [self.lookup(a) for a in node.args]
         opdef = OPS[node.op]
-        active = any(adj is not None for _, adj in args)
+        active = any(adj is not None for _, adj in args) and not opdef.effects.io   # a print
         if active and not opdef.pure:
             raise StageError(f"differentiating through {node.op} (a gradient of a program with staged "
                              f"control flow) is not supported: second-order derivatives need "
@@ -123,6 +123,12 @@ class AD:
 
     # -- activity ---------------------------------------------------------------------------------
     def control_active(self, n: Node) -> bool:
+        """Whether a control form needs its continuation reified: it reads active values and a
+        cotangent can flow back through it. A branch or loop whose results are all integers or
+        bools (a lazy `and` on data, a counting loop) is only replayed forward."""
+        if OPS[n.op].kind == "control" and not any(
+                isinstance(s.type, TensorType) and s.type.is_float for s in n.syms):
+            return False
         if any(self.active(a) for a in n.args if not isinstance(a.type, FunType)):
             return True
         blocks = list(n.blocks)

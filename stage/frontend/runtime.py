@@ -103,6 +103,13 @@ def for_stmt(iterable, body, values: tuple, names: tuple, extra_test=None,
     return values
 
 
+def print_(*values, **kwargs):
+    """`print(...)`: printed when the program runs (st.print) when a value is staged."""
+    if any(isinstance(v, Rep) for v in values):
+        return F.print(*values, **kwargs)
+    return print(*values, **kwargs)
+
+
 def range_(*args):
     """`range(...)`; a `StagedRange` when a bound is staged."""
     if any(isinstance(a, Rep) for a in args):

@@ -29,7 +29,7 @@ from .jumps import is_generator
 AG = "ag__"
 _MISSING = object()
 _STATIC_CALLS = {"isinstance", "issubclass", "hasattr", "callable", "len"}
-_ITERATORS = ("range", "enumerate", "zip")
+_STAGED_BUILTINS = ("range", "enumerate", "zip", "print")   # with staged forms (`range_`, ...)
 def _effects_keyword(body):
     eff = container_effects(body, AG)
     return [ast.keyword(arg="effects", value=_names_tuple(eff))] if eff else []
@@ -213,9 +213,9 @@ class Expressions(ast.NodeTransformer):
         f = node.func
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == AG:
             return node
-        if isinstance(f, ast.Name) and f.id in _ITERATORS and \
+        if isinstance(f, ast.Name) and f.id in _STAGED_BUILTINS and \
                 self.resolver.is_builtin(f.id, getattr(builtins, f.id)):
-            self.changed += 1                   # range/enumerate/zip of staged values stage a loop
+            self.changed += 1                   # range/enumerate/zip stage loops, print prints later
             return _start(ast.Call(func=_ag(f.id + "_"), args=node.args, keywords=node.keywords),
                           node)
         if isinstance(f, ast.Name) and f.id == "super" and not node.args and self.super_self:

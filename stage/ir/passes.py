@@ -14,7 +14,7 @@ from .ops import OPS
 def has_effects(node: Node) -> bool:
     """Whether a node writes memory (or may: a call, or a control form whose blocks do)."""
     d = OPS[node.op]
-    if d.effects.writes or d.effects.unknown:
+    if d.effects.writes or d.effects.unknown or d.effects.io:
         return True
     return d.runs_blocks and any(has_effects(n) for b in node.blocks for n in b.nodes)
 

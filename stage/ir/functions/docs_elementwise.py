@@ -140,3 +140,33 @@ Rep
     The same value, treated as a constant by `st.grad`.
 """
 
+
+DOCS["print"] = """Print text and staged values when the compiled program runs (not while staging).
+
+As Python's `print`: the values separated by `sep` and followed by `end`; static Python values
+are printed as Python prints them, staged values when the native code (or the interpreter) runs,
+e.g. once per iteration inside a loop. Plain `print(...)` of a staged value inside a converted
+function becomes `st.print`.
+
+Parameters
+----------
+*values : Rep or any
+    What to print, in order.
+sep : str, default " "
+end : str, default "\\n"
+
+Notes
+-----
+Numbers print as Python's `format(v, "g")` (6 significant digits), arrays nested as NumPy nests
+them (`[[1 2]\\n [3 4]]`), summarised beyond 1000 elements; every backend prints the same text.
+Native code writes to the process's standard output (file descriptor 1) and flushes after each
+print; text Python has buffered but not flushed may appear after it. A print of a value being
+differentiated prints it in the forward pass (no gradient flows through it).
+
+Examples
+--------
+>>> import numpy as np, stage as st
+>>> f = st.compile(lambda x: st.print("sum:", st.sum(x)) or x * 2, backend="interp")
+>>> _ = f(np.arange(3.0))
+sum: 3
+"""

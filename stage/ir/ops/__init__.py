@@ -45,6 +45,7 @@ class Effects:
     v`, gradient accumulation) or "replace" (`x[...] = v`, an in-place update of an input);
     `reads`: ref arguments whose current contents are read; `allocates`: creates a mutable buffer;
     `target`: what may be written, "ref" or "input" (an array argument of the compiled program);
+    `io`: does input/output (a staged print): kept, in order, and never differentiated;
     `unknown`: may do anything (a call of a staged function).
     """
     writes: Tuple[int, ...] = ()
@@ -53,6 +54,7 @@ class Effects:
     reads: Tuple[int, ...] = ()
     allocates: bool = False
     target: Optional[str] = None
+    io: bool = False
     unknown: bool = False
 
     @property
@@ -141,4 +143,4 @@ def defcompare(name, ref):
 
 
 from . import (elementwise, reduce, linalg, shape, nn, effects, conv, random,  # noqa: E402,F401
-               control)                                                      # (register ops)
+               control, io)                                                  # (register ops)
