@@ -90,7 +90,25 @@ def prepare(program, leaves: Sequence, dtypes: Sequence, shapes: Sequence, writt
         elif isinstance(x, np.ndarray) and not x.flags.c_contiguous:
             x = np.ascontiguousarray(x)
         out.append(x)
+    if any(written):
+        _check_aliasing(program, out, written)
     return out
+
+
+def _check_aliasing(program, arrays: Sequence, written: Sequence[bool]):
+    """An input updated in place must not share memory with another input: what the program would
+    read of the other one depends on the order of the generated code (never a silent answer)."""
+    leaves = program.runtime_leaves
+    for k, x in enumerate(arrays):
+        if not written[k] or not isinstance(x, np.ndarray):
+            continue
+        for j, y in enumerate(arrays):
+            if j != k and isinstance(y, np.ndarray) and np.may_share_memory(x, y) and \
+                    np.shares_memory(x, y, max_work=1 << 20):
+                raise ValueError(
+                    f"{program.name}: argument `{program.leaf_name(leaves[k])}` is updated in "
+                    f"place by the compiled function (st.assign), but argument "
+                    f"`{program.leaf_name(leaves[j])}` shares its memory; pass a copy of one")
 
 
 def _shared(x, name: str, fn: str) -> np.ndarray:

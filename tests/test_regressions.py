@@ -175,3 +175,17 @@ def test_fuzz_b_c_d_empty_axes(backend):
     assert [r.shape for r in g(np.ones((2, 4, 0)), np.ones((0,)))] == [(2, 4, 0), (0,)]
     with pytest.raises(ValueError, match="ambiguous"):
         st.compile(lambda x: st.reshape(x, (-1, 0)), backend=backend)(np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_assigned_input_aliasing_another_input_is_refused(backend):
+    def step(w, x):
+        st.assign(w, w - 0.1 * x)
+        return st.sum(x)
+    f = st.compile(step, backend=backend)
+    w, x = np.ones(4), np.ones(4)
+    f(w, x)                                          # fine: distinct arrays
+    for other in (w, w[:]):                          # the same array, or a view of it
+        with pytest.raises(ValueError, match="shares its memory"):
+            f(w, other)
+    np.testing.assert_allclose(w, 0.9)               # nothing was written by the refused calls

@@ -77,6 +77,8 @@ class NativeExecutable(Executable):
             if self._slots is None:
                 ptrs = [fb(leaves[i]) for i in self._runtime]
             else:
+                if _may_alias(leaves, self._slots):
+                    return self.run(leaves)      # the checked path tells sharing memory apart
                 ptrs = [fb(leaves[i], require_writable=w) for i, w in self._slots]
         except (ValueError, TypeError, BufferError):
             return self.run(leaves)
@@ -95,6 +97,23 @@ class NativeExecutable(Executable):
             msg = self.ffi.string(self.lib.stage_last_error()).decode(errors="replace")
             raise ERRORS.get(rc, RuntimeError)(f"{self._name}: {msg}")
         return pytree.unflatten(self.program.out_td, outs)
+
+
+def _root(x):
+    base = getattr(x, "base", None)
+    return id(x if base is None else base)
+
+
+def _may_alias(leaves, slots) -> bool:
+    """Could a written input share memory with another input? (One array passed twice, or views
+    of one array: NumPy keeps the owner as `base`.) Cheap enough for every call."""
+    roots = [_root(leaves[i]) for i, _ in slots]
+    if len(set(roots)) == len(roots):
+        return False
+    seen = {}
+    for r, (_, w) in zip(roots, slots):
+        seen.setdefault(r, []).append(w)
+    return any(len(ws) > 1 and any(ws) for ws in seen.values())
 
 
 def check_stack_mb():
