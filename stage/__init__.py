@@ -23,6 +23,7 @@ from .ir.functions import (
     sign, sin, softmax, sqrt, square, squeeze, stack, stop_gradient, subtract, sum, swapaxes, take,
     tan, tanh, transpose, var, where, zeros, zeros_like)
 from .control import ShapeDtype, cond, fori_loop, function, while_loop
+from .checkpointing import checkpoint, checkpoints
 from .cps.api import grad, value_and_grad
 from .compile import Compiled, compile
 from .threads import get_num_threads, set_num_threads
@@ -41,6 +42,7 @@ __all__ = [
     "ShapeDtype",
     # compile, differentiate, control flow
     "compile", "grad", "value_and_grad", "cond", "fori_loop", "while_loop", "function",
+    "checkpoint", "checkpoints",
     # modules, training, deployment, formats
     "nn", "optim", "safetensors", "datasets", "trees", "pytree", "train_step", "eval_step", "export",
     "get_num_threads", "set_num_threads",

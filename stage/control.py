@@ -15,6 +15,7 @@ from . import pytree
 from .ir.functions import as_rep, astype, not_equal
 from .ir.graph import (StageError, StageTypeError, current_scope, current_trace, reflect, reify,
                        user_location)
+from .checkpointing import loop_body, loop_checkpoints
 from .ir.inplace import program_writes
 from .ir.rep import Rep
 from .ir.types import FunType, TensorType
@@ -164,6 +165,11 @@ def _loop_carry(init, what):
     return reps, td, weak, leaves
 
 
+def _ckpt_param(k):
+    """The loop node's `checkpoints` parameter (absent without checkpointing)."""
+    return {} if k is None else {"checkpoints": k}
+
+
 def _check_body(what, td, types, btd, block):
     if btd != td:
         raise StageTypeError(f"{what}: the body returned {btd}, but the carry is {td}{_where()}")
@@ -196,7 +202,8 @@ def _trace_loop(what, init, trace_body):
     return reps, td, types, blocks
 
 
-def fori_loop(lower: Any, upper: Any, body: Callable, init: Any) -> Any:
+def fori_loop(lower: Any, upper: Any, body: Callable, init: Any, *,
+              checkpoints: Optional[int] = None) -> Any:
     """`for i in range(lower, upper): carry = body(i, carry)`; the bounds may be staged integers.
 
     With static bounds outside staging it is a Python loop. Inside staging it is one staged loop
@@ -212,6 +219,11 @@ def fori_loop(lower: Any, upper: Any, body: Callable, init: Any) -> Any:
         structure, shapes and dtypes (Python scalars in `init` adopt the body's dtype).
     init : pytree
         The initial carry: arrays, scalars, nested tuples/lists/dicts of them.
+    checkpoints : int, optional
+        Under `st.grad`, store at most this many carries and recompute the iterations between them
+        during the backward (Griewank's binomial schedule: bounded memory for any trip count; see
+        `st.checkpoints`). Default: the enclosing `with st.checkpoints(k)`, else every iteration's
+        intermediate values are kept (fastest).
 
     Returns
     -------
@@ -222,6 +234,8 @@ def fori_loop(lower: Any, upper: Any, body: Callable, init: Any) -> Any:
     ------
     StageTypeError
         The bounds are not integer scalars, or the body changes the carry's structure or types.
+    StageValueError
+        `checkpoints` is less than 1.
 
     Examples
     --------
@@ -230,6 +244,7 @@ def fori_loop(lower: Any, upper: Any, body: Callable, init: Any) -> Any:
     >>> float(f(np.float32(2.0), np.int64(10)))
     1024.0
     """
+    k = loop_checkpoints(checkpoints, "fori_loop")
     if not isinstance(lower, Rep) and not isinstance(upper, Rep) and current_scope() is None:
         carry = init
         for i in range(int(lower), int(upper)):
@@ -248,14 +263,16 @@ def fori_loop(lower: Any, upper: Any, body: Callable, init: Any) -> Any:
             res = body(Rep(i), pytree.unflatten(td, [Rep(c) for c in cs]))
             rreps, out["td"] = _conform(res, [t.dtype for t in types])
             return [r.exp for r in rreps]
-        return [reify(blk, [TensorType("int64", ())] + types, cse_barrier=barrier)], out["td"]
+        with loop_body():
+            return [reify(blk, [TensorType("int64", ())] + types, cse_barrier=barrier)], out["td"]
     reps, td, types, (block,) = _trace_loop("fori_loop", init, trace_body)
     outs = reflect("fori_loop", lo.exp, hi.exp, *[r.exp for r in reps], blocks=(block,),
-                   out_types=tuple(types))
+                   out_types=tuple(types), **_ckpt_param(k))
     return pytree.unflatten(td, [Rep(o) for o in outs])
 
 
-def while_loop(cond_fn: Callable, body_fn: Callable, init: Any) -> Any:
+def while_loop(cond_fn: Callable, body_fn: Callable, init: Any, *,
+               checkpoints: Optional[int] = None) -> Any:
     """`while cond_fn(carry): carry = body_fn(carry)`, staged: the condition is evaluated at run time.
 
     Parameters
@@ -266,6 +283,11 @@ def while_loop(cond_fn: Callable, body_fn: Callable, init: Any) -> Any:
         ``body_fn(carry) -> carry`` of the same structure, shapes and dtypes.
     init : pytree
         The initial carry.
+    checkpoints : int, optional
+        Under `st.grad`, store at most this many carries and recompute the iterations between them
+        during the backward, with an online schedule (the trip count is only known at the end;
+        see `st.checkpoints`). Default: the enclosing `with st.checkpoints(k)`, else every
+        iteration's intermediate values are kept.
 
     Returns
     -------
@@ -276,6 +298,8 @@ def while_loop(cond_fn: Callable, body_fn: Callable, init: Any) -> Any:
     ------
     StageTypeError
         The condition is not a scalar, or the body changes the carry's structure or types.
+    StageValueError
+        `checkpoints` is less than 1.
 
     Examples
     --------
@@ -287,6 +311,8 @@ def while_loop(cond_fn: Callable, body_fn: Callable, init: Any) -> Any:
     >>> int(collatz(np.int64(6)))
     8
     """
+    k = loop_checkpoints(checkpoints, "while_loop")
+
     def trace_body(td, types, barrier):
         out = {}
 
@@ -297,11 +323,12 @@ def while_loop(cond_fn: Callable, body_fn: Callable, init: Any) -> Any:
             res = body_fn(pytree.unflatten(td, [Rep(c) for c in cs]))
             rreps, out["td"] = _conform(res, [t.dtype for t in types])
             return [r.exp for r in rreps]
-        cblock = reify(cblk, types, cse_barrier=barrier)
-        return [cblock, reify(bblk, types, cse_barrier=barrier)], out["td"]
+        with loop_body():
+            cblock = reify(cblk, types, cse_barrier=barrier)
+            return [cblock, reify(bblk, types, cse_barrier=barrier)], out["td"]
     reps, td, types, (cblock, bblock) = _trace_loop("while_loop", init, trace_body)
     outs = reflect("while_loop", *[r.exp for r in reps], blocks=(cblock, bblock),
-                   out_types=tuple(types))
+                   out_types=tuple(types), **_ckpt_param(k))
     return pytree.unflatten(td, [Rep(o) for o in outs])
 
 

@@ -463,6 +463,13 @@ def _cases():
         C("random_uniform", ints((), -5, 5), ints((), 0, 9, "int32"), params=dict(shape=(7,), dtype=F, stream=3)),
         C("random_uniform", ints((), 0, 10), ints((), 0, 10), params=dict(shape=(), dtype=F, stream=1)),
         C("random_uniform", ints((), 0, 10), ints((), 0, 10), params=dict(shape=(2, 0), dtype=F, stream=1)))
+
+    # -- the schedule of checkpointed loops (integers; saturating, total on any input) ---------------
+    add(C("checkpoint_split", ints((4, 5), -2, 400), ints((4, 5), -1, 12), torch=False),
+        C("checkpoint_split", ints((), 1000, 10**6), ints((), 2, 3000), torch=False),
+        C("checkpoint_split", ints((6,), 2, 50), ints((), 1, 3), torch=False),
+        C("checkpoint_capacity", ints((4, 5), -1, 40), ints((4, 5), -2, 40), torch=False),
+        C("checkpoint_capacity", ints((3,), 50, 200), ints((3,), 50, 200), torch=False))   # saturated
     return out
 
 

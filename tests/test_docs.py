@@ -117,7 +117,7 @@ def test_every_public_name_is_exported():
 DOCTEST_MODULES = ["stage.compile", "stage.control", "stage.cps.api", "stage.ir.functions",
                    "stage.nn.module", "stage.nn.layers", "stage.nn.conv", "stage.nn.rnn",
                    "stage.optim.optimizer", "stage.train", "stage.safetensors", "stage.trees",
-                   "stage.datasets", "stage.progress"]
+                   "stage.datasets", "stage.progress", "stage.checkpointing"]
 
 
 @pytest.mark.parametrize("modname", DOCTEST_MODULES)

@@ -391,3 +391,4 @@ inline void scatter_add(T* out, const I* idx, const T* v, int64_t outer, int64_t
 
 }  // namespace stage
 #include "conv.h"   // convolution, pooling, counter-based random numbers
+#include "checkpoint.h"   // checkpointing schedules of loops under grad

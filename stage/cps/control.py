@@ -123,6 +123,10 @@ def _carry_activity(ad, body: Block, init, offset):
 
 
 def ad_fori(ad, node: Node, k):
+    snaps = node.params.get("checkpoints")
+    if snaps is not None:               # bounded memory: a binomial schedule (stage.cps.checkpoint)
+        from . import checkpoint
+        return checkpoint.ad_fori(ad, node, k, snaps)
     lo, hi = ad.primal(node.args[0]), ad.primal(node.args[1])
     init = [ad.lookup(a) for a in node.args[2:]]
     (body,) = node.blocks
@@ -155,6 +159,10 @@ def ad_fori(ad, node: Node, k):
 
 
 def ad_while(ad, node: Node, k):
+    snaps = node.params.get("checkpoints")
+    if snaps is not None:               # bounded memory: an online schedule (stage.cps.checkpoint)
+        from . import checkpoint
+        return checkpoint.ad_while(ad, node, k, snaps)
     init = [ad.lookup(a) for a in node.args]
     cond_blk, body = node.blocks
     act = _carry_activity(ad, body, init, 0)
@@ -234,4 +242,10 @@ def ad_call(ad, node: Node, k):
 
 # The CPS rules of the table's control forms (a completeness test checks that every op whose gradient
 # column says CONTROL has one here, or is a closure, which CPS records where it is defined).
-RULES = {"cond": ad_cond, "fori_loop": ad_fori, "while_loop": ad_while, "call": ad_call}
+def ad_remat(ad, node: Node, k):
+    from .remat import ad_remat as rule
+    return rule(ad, node, k)
+
+
+RULES = {"cond": ad_cond, "fori_loop": ad_fori, "while_loop": ad_while, "remat": ad_remat,
+         "call": ad_call}

@@ -133,6 +133,10 @@ def _while(node: Node, env: Env):
     return carry
 
 
+def _remat(node: Node, env: Env):
+    return (yield (node.blocks[0], [env.get(a) for a in node.args], env))
+
+
 def _fun(node: Node, env: Env):
     return [Closure(node.blocks[0], env)]
     yield                                        # a generator like every rule
@@ -145,7 +149,8 @@ def _call(node: Node, env: Env):
 
 # The interpreter's rules for the ops whose meaning is not a NumPy function: the control forms of the
 # table (a completeness test checks that every op has a reference or a rule here).
-RULES = {"cond": _cond, "fori_loop": _fori, "while_loop": _while, "fun": _fun, "call": _call}
+RULES = {"cond": _cond, "fori_loop": _fori, "while_loop": _while, "remat": _remat, "fun": _fun,
+         "call": _call}
 
 
 def interpret(block: Block, args: Sequence[Any]) -> List[Any]:

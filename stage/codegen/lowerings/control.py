@@ -87,6 +87,16 @@ def _while(ctx, n):
     ctx.extend_liveness(start)
 
 
+def _remat(ctx, n):
+    """`st.checkpoint`'s block, inline: only reverse mode treats it differently."""
+    (blk,) = n.blocks
+    for s, a in zip(blk.inputs, n.args):
+        ctx.bind(s, ctx.layout(a))
+    ctx.lower_block(blk)
+    for s, r in zip(n.syms, blk.result):
+        ctx.bind(s, ctx.layout(r))
+
+
 def _fun(ctx, n):
     ft: FunType = n.sym.type
     name = n.sym.name
@@ -121,5 +131,6 @@ def _call(ctx, n):
 register("cond", Control(_cond))
 register("fori_loop", Control(_fori))
 register("while_loop", Control(_while))
+register("remat", Control(_remat))
 register("fun", Control(_fun))
 register("call", Control(_call))

@@ -3,6 +3,10 @@
 - `cond(pred, *operands)` with blocks (then, else), each taking the operands;
 - `fori_loop(lower, upper, *init)` with block body(i, *carry) -> carry;
 - `while_loop(*init)` with blocks cond(*carry) -> (bool,) and body(*carry) -> carry;
+  both take a static `checkpoints` (None, or k >= 1: under grad, reverse mode stores at most k
+  carries and recomputes the rest, `stage.cps.checkpoint`); it changes nothing else;
+- `remat(*args)` with block body(*args) -> results: runs its body (`st.checkpoint`); under grad the
+  body's forward is recomputed during the backward instead of being kept;
 - `fun()` with block body: binds a staged function (a closure; it may be recursive) without running
   it; its type is `FunType(body inputs, body results)`;
 - `call(f, *args)` calls a staged function.
@@ -42,7 +46,13 @@ def _cond_infer(ts, blocks):
     return then.result_types
 
 
-def _fori_infer(ts, blocks):
+def _check_checkpoints(op, k):
+    if k is not None and (type(k) is not int or k < 1):
+        raise shape_error(op, f"checkpoints must be None or an int >= 1, not {k!r}")
+
+
+def _fori_infer(ts, blocks, checkpoints=None):
+    _check_checkpoints("fori_loop", checkpoints)
     lo, hi, *init = ts
     for b in (lo, hi):
         if b != INDEX:
@@ -55,7 +65,8 @@ def _fori_infer(ts, blocks):
     return tuple(init)
 
 
-def _while_infer(ts, blocks):
+def _while_infer(ts, blocks, checkpoints=None):
+    _check_checkpoints("while_loop", checkpoints)
     cond, body = blocks
     _check_inputs("while_loop", cond, ts)
     _check_inputs("while_loop", body, ts)
@@ -66,6 +77,12 @@ def _while_infer(ts, blocks):
         raise shape_error("while_loop", "the body must return the carry's types",
                           *ts, *body.result_types)
     return tuple(ts)
+
+
+def _remat_infer(ts, blocks):
+    (body,) = blocks
+    _check_inputs("remat", body, ts)
+    return body.result_types
 
 
 def _fun_infer(ts, blocks, name=None):
@@ -83,5 +100,6 @@ def _call_infer(ts):
 OpDef("cond", _cond_infer, None, "control", CONTROL, blocks=("then", "else"))
 OpDef("fori_loop", _fori_infer, None, "control", CONTROL, blocks=("body",))
 OpDef("while_loop", _while_infer, None, "control", CONTROL, blocks=("cond", "body"))
+OpDef("remat", _remat_infer, None, "control", CONTROL, blocks=("body",))
 OpDef("fun", _fun_infer, None, "closure", CONTROL, blocks=("body",), nargs=0)
 OpDef("call", _call_infer, None, "call", CONTROL, effects=Effects(unknown=True))
