@@ -69,8 +69,23 @@ def _cnn_step():
     return step, (np.ones((2, 1, 8, 8), f32), np.array([0, 3]))
 
 
+def _checkpointed():
+    """Checkpointed loops under grad (a binomial fori_loop around an online while_loop) and a
+    rematerialised cell."""
+    cell = st.checkpoint(lambda h, W: st.tanh(h @ W))
+
+    def loss(W, x, n):
+        def body(i, h):
+            h2, _ = st.while_loop(lambda c: st.logical_and(st.sum(c[0]) < 4.0, c[1] < i), lambda c:
+                                  (cell(c[0], W), c[1] + 1), (h, 0), checkpoints=3)
+            return h2 + 0.5
+        return st.sum(st.fori_loop(0, n, body, x, checkpoints=4))
+    return st.grad(loss), (np.eye(3, dtype=f32), np.ones((2, 3), f32), np.int64(5))
+
+
 PROGRAMS = dict({f"golden_{k}": v for k, v in GOLDEN.items()},
-                rnn=_rnn_step("rnn"), lstm=_rnn_step("lstm"), tree=_tree_step(), cnn=_cnn_step())
+                rnn=_rnn_step("rnn"), lstm=_rnn_step("lstm"), tree=_tree_step(), cnn=_cnn_step(),
+                checkpointed=_checkpointed())
 
 
 _SOURCES = {}

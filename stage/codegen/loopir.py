@@ -1,7 +1,7 @@
 """The loop-nest IR the code generator builds C++ from, and its one printer.
 
 Statements are small objects: a C++ statement or declaration (`Line`), a comment, a counted loop with
-its pragma (`For`), a branch (`If`), `while (true)` (`While`), a closure definition (`Lambda`), and
+its pragma (`For`), a branch (`If`), `while (true)` (`While`), a braced block (`Scope`), a closure definition (`Lambda`), and
 the declarations whose text is only known once the function's frame is planned (`BufferDecl`,
 `FrameDecl`). Fused elementwise chains, reductions, zero-fills, copies, kernel calls and control flow
 are all built as these; `render` prints a statement list with two-space indentation. A parallel
@@ -45,6 +45,12 @@ class If(Stmt):
     cond: str
     then: List[Stmt]
     orelse: List[Stmt] = field(default_factory=list)
+
+
+@dataclass
+class Scope(Stmt):
+    """`{ body }`: a block of statements in a C++ scope of its own."""
+    body: List[Stmt]
 
 
 @dataclass
@@ -119,6 +125,10 @@ def _render(stmts, indent, used, out):
             if s.orelse:
                 out.append(pad + "} else {")
                 _render(s.orelse, indent + 1, used, out)
+            out.append(pad + "}")
+        elif isinstance(s, Scope):
+            out.append(pad + "{")
+            _render(s.body, indent + 1, used, out)
             out.append(pad + "}")
         elif isinstance(s, While):
             out.append(pad + "while (true) {")

@@ -6,7 +6,7 @@ native function with its own frame; a closure's results are written through out-
 from ...ir.types import FunType
 from ..cpp import ctype
 from ..layout import Layout, contiguous_strides
-from ..loopir import For, FrameDecl, If, Lambda, Line, While
+from ..loopir import For, FrameDecl, If, Lambda, Line, Scope, While
 from . import Control, register
 
 
@@ -88,13 +88,15 @@ def _while(ctx, n):
 
 
 def _remat(ctx, n):
-    """`st.checkpoint`'s block, inline: only reverse mode treats it differently."""
+    """`st.checkpoint`'s block, run in place (only reverse mode treats it differently)."""
+    outs = [ctx.define(s) for s in n.syms]
     (blk,) = n.blocks
-    for s, a in zip(blk.inputs, n.args):
-        ctx.bind(s, ctx.layout(a))
-    ctx.lower_block(blk)
-    for s, r in zip(n.syms, blk.result):
-        ctx.bind(s, ctx.layout(r))
+    with ctx.scope() as body:
+        for s, a in zip(blk.inputs, n.args):
+            ctx.bind(s, ctx.layout(a))
+        ctx.lower_block(blk)
+        _copy_results(ctx, blk.result, outs)
+    ctx.emit(Scope(body))
 
 
 def _fun(ctx, n):

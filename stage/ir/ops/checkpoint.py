@@ -90,3 +90,30 @@ OpDef("checkpoint_capacity", _int_infer("checkpoint_capacity"), _vectorised(capa
       "elementwise", NONDIFF, nargs=2)
 OpDef("checkpoint_split", _int_infer("checkpoint_split"), _vectorised(split), "elementwise",
       NONDIFF, nargs=2)
+
+
+def online_cost(n: int, s: int) -> int:
+    """Forward steps recomputed when a while loop of n iterations is reversed with s stored states
+    by the online schedule of `stage.cps.checkpoint` (exploring forward: the first sweep counts
+    too, as the trip count is unknown until it ends)."""
+    if n < 1:
+        return 0
+    if s <= 1:
+        return n + reversal_cost(n, 1)
+    if n == 1:
+        return 1
+    cost, dist, r = 1, 1, 1                 # one step explored; a checkpoint at dist = beta(s, r - 1)
+    while True:
+        left, level, spent, pending = n - dist, s - 1, 0, []
+        while True:                         # the nested levels of one epoch
+            bound = r + 1 if level == 1 else capacity(level, r - 1)
+            if left <= bound:               # the loop ends at this level
+                spent += left + reversal_cost(left, level) + sum(pending)
+                return cost + spent + reversal_cost(dist, s)
+            spent += bound
+            if level == 1:                  # capacity exhausted: the outermost level moves on
+                break
+            pending.append(reversal_cost(bound, level))
+            left, level = left - bound, level - 1
+        cost += spent
+        dist, r = capacity(s, r), r + 1
