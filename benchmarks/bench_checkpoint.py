@@ -268,7 +268,13 @@ def main():
                   flush=True)
     out = {"ns": ns, "rounds": rounds, "load": os.getloadavg(), "rows": []}
     for n in ns:
-        plain = None
+        plain = fwd = None
+        for name, impl, k in variants(n, a):
+            if impl == "stage-forward":
+                rs = [x for x in results[f"{n}|{name}"] if "error" not in x]
+                if rs:
+                    import statistics
+                    fwd = statistics.median(t for x in rs for t in x["times"])
         for name, impl, k in variants(n, a):
             rs = [x for x in results[f"{n}|{name}"] if "error" not in x]
             row = {"n": n, "variant": name, "k": k}
@@ -289,11 +295,15 @@ def main():
                 row["evals_per_step"] = theory(n, k)[0]
             if impl == "stage-while":
                 row["evals_per_step"] = theory(n, k)[1]
+            if "evals_per_step" in row and plain and fwd and "time_s" in row:
+                # the recomputation's cost in forward sweeps of the whole loop: theory says
+                # evals_per_step - 1 (each iteration's extra forward runs)
+                row["extra_forward_sweeps"] = (row["time_s"] - plain) / fwd
             out["rows"].append(row)
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(out, indent=1))
     print(f"\n{'N':>9} {'variant':28s} {'time':>10} {'x plain':>8} {'evals/step':>10} "
-          f"{'peak MB':>8} {'base MB':>8}  loss / sum(dW)")
+          f"{'extra fwd':>9} {'peak MB':>8} {'base MB':>8}  loss / sum(dW)")
     for row in out["rows"]:
         if "error" in row:
             print(f"{row['n']:>9} {row['variant']:28s} {row['error']}")
@@ -301,8 +311,9 @@ def main():
         xp = f"{row['x_plain']:.2f}" if "x_plain" in row else ""
         ev = f"{row['evals_per_step']:.2f}" if "evals_per_step" in row else ""
         ds = f"{row['dW_sum']:.6g}" if row.get("dW_sum") is not None else ""
+        ex = f"{row['extra_forward_sweeps']:.2f}" if "extra_forward_sweeps" in row else ""
         print(f"{row['n']:>9} {row['variant']:28s} {row['time_s']:10.4g} {xp:>8} {ev:>10} "
-              f"{row['peak_mb']:8.0f} {row['base_mb']:8.0f}  {row['loss']:.6g} {ds}")
+              f"{ex:>9} {row['peak_mb']:8.0f} {row['base_mb']:8.0f}  {row['loss']:.6g} {ds}")
     print(f"\nload average at the end: {out['load']}; JSON: {a.json}")
 
 
