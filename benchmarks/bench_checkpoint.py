@@ -20,7 +20,9 @@ round visits every (N, variant) in a rotated order, so the noise of the shared m
 of them alike. Peers and the plain variants stop at the N where they exceed the time or memory budget
 (see --max-plain, --max-peer).
 
-    python benchmarks/bench_checkpoint.py                 # the full table (about 20 minutes)
+    python benchmarks/bench_checkpoint.py                 # the full table (an hour or more)
+    python benchmarks/bench_checkpoint.py --rounds 1 --max-peer 1e4 --max-plain-peer 1e4
+                                                          # N to 10^7, peers to 10^4 (~15 min)
     python benchmarks/bench_checkpoint.py --quick         # N <= 10^5, one round
     python benchmarks/bench_checkpoint.py --json out.json
 """
@@ -295,15 +297,20 @@ def main():
                 row["evals_per_step"] = theory(n, k)[0]
             if impl == "stage-while":
                 row["evals_per_step"] = theory(n, k)[1]
+            if impl.startswith("stage") and fwd and "time_s" in row:
+                # the gradient's time in forward sweeps of the whole loop: theory says about
+                # evals_per_step + the backward sweep (plain: 1 + backward)
+                row["x_forward"] = row["time_s"] / fwd
             if "evals_per_step" in row and plain and fwd and "time_s" in row:
                 # the recomputation's cost in forward sweeps of the whole loop: theory says
-                # evals_per_step - 1 (each iteration's extra forward runs)
+                # evals_per_step - 1 (each iteration's extra forward runs); less where the plain
+                # gradient pays for its tape's memory (page faults, cache misses)
                 row["extra_forward_sweeps"] = (row["time_s"] - plain) / fwd
             out["rows"].append(row)
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(out, indent=1))
     print(f"\n{'N':>9} {'variant':28s} {'time':>10} {'x plain':>8} {'evals/step':>10} "
-          f"{'extra fwd':>9} {'peak MB':>8} {'base MB':>8}  loss / sum(dW)")
+          f"{'x fwd':>6} {'extra fwd':>9} {'peak MB':>8} {'base MB':>8}  loss / sum(dW)")
     for row in out["rows"]:
         if "error" in row:
             print(f"{row['n']:>9} {row['variant']:28s} {row['error']}")
@@ -312,8 +319,10 @@ def main():
         ev = f"{row['evals_per_step']:.2f}" if "evals_per_step" in row else ""
         ds = f"{row['dW_sum']:.6g}" if row.get("dW_sum") is not None else ""
         ex = f"{row['extra_forward_sweeps']:.2f}" if "extra_forward_sweeps" in row else ""
+        xf = f"{row['x_forward']:.1f}" if "x_forward" in row else ""
         print(f"{row['n']:>9} {row['variant']:28s} {row['time_s']:10.4g} {xp:>8} {ev:>10} "
-              f"{ex:>9} {row['peak_mb']:8.0f} {row['base_mb']:8.0f}  {row['loss']:.6g} {ds}")
+              f"{xf:>6} {ex:>9} {row['peak_mb']:8.0f} {row['base_mb']:8.0f}  "
+              f"{row['loss']:.6g} {ds}")
     print(f"\nload average at the end: {out['load']}; JSON: {a.json}")
 
 
