@@ -189,3 +189,27 @@ def test_assigned_input_aliasing_another_input_is_refused(backend):
         with pytest.raises(ValueError, match="shares its memory"):
             f(w, other)
     np.testing.assert_allclose(w, 0.9)               # nothing was written by the refused calls
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fuzz_e_f_copies_for_a_call_keep_the_continuations_captures(backend):
+    # The copies of a branch's views made to call the continuation were placed in slots of values
+    # the continuation captures (its last use was taken before the copies): wrong values (fuzz E, F).
+    def f(x, w, p, s, t):
+        v = st.sum(x, keepdims=True)
+        st.cond(p, lambda: (t, t), lambda: (st.broadcast_to(s, (2, 1)), st.broadcast_to(s, (2, 1))))
+        return st.sum(v * w)
+    args = (np.array([1., 2., 3.]), np.array([0.5]), np.array(False), np.float64(-7.0), np.ones((2, 1)))
+    val, dx = st.compile(st.value_and_grad(f), backend=backend)(*args)
+    assert float(val) == 3.0
+    np.testing.assert_array_equal(dx, 0.5)
+
+    def g(b, w, p, s, t):
+        _, y1 = st.cond(p, lambda: (t, t),
+                        lambda: (st.broadcast_to(b, (2, 3)), st.broadcast_to(s, (2, 3))))
+        return st.sum(y1 * w)
+    args = (np.array([[-0.3], [0.07]]), np.ones((2, 3)), np.array(False), np.float64(1.5),
+            np.full((2, 3), 9.0))
+    db, dw = st.compile(st.grad(g, argnums=(0, 1)), backend=backend)(*args)
+    np.testing.assert_array_equal(db, 0.0)
+    np.testing.assert_array_equal(dw, 1.5)

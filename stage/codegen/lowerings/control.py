@@ -128,6 +128,7 @@ def _call(ctx, n):
     outs = [ctx.out(s) for s in n.syms]
     ctx.emit(Line(f"{name}({', '.join(args + outs)});"))
     ctx.args_used()          # operands (and copies of views) live until the call
+    ctx.use_closure(f)       # and what the closure captures: the copies above must not take its slots
 
 
 register("cond", Control(_cond))
