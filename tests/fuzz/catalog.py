@@ -1,0 +1,71 @@
+"""How each generated statement is written in Python: one template per entry, `{0}`, `{1}` the
+arguments, `{name}` a static parameter (rendered with repr), `{all}` every argument. A pair gives the
+stage form and the PyTorch-shim form when they differ (the shim is `tests/fuzz/torch_shim.py`, bound
+to the name `st` in the torch rendering); an entry absent from `TORCHLESS` maps to torch simply."""
+
+TEMPLATES = {
+    # float elementwise, unary (domains kept valid inside the template)
+    "neg": "-{0}", "tanh": "st.tanh({0})", "sigmoid": "st.sigmoid({0})", "sin": "st.sin({0})",
+    "cos": "st.cos({0})", "exp": "st.exp({0})", "square": "st.square({0})", "abs": "st.abs({0})",
+    "relu": "st.relu({0})", "floor": "st.floor({0})", "sign": "st.sign({0})",
+    "stop_gradient": "st.stop_gradient({0})",
+    "log": "st.log(st.square({0}) + 0.5)", "sqrt": "st.sqrt(st.abs({0}) + 0.25)",
+    "clip": "st.clip({0}, -0.5, 0.5)",
+    # float elementwise with a Python scalar (weakly typed) or a NumPy constant
+    "smul": "{0} * {c}", "sadd": "{0} + {c}", "rsub": "{c} - {0}", "sdiv": "{0} / {c}",
+    "cmul": ("{0} * np.full({shape}, {c})", "{0} * st.const(np.full({shape}, {c}))"),
+    "cadd": ("np.full({shape}, {c}) + {0}", "st.const(np.full({shape}, {c})) + {0}"),
+    # binary, broadcasting
+    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / ({1} * {1} + 0.5)",
+    "maximum": "st.maximum({0}, {1})", "minimum": "st.minimum({0}, {1})",
+    "power": "st.power(st.abs({0}) + 0.5, {1})",
+    "where": "st.where({0}, {1}, {2})",
+    # comparisons and logic
+    "lt": "({0} < {1})", "gt": "({0} > {1})", "le": "({0} <= {1})", "ge": "({0} >= {1})",
+    "eq": "st.equal({0}, {1})", "ne": "st.not_equal({0}, {1})",
+    "gtc": "({0} > {c})",
+    "and": "({0} & {1})", "or": "({0} | {1})", "not": "(~{0})",
+    # integers
+    "iadd": "{0} + {1}", "isub": "{0} - {1}", "imulc": "{0} * {c}", "ineg": "-{0}",
+    "ifloordiv": "st.floor_divide({0}, {c})", "imod": "st.mod({0}, {c})", "imodc": "{0} % {c}",
+    "imax": "st.maximum({0}, {1})",
+    "to_float": "st.astype({0}, 'float64')",
+    "to_int": "st.astype(st.floor(st.clip({0}, -3.0, 3.0)), 'int64')",
+    # reductions
+    "sum": "st.sum({0}, axis={axis}, keepdims={keepdims})",
+    "mean": "st.mean({0}, axis={axis}, keepdims={keepdims})",
+    "max": "st.max({0}, axis={axis}, keepdims={keepdims})",
+    "min": "st.min({0}, axis={axis}, keepdims={keepdims})",
+    "var": "st.var({0}, axis={axis}, keepdims={keepdims})",
+    "logsumexp": "st.logsumexp({0}, axis={axis}, keepdims={keepdims})",
+    "argmax": "st.argmax({0}, axis={axis})",
+    # linear algebra
+    "matmul": "{0} @ {1}", "outer": "st.outer({0}, {1})",
+    # views
+    "reshape": "st.reshape({0}, {shape})", "transpose": "st.transpose({0}, {axes})",
+    "T": ("{0}.T", "st.transpose({0}, None)"),
+    "swapaxes": "st.swapaxes({0}, {a}, {b})", "expand_dims": "st.expand_dims({0}, {axis})",
+    "squeeze": "st.squeeze({0}, {axis})", "broadcast_to": "st.broadcast_to({0}, {shape})",
+    # gathers and copies
+    "take": "st.take({0}, {1}, axis={axis})",
+    "take0": ("{0}[{1}]", "st.take({0}, {1}, axis=0)"),
+    "take1": ("{0}[:, {1}]", "st.take({0}, {1}, axis=1)"),
+    "concatenate": "st.concatenate([{all}], axis={axis})",
+    "stack": "st.stack([{all}], axis={axis})",
+    "pad": "st.pad({0}, {width})",
+    "scatter_add": "st.scatter_add({0}, {1}, {2}, axis={axis})",
+    "one_hot": "st.one_hot({0}, {k}, 'float64')",
+    # nn
+    "softmax": "st.softmax({0}, axis={axis})", "log_softmax": "st.log_softmax({0}, axis={axis})",
+    "cross_entropy": "st.cross_entropy({0}, {1})", "mse_loss": "st.mse_loss({0}, {1})",
+    # creation (views of a scalar: no memory)
+    "zeros": "st.zeros({shape}, 'float64')", "full": "st.full({shape}, {c}, 'float64')",
+    "iota": "st.iota({shape}, {axis})",
+    # a gradient taken inside the program (differentiated again by an outer grad)
+    "inner_grad": "st.grad(lambda u: st.sum(st.tanh(u * {1})))({0})",
+    # the loss: a weighted sum of float outputs
+    "dotsum": "st.sum({0} * {1})",
+    "addl": "{0} + {1}",
+}
+
+TORCHLESS = frozenset()          # every entry has a shim function today
