@@ -13,8 +13,8 @@ TEMPLATES = {
     "clip": "st.clip({0}, -0.5, 0.5)",
     # float elementwise with a Python scalar (weakly typed) or a NumPy constant
     "smul": "{0} * {c}", "sadd": "{0} + {c}", "rsub": "{c} - {0}", "sdiv": "{0} / {c}",
-    "cmul": ("{0} * np.full({shape}, {c})", "{0} * st.const(np.full({shape}, {c}))"),
-    "cadd": ("np.full({shape}, {c}) + {0}", "st.const(np.full({shape}, {c})) + {0}"),
+    "cmul": ("{0} * np.full({shape}, {c}, {dt})", "{0} * st.const(np.full({shape}, {c}, {dt}))"),
+    "cadd": ("np.full({shape}, {c}, {dt}) + {0}", "st.const(np.full({shape}, {c}, {dt})) + {0}"),
     # binary, broadcasting
     "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / ({1} * {1} + 0.5)",
     "maximum": "st.maximum({0}, {1})", "minimum": "st.minimum({0}, {1})",
@@ -29,7 +29,7 @@ TEMPLATES = {
     "iadd": "{0} + {1}", "isub": "{0} - {1}", "imulc": "{0} * {c}", "ineg": "-{0}",
     "ifloordiv": "st.floor_divide({0}, {c})", "imod": "st.mod({0}, {c})", "imodc": "{0} % {c}",
     "imax": "st.maximum({0}, {1})",
-    "to_float": "st.astype({0}, 'float64')",
+    "to_float": "st.astype({0}, {dt})",
     "to_int": "st.astype(st.floor(st.clip({0}, -3.0, 3.0)), 'int64')",
     # reductions
     "sum": "st.sum({0}, axis={axis}, keepdims={keepdims})",
@@ -54,12 +54,12 @@ TEMPLATES = {
     "stack": "st.stack([{all}], axis={axis})",
     "pad": "st.pad({0}, {width})",
     "scatter_add": "st.scatter_add({0}, {1}, {2}, axis={axis})",
-    "one_hot": "st.one_hot({0}, {k}, 'float64')",
+    "one_hot": "st.one_hot({0}, {k}, {dt})",
     # nn
     "softmax": "st.softmax({0}, axis={axis})", "log_softmax": "st.log_softmax({0}, axis={axis})",
     "cross_entropy": "st.cross_entropy({0}, {1})", "mse_loss": "st.mse_loss({0}, {1})",
     # creation (views of a scalar: no memory)
-    "zeros": "st.zeros({shape}, 'float64')", "full": "st.full({shape}, {c}, 'float64')",
+    "zeros": "st.zeros({shape}, {dt})", "full": "st.full({shape}, {c}, {dt})",
     "iota": "st.iota({shape}, {axis})",
     # a gradient taken inside the program (differentiated again by an outer grad)
     "inner_grad": "st.grad(lambda u: st.sum(st.tanh(u * {1})))({0})",

@@ -33,6 +33,7 @@ FEATURES = {
     "nn": True,                  # softmax, log_softmax, cross_entropy, mse_loss, one_hot
     "softmax_empty": False,      # OFF: defect B (interpreter softmax over a size-0 axis raises)
     "creation": True,            # zeros/full/iota (views of a scalar)
+    "float32": True,             # 15% of the programs are float32 (no finite differences then)
     # -- shapes
     "size0": True,               # dims of size 0
     "size1": True,               # dims of size 1

@@ -19,11 +19,16 @@ from .program import Block, Input, Program, Stmt, Var, tree_leaves
 FLOAT = "float64"
 VIEW_OPS = {"reshape", "transpose", "T", "swapaxes", "expand_dims", "squeeze", "broadcast_to",
             "getitem", "zeros", "full", "iota"}
+DTYPED_OPS = {"to_float", "one_hot", "zeros", "full", "cmul", "cadd"}     # templates naming {dt}
 
 
 class Gen:
     def __init__(self, seed, max_stmts=8, max_depth=2):
         self.rng = np.random.default_rng(seed)
+        # the float dtype of the whole program (drawn from its own stream: float64 programs do not
+        # change when float32 is switched on or off)
+        single = enabled("float32") and np.random.default_rng([seed, 32]).random() < 0.15
+        self.fdt = "float32" if single else "float64"
         self.inputs = []
         self.expect = []
         self.scopes = [[]]
@@ -77,15 +82,15 @@ class Gen:
     def new_input(self, shape, dtype, role=None, lo=-3, hi=4, value=None):
         shape = tuple(shape)
         if value is None:
-            if dtype == FLOAT:
-                value = self.rng.standard_normal(shape)
+            if dtype == self.fdt:
+                value = self.rng.standard_normal(shape).astype(self.fdt)
             elif dtype == "bool":
                 value = self.rng.random(shape) < 0.5
             else:
                 value = self.rng.integers(lo, hi, size=shape).astype(np.int64)
         if shape == ():
             value = np.asarray(value)[()]          # a NumPy scalar, as users pass them
-        prefix = {"float64": "x", "int64": "i", "bool": "p"}[dtype]
+        prefix = {"float64": "x", "float32": "x", "int64": "i", "bool": "p"}[dtype]
         v = Var(self.name(prefix), shape, dtype, *((lo, hi) if shape == () and dtype == "int64"
                                                      else (None, None)))
         self.inputs.append(Input(v, value, role or prefix))
@@ -106,7 +111,7 @@ class Gen:
 
     def float_var(self, min_ndim=0):
         return self.pick(lambda v: v.is_float and v.ndim >= min_ndim, fresh=0.1) or \
-            self.new_input(self.shape(min_ndim), FLOAT)
+            self.new_input(self.shape(min_ndim), self.fdt)
 
     def int_var(self):
         return self.pick(lambda v: v.dtype == "int64", fresh=0.2) or \
@@ -139,6 +144,8 @@ class Gen:
     def op(self, op, args, out_shape, out_dtype, /, **kw):
         out = self.new_var(out_shape, out_dtype)
         out.view = op in VIEW_OPS
+        if op in DTYPED_OPS:
+            kw.setdefault("dt", self.fdt)
         return Stmt("op", [out], list(args), op=op, kw=kw)
 
     # -- statements and blocks --------------------------------------------------------------------
@@ -210,18 +217,18 @@ def _uses(s):
 
 def make_value(g, shape, dtype, views=True):
     """Statements computing a value of this type from what the block has (a view when it can)."""
-    if dtype != FLOAT:
+    if dtype != g.fdt:
         return []
     src = g.pick(lambda v: v.is_float and v.size > 0 and any(v is u for u in g.scopes[-1]))
     if src is not None and g.rng.random() < 0.7:
-        s = g.op("sum", [src], (), FLOAT, axis=None, keepdims=False)
+        s = g.op("sum", [src], (), g.fdt, axis=None, keepdims=False)
         if shape == ():
             return [s]
         if not views:
-            return [s, g.op("cadd", [s.outs[0]], shape, FLOAT, shape=shape, c=0.0)]
-        return [s, g.op("broadcast_to", [s.outs[0]], shape, FLOAT, shape=shape)]
+            return [s, g.op("cadd", [s.outs[0]], shape, g.fdt, shape=shape, c=0.0)]
+        return [s, g.op("broadcast_to", [s.outs[0]], shape, g.fdt, shape=shape)]
     if g.rng.random() < 0.5 and enabled("creation") and views:
-        return [g.op("zeros", [], shape, FLOAT, shape=shape)]
+        return [g.op("zeros", [], shape, g.fdt, shape=shape)]
     return []
 
 
@@ -231,7 +238,7 @@ def _pred(g):
     r = g.rng.random()
     if r < 0.3 and enabled("data_pred"):
         x = g.float_var()
-        s = g.op("sum", [x], (), FLOAT, axis=None, keepdims=False)
+        s = g.op("sum", [x], (), g.fdt, axis=None, keepdims=False)
         return s.outs[0], [s, g.op("gtc", [s.outs[0]], (), "bool", c=0.0)]
     if r < 0.45:
         v = g.pick(lambda v: v.shape == () and v.dtype in ("bool", "int64"))
@@ -271,7 +278,7 @@ def _damp(g, block):
     """Keep loop carries bounded: float results pass through tanh half of the time."""
     for j, v in enumerate(block.result):
         if v.is_float and g.rng.random() < 0.5:
-            s = g.op("tanh", [v], v.shape, FLOAT)
+            s = g.op("tanh", [v], v.shape, g.fdt)
             block.stmts.append(s)
             block.result[j] = s.outs[0]
 
@@ -328,13 +335,13 @@ def generate(seed, max_stmts=8) -> Program:
     floats = [v for v in leaves if v.is_float] or [g.float_var()]
     loss_terms = []
     for v in floats[-3:]:
-        w = g.new_input(v.shape, FLOAT, "w")
-        s = g.op("dotsum", [v, w], (), FLOAT)
+        w = g.new_input(v.shape, g.fdt, "w")
+        s = g.op("dotsum", [v, w], (), g.fdt)
         stmts.append(s)
         loss_terms.append(s.outs[0])
     loss = loss_terms[0]
     for t in loss_terms[1:]:
-        s = g.op("addl", [loss, t], (), FLOAT)
+        s = g.op("addl", [loss, t], (), g.fdt)
         stmts.append(s)
         loss = s.outs[0]
     aux = [v for v in leaves if not v.is_float] + floats[:-3] + \

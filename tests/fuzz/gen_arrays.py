@@ -45,7 +45,7 @@ def reduction(g):
     if empty and op in ("max", "min", "logsumexp"):
         g.expect.append("empty_reduce")
     shape = np_shape(lambda x: np.sum(x, axis=axis, keepdims=keepdims), a.shape)
-    return [g.op(op, [a], shape, FLOAT, axis=axis, keepdims=keepdims)]
+    return [g.op(op, [a], shape, g.fdt, axis=axis, keepdims=keepdims)]
 
 
 def argmax(g):
@@ -80,14 +80,14 @@ def matmul(g):
     else:
         batch = g.variant(a.shape[:-2]) if a.ndim > 2 else (g.dim(),)
         bshape = tuple(batch) + (k, n)
-    b = g.var_of(bshape, FLOAT)
+    b = g.var_of(bshape, g.fdt)
     if a.ndim == 1 and b.ndim == 1 and g.rng.random() < 0.5:
-        return [g.op("outer", [a, b], (a.shape[0], b.shape[0]), FLOAT)]
+        return [g.op("outer", [a, b], (a.shape[0], b.shape[0]), g.fdt)]
     if a.ndim == 2 and b.ndim == 2 and g.rng.random() < 0.3:     # (a @ b).T written b.T @ a.T
-        bt = g.op("T", [b], b.shape[::-1], FLOAT)
-        at = g.op("T", [a], a.shape[::-1], FLOAT)
-        return [bt, at, g.op("matmul", [bt.outs[0], at.outs[0]], (b.shape[1], a.shape[0]), FLOAT)]
-    return [g.op("matmul", [a, b], np_shape(np.matmul, a.shape, b.shape), FLOAT)]
+        bt = g.op("T", [b], b.shape[::-1], g.fdt)
+        at = g.op("T", [a], a.shape[::-1], g.fdt)
+        return [bt, at, g.op("matmul", [bt.outs[0], at.outs[0]], (b.shape[1], a.shape[0]), g.fdt)]
+    return [g.op("matmul", [a, b], np_shape(np.matmul, a.shape, b.shape), g.fdt)]
 
 
 def _factor_shape(g, size):
@@ -234,7 +234,7 @@ def pad(g):
     width = int(g.rng.integers(0, 3)) if r < 0.3 else (
         tuple(int(x) for x in g.rng.integers(0, 3, size=2)) if r < 0.5 else
         tuple(tuple(int(x) for x in g.rng.integers(0, 3, size=2)) for _ in range(a.ndim)))
-    return [g.op("pad", [a], np.pad(np.zeros(a.shape), width).shape, FLOAT, width=width)]
+    return [g.op("pad", [a], np.pad(np.zeros(a.shape), width).shape, g.fdt, width=width)]
 
 
 def scatter_add(g):
@@ -246,8 +246,8 @@ def scatter_add(g):
     ishape = (g.dim(),) if n else (0,)
     idx = g.index_array(ishape, n)
     vshape = np.take(np.zeros(x.shape), np.zeros(ishape, np.int64), axis=axis).shape
-    v = g.var_of(vshape, FLOAT)
-    return [g.op("scatter_add", [x, idx, v], x.shape, FLOAT, axis=axis)]
+    v = g.var_of(vshape, g.fdt)
+    return [g.op("scatter_add", [x, idx, v], x.shape, g.fdt, axis=axis)]
 
 
 def nn(g):
@@ -259,19 +259,19 @@ def nn(g):
         axis = int(g.rng.integers(-a.ndim, a.ndim))
         if a.shape[axis] == 0 and not enabled("softmax_empty"):
             return None
-        return [g.op(g.choice(["softmax", "log_softmax"]), [a], a.shape, FLOAT, axis=axis)]
+        return [g.op(g.choice(["softmax", "log_softmax"]), [a], a.shape, g.fdt, axis=axis)]
     if r < 0.6:
         a = g.float_var()
-        b = g.var_of(a.shape, FLOAT)
-        return [g.op("mse_loss", [a, b], (), FLOAT)]
+        b = g.var_of(a.shape, g.fdt)
+        return [g.op("mse_loss", [a, b], (), g.fdt)]
     if r < 0.8:
         a = g.int_var()
         k = int(g.rng.integers(1, 5))
-        return [g.op("one_hot", [a], a.shape + (k,), FLOAT, k=k)]
+        return [g.op("one_hot", [a], a.shape + (k,), g.fdt, k=k)]
     logits = g.pick(lambda v: v.is_float and v.ndim == 2 and v.shape[1] > 0) or \
-        g.var_of((g.dim(nonzero=True), g.dim(nonzero=True)), FLOAT)
+        g.var_of((g.dim(nonzero=True), g.dim(nonzero=True)), g.fdt)
     t = g.index_array((logits.shape[0],), logits.shape[1], nonneg=True)
-    return [g.op("cross_entropy", [logits, t], (), FLOAT)]
+    return [g.op("cross_entropy", [logits, t], (), g.fdt)]
 
 
 def creation(g):
@@ -280,9 +280,9 @@ def creation(g):
     shape = g.shape()
     r = g.rng.random()
     if r < 0.4:
-        return [g.op("zeros", [], shape, FLOAT, shape=shape)]
+        return [g.op("zeros", [], shape, g.fdt, shape=shape)]
     if r < 0.7:
-        return [g.op("full", [], shape, FLOAT, shape=shape, c=float(g.choice([1.0, -0.5])))]
+        return [g.op("full", [], shape, g.fdt, shape=shape, c=float(g.choice([1.0, -0.5])))]
     if not shape:
         return None
     return [g.op("iota", [], shape, "int64", shape=shape, axis=int(g.rng.integers(len(shape))))]
@@ -292,7 +292,7 @@ def inner_grad(g):
     if not enabled("inner_grad"):
         return None
     a = g.float_var()
-    b = g.var_of(g.variant(a.shape) if g.rng.random() < 0.5 else a.shape, FLOAT)
+    b = g.var_of(g.variant(a.shape) if g.rng.random() < 0.5 else a.shape, g.fdt)
     if np.broadcast_shapes(a.shape, b.shape) != a.shape:
-        b = g.var_of(a.shape, FLOAT)
-    return [g.op("inner_grad", [a, b], a.shape, FLOAT)]
+        b = g.var_of(a.shape, g.fdt)
+    return [g.op("inner_grad", [a, b], a.shape, g.fdt)]

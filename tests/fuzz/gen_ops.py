@@ -21,7 +21,7 @@ def unary(g):
            "clip"]
     if enabled("nondiff"):
         ops += ["floor", "sign", "stop_gradient"]
-    return [g.op(g.choice(ops), [a], a.shape, FLOAT)]
+    return [g.op(g.choice(ops), [a], a.shape, g.fdt)]
 
 
 def scalar_op(g):
@@ -32,17 +32,17 @@ def scalar_op(g):
     op = g.choice(["smul", "sadd", "rsub", "sdiv", "cmul", "cadd"])
     if op in ("cmul", "cadd"):
         shape = g.variant(a.shape)
-        return [g.op(op, [a], np.broadcast_shapes(a.shape, shape), FLOAT, c=c, shape=shape)]
-    return [g.op(op, [a], a.shape, FLOAT, c=c)]
+        return [g.op(op, [a], np.broadcast_shapes(a.shape, shape), g.fdt, c=c, shape=shape)]
+    return [g.op(op, [a], a.shape, g.fdt, c=c)]
 
 
 def binary(g):
     a = g.float_var()
-    b = g.var_of(g.variant(a.shape), FLOAT)
+    b = g.var_of(g.variant(a.shape), g.fdt)
     if g.rng.random() < 0.5:
         a, b = b, a
     op = g.choice(["add", "sub", "mul", "div", "maximum", "minimum", "power"])
-    return [g.op(op, [a, b], np.broadcast_shapes(a.shape, b.shape), FLOAT)]
+    return [g.op(op, [a, b], np.broadcast_shapes(a.shape, b.shape), g.fdt)]
 
 
 def compare(g):
@@ -51,7 +51,7 @@ def compare(g):
     a = g.float_var()
     if g.rng.random() < 0.4:
         return [g.op("gtc", [a], a.shape, "bool", c=float(g.choice([0.0, 0.5, -0.5])))]
-    b = g.var_of(g.variant(a.shape), FLOAT)
+    b = g.var_of(g.variant(a.shape), g.fdt)
     op = g.choice(["lt", "gt", "le", "ge", "eq", "ne"])
     return [g.op(op, [a, b], np.broadcast_shapes(a.shape, b.shape), "bool")]
 
@@ -73,10 +73,10 @@ def where(g):
     c = g.pick(lambda v: v.dtype == "bool" and _bcasts(v.shape, a.shape)) or \
         g.var_of(g.variant(a.shape), "bool")
     bshape = g.variant(a.shape)
-    b = g.var_of(bshape if _bcasts(bshape, c.shape) else a.shape, FLOAT)
+    b = g.var_of(bshape if _bcasts(bshape, c.shape) else a.shape, g.fdt)
     if g.rng.random() < 0.5:
         a, b = b, a
-    return [g.op("where", [c, a, b], np.broadcast_shapes(c.shape, a.shape, b.shape), FLOAT)]
+    return [g.op("where", [c, a, b], np.broadcast_shapes(c.shape, a.shape, b.shape), g.fdt)]
 
 
 def _bcasts(*shapes):
@@ -96,7 +96,7 @@ def ints(g):
         return [g.op("to_int", [a], a.shape, "int64")]
     if r < 0.3:
         a = g.pick(lambda v: v.dtype in ("int64", "bool")) or g.int_var()
-        return [g.op("to_float", [a], a.shape, FLOAT)]
+        return [g.op("to_float", [a], a.shape, g.fdt)]
     a = g.int_var()
     op = g.choice(["iadd", "isub", "imulc", "ineg", "ifloordiv", "imod", "imax", "lt", "ge"])
     if op in ("iadd", "isub", "imax", "lt", "ge"):

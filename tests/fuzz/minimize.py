@@ -50,7 +50,7 @@ def _replace_uses(p, old, new):
 
 def _fresh_input(p, v: Var, rng):
     if v.dtype.startswith("float"):
-        value = rng.standard_normal(v.shape)
+        value = rng.standard_normal(v.shape).astype(v.dtype)
     elif v.dtype == "bool":
         value = rng.random(v.shape) < 0.5
     else:
@@ -217,7 +217,7 @@ def _round_values(q):
     changed = False
     for i in q.inputs:
         if i.var.is_float and np.size(i.value):
-            r = np.round(np.asarray(i.value), 1)
+            r = np.round(np.asarray(i.value), 1).astype(np.asarray(i.value).dtype)
             changed |= not np.array_equal(r, i.value)
             i.value = r if np.ndim(r) else r[()]
     return q if changed else None
