@@ -213,3 +213,23 @@ def test_fuzz_e_f_copies_for_a_call_keep_the_continuations_captures(backend):
     db, dw = st.compile(st.grad(g, argnums=(0, 1)), backend=backend)(*args)
     np.testing.assert_array_equal(db, 0.0)
     np.testing.assert_array_equal(dw, 1.5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fuzz_g_a_repeated_loop_result_stays_live_through_the_carry_copies(backend):
+    # One body result returned as two carries (CSE makes the two tanh one value): the temporary of
+    # a later carry took its slot before the second copy read it (fuzz seed 229).
+    def f(x, p):
+        def body(i, c):
+            a, b, d = c
+            v = st.where(p, b, d)
+            return st.tanh(v), a, st.tanh(v)
+        return st.fori_loop(0, 3, body, (x, x, x))
+    x, p = np.array([0.3, 1.8, -0.77]), np.array([True, False, True])
+    a, b, d = st.compile(f, backend=backend)(x, p)
+    ra, rb, rd = x, x, x
+    for _ in range(3):
+        v = np.where(p, rb, rd)
+        ra, rb, rd = np.tanh(v), ra, np.tanh(v)
+    for got, want in ((a, ra), (b, rb), (d, rd)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -1,9 +1,9 @@
 """THE ONE PLACE where fuzzer features are switched on or off.
 
-Every choice point of the generator asks `enabled(name)`. A feature that still finds a known,
-unfixed defect is switched off here, with a pointer to its entry in /work/notes/fuzz_findings.md, so
-the quick profile stays green on main; turn it on when the fix lands (the regression tests of
-tests/test_regressions_fuzz.py name the same defects). `STAGE_FUZZ_ALL=1` switches every feature
+Every choice point of the generator asks `enabled(name)`. A feature that finds a known,
+unfixed defect is switched off here, with a comment naming the defect, so the quick profile stays
+green on main; turn it on when the fix lands. Every feature is on today: the defects the fuzzer
+found (A-F) are fixed, and tests/test_regressions.py keeps their reproducers (test_fuzz_*). `STAGE_FUZZ_ALL=1` switches every feature
 on (with `pytest tests/test_fuzz.py --fuzz-long`, or `python -m fuzz --all`) to see what still
 fails. Elementwise arithmetic, the loss and the aux outputs are always generated.
 """
@@ -17,11 +17,10 @@ FEATURES = {
     "ints": True,                # int64 arithmetic, int/bool values passed through as outputs
     "reductions": True,
     "var": True,
-    "var_empty": False,          # OFF: defect C (st.var over an empty axis: ZeroDivisionError)
+    "var_empty": True,           # st.var over an empty axis (was defect C: ZeroDivisionError)
     "argmax": True,
     "matmul": True,
-    # OFF: defect D (grad of a batched product with a 2-D/1-D operand and an empty dim: StageTypeError)
-    "batched_matmul_empty": False,
+    "batched_matmul_empty": True,  # grad of a batched product with an empty dim (was defect D)
     "views": True,               # reshape, transpose, swapaxes, expand_dims, squeeze, broadcast_to
     "getitem": True,             # static ints and slices, None, Ellipsis
     "negative_step": True,       # slices with a negative step
@@ -31,7 +30,7 @@ FEATURES = {
     "pad": True,
     "scatter_add": True,
     "nn": True,                  # softmax, log_softmax, cross_entropy, mse_loss, one_hot
-    "softmax_empty": False,      # OFF: defect B (interpreter softmax over a size-0 axis raises)
+    "softmax_empty": True,       # softmax over a size-0 axis (was defect B in the interpreter)
     "creation": True,            # zeros/full/iota (views of a scalar)
     "float32": True,             # 15% of the programs are float32 (no finite differences then)
     # -- shapes
@@ -40,18 +39,17 @@ FEATURES = {
     # -- control forms
     "cond": True,
     "cond_operands": True,       # st.cond(p, f, g, *operands) besides closures
-    # OFF: defects E and F (branch results that are views, under grad: a cotangent lands in the
-    # wrong place; a copy made for the continuation overwrites a value it reads)
-    "cond_views": False,
+    # branch results that are views, under grad (were defects E and F: a copy made for the
+    # continuation took the slot of a value the continuation reads)
+    "cond_views": True,
     "data_pred": True,           # predicates computed from data (not only bool inputs)
     "fori": True,
     "runtime_bounds": True,      # fori_loop bounds that are runtime integers (trip count 0 included)
     "while": True,
     "pytree_carry": True,        # dict/list/nested carries and branch results
-    # OFF: defect A of fuzz_findings.md (native loops assign carries one after another, and a dead
-    # carry shares its buffer with a live one). Off, loops carry one array (a while loop also its
-    # int counter).
-    "multi_carry": False,
+    # several carries, permuted and dead ones (was defect A: native loops assigned carries one
+    # after another). Off, loops carry one array (a while loop also its int counter).
+    "multi_carry": True,
     "nesting": True,             # control forms inside control forms
     # -- differentiation
     "grad": True,

@@ -19,8 +19,13 @@ def _copy_results(ctx, results, targets):
     roots = {t.root for t in targets if t.root is not None} | {t.base for t in targets}
     clash = any(s != t and (s.root in roots or s.base in roots) for s, t in zip(srcs, targets))
     if clash:
-        srcs = [ctx.materialize(s) for s in srcs]
-        ctx.used(*srcs)
+        copies = {}                 # one temporary per distinct source (a result may repeat)
+        for s in srcs:
+            if s not in copies:
+                copies[s] = ctx.materialize(s)
+                ctx.used(*copies)   # sources already copied stay live while later ones are
+        ctx.used(*copies.values())
+        srcs = [copies[s] for s in srcs]
     for s, t in zip(srcs, targets):
         if s != t:
             for stmt in ctx.copy(t, s):
