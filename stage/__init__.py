@@ -22,7 +22,8 @@ from .ir.functions import (
     scatter_add, sigmoid,
     sign, sin, softmax, sqrt, square, squeeze, stack, stop_gradient, subtract, sum, swapaxes, take,
     tan, tanh, transpose, var, where, zeros, zeros_like)
-from .control import ShapeDtype, cond, fori_loop, function, while_loop
+from .control import cond, fori_loop, while_loop
+from .staged_function import ShapeDtype, function
 from .checkpointing import checkpoint, checkpoints
 from .cps.api import grad, value_and_grad
 from .compile import Compiled, compile
