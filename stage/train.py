@@ -11,6 +11,7 @@ modules' training flags are static, so `model.eval()` selects another specialisa
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -26,6 +27,7 @@ from .nn.module import STRUCTURE, Module, bind
 from .optim.optimizer import Optimizer
 
 _SLOW = object()
+_NO_DDP = contextlib.nullcontext()
 
 
 class _ModuleFunction:
@@ -118,25 +120,36 @@ class TrainStep(_ModuleFunction):
     ROOTS = ("params", "frozen", "buffers", "opt_state", "hyper", "key", "modes", "args")
 
     def __init__(self, loss_fn: Callable, model: Module, optimizer, has_aux: bool = False,
-                 backend=None, seed: int = 0, **options):
+                 backend=None, seed: int = 0, distributed: bool = False, bucket_mb: float = 4.0,
+                 overlap: bool = True, **options):
         self.loss_fn, self.optimizer, self.has_aux = loss_fn, optimizer, has_aux
         self.__name__ = f"train_step_{getattr(loss_fn, '__name__', 'loss')}".replace("<", "").replace(">", "")
         super().__init__(model, backend, seed, **options)
         optimizer.attach(dict(model.named_parameters(trainable_only=True)))
+        self.ddp = None                       # the data-parallel half (stage.distributed.ddp)
+        if distributed:
+            from .distributed.ddp import DataParallel
+            self.ddp = DataParallel(model, optimizer, bucket_mb, overlap)
 
     def __call__(self, *args):
         try:
             self._outside_staging()
             opt = self.optimizer
             hyper, key, modes = opt.hyper(), self._key(), self.model.modes()
+            if self.ddp is not None:          # communicator handles etc. as runtime scalars
+                hyper, key = {**hyper, **self.ddp.inputs()}, self.ddp.key(key)
             out = self._fast_call(hyper, key, modes, args)
             if out is _SLOW:
                 state = self._state() + (opt.state,)
+                if self.ddp is not None:      # every rank staged the same buckets
+                    self.ddp.check_layout(self.compiled.lower(*state, hyper, key, modes, args))
                 out = self.compiled(*state, hyper, key, modes, args)
                 self._remember(state, hyper, key, modes, args)
             opt.steps += 1
             return out
         except Exception as e:
+            if self.ddp is not None:          # a collective failed: name the rank that did
+                e = self.ddp.failed(e)
             raise filtered(e)   # stage's own frames are hidden: STAGE_TRACEBACK=full shows them
 
     # The arrays of the model and the optimizer are the same objects from call to call (updated in
@@ -177,8 +190,11 @@ class TrainStep(_ModuleFunction):
                                          key, args)
             loss, aux = res if self.has_aux else (res, None)
             return loss, (aux, updates)
-        (loss, (aux, updates)), grads = value_and_grad(loss_of, has_aux=True)(
-            trainable, frozen, buffers, key, args)
+        with (self.ddp.staging(trainable, hyper) if self.ddp is not None else _NO_DDP) as buckets:
+            (loss, (aux, updates)), grads = value_and_grad(loss_of, has_aux=True)(
+                trainable, frozen, buffers, key, args)
+            if buckets is not None:           # all-reduces started as gradients finished
+                grads = buckets.average(grads)
         new_params, new_state = self.optimizer.update(trainable, grads, opt_state, hyper)
         for k, p in trainable.items():
             F.assign(p, new_params[k])
@@ -217,7 +233,8 @@ class EvalStep(_ModuleFunction):
 
 
 def train_step(loss_fn: Callable, model: Module, optimizer: Optimizer, has_aux: bool = False,
-               backend: Optional[str] = None, seed: int = 0, **options: Any) -> TrainStep:
+               backend: Optional[str] = None, seed: int = 0, distributed: bool = False,
+               bucket_mb: float = 4.0, overlap: bool = True, **options: Any) -> TrainStep:
     """A compiled training step: forward, backward and the optimizer update in one native call.
 
     ``step = st.train_step(loss_fn, model, st.optim.Adam(lr=1e-3))``, then ``loss = step(x, y)``
@@ -243,6 +260,17 @@ def train_step(loss_fn: Callable, model: Module, optimizer: Optimizer, has_aux: 
         As `st.compile`.
     seed : int, default 0
         Seeds dropout: call k draws its masks from the key (seed, k), so a run is reproducible.
+    distributed : bool, default False
+        Data-parallel training over MPI (`stage.distributed`; launch with ``mpiexec -n N``):
+        rank 0's parameters, buffers and optimizer state are broadcast now, and every step
+        averages the gradients across the ranks inside the native step before the update
+        (buffers such as BatchNorm statistics stay per rank).
+    bucket_mb : float, default 4.0
+        With `distributed`: gradients are all-reduced in buckets of about this many MB, each
+        started as soon as the backward has finished its gradients.
+    overlap : bool, default True
+        With `distributed`: start buckets during the backward (False: all after it, to measure
+        what overlapping saves).
     **options
         `st.compile`'s compiler options (``cxxflags``, ``profile``).
 
@@ -255,6 +283,8 @@ def train_step(loss_fn: Callable, model: Module, optimizer: Optimizer, has_aux: 
     ------
     StageError
         The step is called inside staged code (it is a compiled function of arrays already).
+    stage.distributed.DistributedError
+        With `distributed`: the ranks' models differ, or another rank failed (named).
 
     Examples
     --------
@@ -269,7 +299,8 @@ def train_step(loss_fn: Callable, model: Module, optimizer: Optimizer, has_aux: 
     >>> bool(loss < first)
     True
     """
-    return TrainStep(loss_fn, model, optimizer, has_aux, backend, seed, **options)
+    return TrainStep(loss_fn, model, optimizer, has_aux, backend, seed, distributed, bucket_mb,
+                     overlap, **options)
 
 
 def eval_step(fn: Callable, model: Module, backend: Optional[str] = None, seed: int = 0,

@@ -21,6 +21,7 @@ def render(lowered) -> str:
     tmpl = _MODULE
     body = ["  " * 1 + ln if ln else ln for ln in lowered.body]
     return tmpl.render(version=__version__, name=lowered.name, params=lowered.params,
+                       requires=lowered.requires,
                        constants=lowered.constants, body=body, big_stack=lowered.big_stack,
                        inputs=lowered.inputs, outputs=lowered.outputs, profile=lowered.profile)
 
@@ -36,5 +37,5 @@ def build(program, cxxflags: Optional[str] = None, profile: bool = False,
     read the totals with the executable's `.profile()`; with `sanitize` ("address,undefined"), a
     sanitizer build (as $STAGE_SANITIZE)."""
     lowered, source = generate(program, profile)
-    path = compile_source(source, cxxflags, sanitize)
+    path = compile_source(source, cxxflags, sanitize, requires=lowered.requires)
     return NativeExecutable(program, source, path, lowered)

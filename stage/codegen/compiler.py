@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from .. import openblas
 from . import cache
@@ -167,21 +167,35 @@ def runtime_hash() -> str:
     return h.hexdigest()
 
 
+def _feature_flags(feature: str):
+    """(compile, link) flags of a runtime feature a program requires (`Lowered.requires`)."""
+    if feature == "mpi":                    # runtime_cpp/stage/mpi.h: the MPI mpi4py runs on
+        from . import mpi_toolchain
+        return mpi_toolchain.flags()
+    raise ValueError(f"unknown runtime feature {feature!r}")
+
+
 def command(src: str, out: str, cxxflags: Optional[str] = None,
-            sanitize: Optional[str] = None) -> List[str]:
+            sanitize: Optional[str] = None, requires: Sequence[str] = ()) -> List[str]:
     san = sanitizers(sanitize)
     extra = [f"-fsanitize={','.join(san)}", "-fno-omit-frame-pointer", "-g",
              "-DSTAGE_SANITIZE=1"] if san else []
+    feat_c, feat_l = [], []
+    for f in requires:
+        c, link = _feature_flags(f)
+        feat_c, feat_l = feat_c + c, feat_l + link
     return [compiler()] + opt_flags(cxxflags) + BASE_FLAGS + extra + \
-        [f"-I{RUNTIME_DIR}", src, "-o", out] + blas_link_flags()
+        [f"-I{RUNTIME_DIR}"] + feat_c + [src, "-o", out] + blas_link_flags() + feat_l
 
 
-def build(source: str, cxxflags: Optional[str] = None, sanitize: Optional[str] = None) -> Path:
+def build(source: str, cxxflags: Optional[str] = None, sanitize: Optional[str] = None,
+          requires: Sequence[str] = ()) -> Path:
     """The path of a shared library built from `source`: from the cache when a verified copy is
-    there, else compiled (under the key's lock) and published."""
+    there, else compiled (under the key's lock) and published. `requires` names runtime features
+    that bring their own compile and link flags ("mpi")."""
     from .. import __version__
     t0 = time.perf_counter()
-    cmd_shape = command("SRC", "OUT", cxxflags, sanitize)
+    cmd_shape = command("SRC", "OUT", cxxflags, sanitize, requires)
     key = hashlib.sha256("\0".join([source, " ".join(cmd_shape), compiler_version(cmd_shape[0]),
                                     runtime_hash(), __version__]).encode()).hexdigest()[:32]
     d = cache_dir() / key[:2]
@@ -205,7 +219,7 @@ def build(source: str, cxxflags: Optional[str] = None, sanitize: Optional[str] =
             fd, tmp = tempfile.mkstemp(prefix=f"{key}.", suffix=".so.tmp", dir=d)
             os.close(fd)
             try:
-                cmd = command(str(src), tmp, cxxflags, sanitize)
+                cmd = command(str(src), tmp, cxxflags, sanitize, requires)
                 rc, _, err = run(cmd, timeout)
                 if rc != 0:
                     raise CompileError(f"C++ compilation failed (source kept at {src}):\n"

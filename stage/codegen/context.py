@@ -62,6 +62,11 @@ class Context:
     def fresh(self, prefix: str = "t") -> str:
         return self._lw.fresh(prefix)
 
+    def require(self, feature: str):
+        """The program uses a runtime feature with its own header and libraries ("mpi":
+        `stage/mpi.h`, built against MPI): included and linked only where a rule asks."""
+        self._lw.requires.add(feature)
+
     # -- statements --------------------------------------------------------------------------------
     call = staticmethod(call)          # a runtime kernel call: ctx.call("stage::take", a, b)
 

@@ -41,6 +41,7 @@ class Lowered:
     inputs: List[str] = field(default_factory=list)     # documentation of the entry's arguments
     outputs: List[str] = field(default_factory=list)
     profile: List[str] = field(default_factory=list)    # op kinds timed (profiling builds)
+    requires: List[str] = field(default_factory=list)   # runtime features used ("mpi"): headers
 
 
 def _short(loc: Optional[str]) -> str:
@@ -68,6 +69,7 @@ class Lowering(Storage, Effects):
         self.closure_caps: Dict[int, set] = {}      # closure sym id -> captured buffers
         self.buf_of: Dict[int, memory.Buffer] = {}
         self.constants: List[str] = []
+        self.requires: set = set()      # runtime features the lowering rules asked for
         self._const_ids: Dict[tuple, str] = {}
         self.fn: Optional[Function] = None
         self.out_list: List[Stmt] = []              # where statements are emitted now
@@ -304,7 +306,8 @@ class Lowering(Storage, Effects):
                  for sid, d in params]
         big = any(OPS[n.op].kind == "closure" for n in block.walk())
         return Lowered(self.name, self.constants, decls + out_params,
-                       render(body, 1, self.used), big, inputs, outputs, self.prof_names)
+                       render(body, 1, self.used), big, inputs, outputs, self.prof_names,
+                       sorted(self.requires))
 
 
 def _output_placement(block: Block) -> Dict[int, int]:

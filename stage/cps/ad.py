@@ -21,6 +21,7 @@ from ..ir.ops.control import CONTROL
 from ..ir.rep import Rep
 from ..ir.types import FunType, TensorType
 from .adjoint import Adj, unbroadcast
+from .ready import tracker
 
 Entry = Tuple[Rep, Optional[Adj]]
 
@@ -32,6 +33,7 @@ class AD:
         self.cps_funs: Dict[tuple, Rep] = {}
         self.direct_funs: Dict[int, Rep] = {}
         self._free: Dict[int, List[Sym]] = {}
+        self.ready = None       # a ready.Readiness when a listener waits for finished gradients
 
     # -- environment ------------------------------------------------------------------------------
     def lookup(self, e: Exp) -> Entry:
@@ -70,10 +72,14 @@ class AD:
                 elif d.grad is CONTROL:
                     if self.control_active(n):
                         RULES[n.op](self, n, lambda j=i + 1: self.nodes(nodes, j, k))
+                        self._done(n)
                         break
                     self.replay(n)
+                    self._done(n)
                 else:
                     self.forward(n, pending)
+                    if not pending or pending[-1] is not n:
+                        self._done(n)           # no backward step: contributes nothing
             i += 1
         else:
             k()
@@ -81,6 +87,11 @@ class AD:
             n = pending.pop()
             with at_location(n.loc):
                 self.backward(n)
+            self._done(n)
+
+    def _done(self, n: Node):
+        if self.ready is not None:
+            self.ready.done(n)
 
     def forward(self, node: Node, pending: List[Node]):
         args = [self.lookup(a) for a in node.args]
@@ -198,6 +209,7 @@ def run(block: Block, args: List[Rep], active: List[bool]):
         adj = Adj(scope, s.type) if a and s.type.is_float else None
         ad.bind(s, r, adj)
         adjs.append(adj)
+    ad.ready = tracker(ad, block, args, adjs)
     stored: Dict[str, list] = {}
 
     def k_top():
@@ -221,6 +233,8 @@ def run(block: Block, args: List[Rep], active: List[bool]):
         ad.nodes(block.nodes, 0, k_top)
     finally:
         sys.setrecursionlimit(limit)
+    if ad.ready is not None:
+        ad.ready.finish()
     values = stored["values"] if "values" in stored else [a.value() for a in stored["refs"]]
     grads = []
     for r, adj in zip(args, adjs):

@@ -89,4 +89,4 @@ def lowering(op: str) -> Rule:
 
 
 from . import (elementwise, reduce, linalg, shape, nn, conv, random,  # noqa: E402,F401
-               effects, control, io, checkpoint)                      # (register lowerings)
+               effects, control, io, checkpoint, collective)          # (register lowerings)
