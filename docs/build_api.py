@@ -3,7 +3,7 @@
 Install the docs extra first (`pip install -e '.[docs]'`). The reference covers the public
 modules -- `stage` (everything `import stage as st` exports), `stage.nn` (with `functional` and
 `init`), `stage.optim`, `stage.safetensors`, `stage.trees`, `stage.datasets`, `stage.deploy`,
-`stage.errors`, `stage.pytree`, `stage.progress` -- and leaves out the compiler's internals. The default output directory is
+`stage.errors`, `stage.pytree`, `stage.progress`, `stage.distributed` -- and leaves out the compiler's internals. The default output directory is
 `docs/api/` (not committed: build it when you need it; tests/test_docs.py builds it on every run so
 it cannot rot).
 """
@@ -14,12 +14,13 @@ from pathlib import Path
 
 # `stage` brings the submodules its __all__ names (nn with functional and init, optim,
 # safetensors, trees, datasets, pytree); the others are listed
-PUBLIC = ["stage", "stage.deploy", "stage.errors", "stage.progress"]
+PUBLIC = ["stage", "stage.deploy", "stage.errors", "stage.progress", "stage.distributed"]
 # submodules of the public packages that are implementation, not API
 PRIVATE = [r"!stage\.(codegen|cps|ir|program|executable|openblas|compile|control|train"
            r"|threads|names|inputs|runtime_cpp)($|\.)",
            r"!stage\.deploy\.(signature|params|export)$",
-           r"!stage\.frontend\.\w+$"]          # the API is stage.frontend's own three names
+           r"!stage\.frontend\.\w+$",          # the API is stage.frontend's own three names
+           r"!stage\.distributed\.(comm|ddp|sampler)$"]
 
 
 def build(out: Path) -> Path:

@@ -30,7 +30,8 @@ from stage.ir.ops import OPS
 F = "F"                                  # the float dtype under test
 FLOATS = ("float32", "float64")
 LIGHT_FLAGS = "-O1"
-EFFECT_OPS = ("new_var", "accum", "read_var", "store")
+EFFECT_OPS = ("new_var", "accum", "read_var", "store",
+              "allreduce_start", "allreduce_wait")   # tested by tests/test_distributed.py
 
 # ------------------------------------------------------------------------------------------ specs
 

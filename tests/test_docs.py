@@ -26,6 +26,7 @@ SURFACE = {
     "stage.datasets": importlib.import_module("stage.datasets").__all__,
     "stage.errors": importlib.import_module("stage.errors").__all__,
     "stage.progress": importlib.import_module("stage.progress").__all__,
+    "stage.distributed": importlib.import_module("stage.distributed").__all__,
     "stage.pytree": [n for n in vars(st.pytree) if not n.startswith("_") and
                      getattr(getattr(st.pytree, n), "__module__", "") == "stage.pytree"],
 }
@@ -117,7 +118,8 @@ def test_every_public_name_is_exported():
 DOCTEST_MODULES = ["stage.compile", "stage.control", "stage.cps.api", "stage.ir.functions",
                    "stage.nn.module", "stage.nn.layers", "stage.nn.conv", "stage.nn.rnn",
                    "stage.optim.optimizer", "stage.train", "stage.safetensors", "stage.trees",
-                   "stage.datasets", "stage.progress", "stage.checkpointing"]
+                   "stage.datasets", "stage.progress", "stage.checkpointing",
+                   "stage.distributed.sampler"]
 
 
 @pytest.mark.parametrize("modname", DOCTEST_MODULES)

@@ -222,6 +222,9 @@ def _module_entry(step, args):
     parameters, buffers and optimizer state bound into the handle (what `step(*args)` passes)."""
     from ..train import TrainStep
     from .signature import arg_names
+    if getattr(step, "ddp", None) is not None:
+        raise ExportError("export: a distributed train step calls MPI; export the same model's "
+                          "step made without distributed=True (exported libraries need no MPI)")
     trainable, frozen, buffers = step._state()
     key = (np.int64(step.seed), np.int64(step.counter))
     modes = step.model.modes()

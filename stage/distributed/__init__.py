@@ -25,7 +25,7 @@ from .comm import init as _init
 from .sampler import DistributedSampler
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "barrier", "all_reduce", "broadcast",
-           "all_gather", "DistributedSampler", "DistributedError", "save_checkpoint"]
+           "all_gather", "DistributedSampler", "DistributedError", "save_checkpoint", "sync_buffers"]
 
 
 def init(timeout: Optional[float] = None) -> None:
@@ -207,3 +207,18 @@ def save_checkpoint(path: Any, model, optimizer=None,
         meta["optim.steps"] = str(optimizer.steps)
     meta["world_size"] = str(world_size())
     save_file(arrays, os.fspath(path), meta)
+
+
+def sync_buffers(model) -> None:
+    """Average the model's floating-point buffers (BatchNorm running statistics) across ranks, in
+    place. A distributed step leaves them per rank (each from its own batches); call this before
+    evaluating or saving when every rank should hold the same statistics.
+
+    Parameters
+    ----------
+    model : Module
+        Every rank's copy of the same model.
+    """
+    for _, b in model.named_buffers():
+        if b.dtype.kind == "f":
+            np.copyto(b, all_reduce(b, "mean"))

@@ -33,6 +33,13 @@ GRACE = 10.0                     # seconds a failing rank waits for the others t
 class DistributedError(RuntimeError):
     """A collective could not complete: another rank failed (`rank` names it) or the job hangs.
 
+    Parameters
+    ----------
+    message : str
+        What happened.
+    rank : int, optional
+        The rank that reported a failure.
+
     Attributes
     ----------
     rank : int or None

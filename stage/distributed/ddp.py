@@ -13,8 +13,9 @@ by global norm sees the averaged gradients. The communicator handles, 1 / world 
 timeout are runtime scalars of the step, so one compiled library serves any job size.
 
 Per rank: buffers (BatchNorm running statistics) are updated from each rank's own batch and are
-not synchronised by the step (`sync_buffers` averages them), as PyTorch DDP keeps them per rank
-between its broadcasts; dropout masks differ per rank (the key includes the rank).
+not synchronised by the step (`stage.distributed.sync_buffers` averages them; PyTorch DDP
+broadcasts rank 0's before every forward by default); dropout masks differ per rank (the key
+includes the rank).
 """
 from __future__ import annotations
 
@@ -155,13 +156,6 @@ class DataParallel:
                                        f"{_short(layouts[0])}): every rank must run the same loss "
                                        f"on batches of the same shapes")
         self.checked.add(id(exe))
-
-    def sync_buffers(self):
-        """Average the model's floating-point buffers (BatchNorm statistics) across ranks."""
-        from . import all_reduce
-        for _, b in self.model.named_buffers():
-            if b.dtype.kind == "f":
-                np.copyto(b, all_reduce(b, "mean"))
 
 
 def _short(layout):

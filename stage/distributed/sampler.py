@@ -32,7 +32,7 @@ class DistributedSampler:
     >>> s = DistributedSampler(10, rank=1, world_size=3, shuffle=False)
     >>> list(s)
     [1, 4, 7, 0]
-    >>> [list(b) for b in s.batches(2)]
+    >>> [b.tolist() for b in s.batches(2)]
     [[1, 4], [7, 0]]
     """
 
