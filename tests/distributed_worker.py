@@ -23,6 +23,12 @@ RANK_BATCH, STEPS = 4, 4        # the same per-rank shapes at any N: one build s
 BUCKET_MB = 0.0002               # a bucket per parameter or two
 
 
+def say(out, text):
+    """A line in this rank's log (out/rank<r>.log): mpiexec interleaves the ranks' stdout."""
+    with open(os.path.join(out, f"rank{dist.rank()}.log"), "a") as f:
+        f.write(text + "\n")
+
+
 def make_model(seed):
     return st.nn.Sequential(st.nn.Linear(5, 16, seed=seed), st.nn.Tanh(),
                             st.nn.Linear(16, 3, seed=seed + 1))
@@ -81,15 +87,19 @@ def mode_train(out):
 def mode_mismatch(out):
     model = make_model(0) if dist.rank() != 1 else \
         st.nn.Sequential(st.nn.Linear(5, 17), st.nn.Tanh(), st.nn.Linear(17, 3))
-    st.train_step(lambda x, y: st.nn.cross_entropy(model(x), y), model, st.optim.SGD(lr=0.1),
-                  distributed=True)
-    print("constructed", flush=True)
+    try:
+        st.train_step(lambda x, y: st.nn.cross_entropy(model(x), y), model, st.optim.SGD(lr=0.1),
+                      distributed=True)
+    except dist.DistributedError as e:
+        say(out, f"DistributedError: {e}")
+        raise
+    say(out, "constructed")
 
 
 def mode_faults(out, fault):
     dist.init(timeout=4.0 if fault == "hang" else 60.0)
     r = dist.rank()
-    print(f"rank {r} pid {os.getpid()}", flush=True)
+    say(out, f"rank {r} pid {os.getpid()}")
     model = make_model(0)
     opt = optimizers()["adam"]()            # the same program as mode_train's (built once)
     step = st.train_step(lambda x, y: st.nn.cross_entropy(model(x), y), model, opt,
@@ -105,15 +115,15 @@ def mode_faults(out, fault):
         try:
             step(x[i][:RANK_BATCH], y[i][:RANK_BATCH])
         except dist.DistributedError as e:
-            print(f"rank {r} step {i}: DistributedError: {e}", flush=True)
+            say(out, f"rank {r} step {i}: DistributedError: {e}")
             try:
                 dist.save_checkpoint(os.path.join(out, "after.safetensors"), model, opt)
             except dist.DistributedError:
-                print(f"rank {r}: no checkpoint after the failure", flush=True)
+                say(out, f"rank {r}: no checkpoint after the failure")
             raise
         if i == 1:
             dist.save_checkpoint(os.path.join(out, "step2.safetensors"), model, opt)
-    print(f"rank {r} finished", flush=True)
+    say(out, f"rank {r} finished")
 
 
 if __name__ == "__main__":
