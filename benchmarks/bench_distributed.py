@@ -8,7 +8,8 @@ interleaved, round after round (the machine is shared and noisy):
                     the same contention as the distributed runs);
 - stage-ddp:        `distributed=True`, buckets of `--bucket-mb` started during the backward;
 - stage-ddp-serial: the same, every bucket started after the backward (`overlap=False`);
-- allreduce:        MPI_Iallreduce + wait of 2.68 MB alone (mpi4py), the message cost;
+- allreduce:        MPI_Iallreduce + wait of 2.68 MB alone (mpi4py), the message cost (and of
+                    4 KB: the latency);
 - torch-local / torch-ddp: PyTorch eager, alone and under DistributedDataParallel (gloo, its
                     default 25 MB buckets), the same model, batch and optimizer, one thread.
 
@@ -75,9 +76,15 @@ def worker(args):
     buf = np.ones(nbytes // 4, np.float32)
     g = dist.comm.group()
 
+    small = np.ones(1024, np.float32)
+
     def allreduce(*_):
         g.wait(g.comm.Iallreduce(g.MPI.IN_PLACE, buf, op=g.MPI.SUM), "all_reduce")
+
+    def allreduce_small(*_):
+        g.wait(g.comm.Iallreduce(g.MPI.IN_PLACE, small, op=g.MPI.SUM), "all_reduce")
     steps["allreduce"] = allreduce
+    steps["allreduce-4KB"] = allreduce_small
     if args.torch:
         import torch
         torch.set_num_threads(1)
@@ -135,8 +142,8 @@ def report(runs, args):
     b = args.batch
     one, two = med(1, "stage-local"), med(2, "stage-ddp")
     print(f"\nper-step medians over {args.jobs} jobs of each size (ms), per-rank batch {b}:")
-    keys = ["stage-local", "stage-ddp", "stage-ddp-serial", "allreduce", "torch-local",
-            "torch-ddp"]
+    keys = ["stage-local", "stage-ddp", "stage-ddp-serial", "allreduce", "allreduce-4KB",
+            "torch-local", "torch-ddp"]
     print("| ranks | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for n in (1, 2):

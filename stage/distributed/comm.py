@@ -170,8 +170,8 @@ def _excepthook(kind, value, tb):
         if g is not None:
             if isinstance(value, DistributedError) and value.rank is not None:
                 g.acknowledge(value)
-            elif not isinstance(value, DistributedError):
-                g.report_failure(value)
+            elif not isinstance(value, (DistributedError, KeyboardInterrupt)):
+                g.report_failure(value)          # (Ctrl-C reaches every rank: nothing to tell)
     finally:
         if g is not None and g.size > 1:
             os._exit(1)
