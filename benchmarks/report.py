@@ -377,12 +377,13 @@ arguments (flattening, signature check, cffi pointers, output allocation) and th
 
 {profile_table(res) if any(m.get("profile") for m in res["models"].values()) else
  "*Not measured in a `--quick` run.*"}
-{op_profile()}{written("checkpoint.md")}"""
+{op_profile()}{written("checkpoint.md")}{written("distributed.md")}"""
 
 
 def written(name):
     """A section written by hand from another benchmark's output (benchmarks/results/NAME: the
-    checkpointed loops of bench_checkpoint.py), when there is one."""
+    checkpointed loops of bench_checkpoint.py, data-parallel training of bench_distributed.py),
+    when there is one."""
     p = BENCH / "results" / name
     return "\n" + p.read_text() if p.exists() else ""
 
