@@ -88,12 +88,12 @@ def test_mismatched_models_fail_at_construction_on_every_rank(tmp_path):
 @needs_mpi
 def test_a_rank_that_raises_ends_the_job_with_its_name(tmp_path):
     p, took = run(3, "raise", tmp_path)
-    assert p.returncode != 0
-    assert "ValueError: rank 1 fails on purpose" in p.stderr
     log = logs(tmp_path)
+    assert p.returncode != 0, (p.stdout, p.stderr, log)
+    assert "ValueError: rank 1 fails on purpose" in p.stderr, (p.stdout, p.stderr, log)
     for r in (0, 2):         # the others fail in the native step's wait, naming rank 1
         assert f"rank {r} step 2: DistributedError: rank 1 failed: ValueError: rank 1 fails on " \
-               f"purpose\nrank {r}: no checkpoint after the failure\n" in log[r], log
+               f"purpose\nrank {r}: no checkpoint after the failure\n" in log[r], (log, p.stderr)
     assert "finished" not in "".join(log.values())
     # the checkpoint of step 2 is whole (written atomically by rank 0), none after the failure
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".log")) == \

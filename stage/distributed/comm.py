@@ -27,7 +27,7 @@ from ..ir.ops.collective import FAULT_TAG
 
 ACK_TAG = FAULT_TAG + 1          # "I have reported your failure": the failing rank may exit now
 DEFAULT_TIMEOUT = 300.0
-GRACE = 10.0                     # seconds a failing rank waits for the others to report it
+GRACE = 30.0                     # seconds a failing rank waits for the others to report it
 
 
 class DistributedError(RuntimeError):
