@@ -23,7 +23,8 @@ from .ir import functions as F
 from .ir.graph import StageError, current_scope
 from . import pytree
 from .frontend import convert
-from .nn.module import STRUCTURE, Module, bind
+from .nn.binding import bind
+from .nn.module import STRUCTURE, Module
 from .optim.optimizer import Optimizer
 
 _SLOW = object()
@@ -196,8 +197,8 @@ class TrainStep(_ModuleFunction):
             if buckets is not None:           # all-reduces started as gradients finished
                 grads = buckets.average(grads)
         new_params, new_state = self.optimizer.update(trainable, grads, opt_state, hyper)
-        for k, p in trainable.items():
-            F.assign(p, new_params[k])
+        for k, p in new_params.items():          # parameters in no optimizer group stay as they are
+            F.assign(trainable[k], p)
         for k, s in opt_state.items():
             for name, arr in s.items():
                 F.assign(arr, new_state[k][name])

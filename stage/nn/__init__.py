@@ -4,13 +4,24 @@ from ..ir.functions import (cross_entropy, log_softmax, mse_loss, nll_loss, relu
                             tanh)
 from . import functional, init
 from .init import manual_seed
+from .activation import ELU, GELU, Hardtanh, Identity, LeakyReLU, Mish, SiLU, Softplus
+from .containers import ModuleDict, ModuleList, Sequential
 from .conv import AvgPool2d, Conv2d, MaxPool2d
-from .layers import Dropout, Embedding, Flatten, Linear, ReLU, Sigmoid, Tanh
-from .norm import BatchNorm1d, BatchNorm2d
-from .module import Module, Parameter, Sequential, bind
+from .layers import Dropout, Embedding, Flatten, Linear, ReLU, Sigmoid, Tanh, Unflatten
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
+from .binding import bind
+from .module import Module, Parameter
+from .mha import MultiheadAttention
+from .transformer import (TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerEncoderLayer)
 from .rnn import GRUCell, LSTMCell, RNNCell
 
 __all__ = ["cross_entropy", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax",
            "tanh", "functional", "init", "manual_seed", "Module", "Parameter", "Sequential", "bind",
+           "ModuleList", "ModuleDict",
            "Linear", "Embedding", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
-           "Dropout", "Flatten", "ReLU", "Tanh", "Sigmoid", "RNNCell", "LSTMCell", "GRUCell"]
+           "LayerNorm", "RMSNorm", "GroupNorm",
+           "Dropout", "Flatten", "Unflatten", "Identity", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU",
+           "LeakyReLU", "ELU", "Softplus", "Mish", "Hardtanh", "RNNCell", "LSTMCell", "GRUCell",
+           "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",
+           "TransformerEncoder", "TransformerDecoder"]

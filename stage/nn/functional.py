@@ -15,13 +15,15 @@ from ..ir.functions import (apply, as_rep, cross_entropy, log_softmax, mse_loss,
 from ..ir.graph import StageTypeError
 from ..ir.hints import ArrayLike
 from ..ir.rep import Rep
-from .module import current_binding
+from .binding import current_binding
 
 IntOrPair = Union[int, Tuple[int, int]]
 
 __all__ = ["linear", "embedding", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "dropout",
            "flatten", "pad", "cross_entropy", "log_softmax", "mse_loss", "nll_loss", "relu",
-           "sigmoid", "softmax", "tanh", "leaky_relu", "gelu_tanh"]
+           "sigmoid", "softmax", "tanh", "leaky_relu", "gelu_tanh", "gelu", "silu", "elu",
+           "softplus", "mish", "hardtanh", "layer_norm", "rms_norm", "group_norm",
+           "scaled_dot_product_attention"]
 
 
 def _pair(v):
@@ -353,36 +355,8 @@ def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
     return F.where(u >= p, x * (1.0 / (1.0 - p)), 0)
 
 
-def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> Rep:
-    """x where x > 0, else negative_slope * x, as `torch.nn.functional.leaky_relu`.
-
-    Parameters
-    ----------
-    x : Rep or array_like
-        Any shape.
-    negative_slope : float, default 0.01
-        The slope for negative inputs.
-
-    Returns
-    -------
-    Rep
-        x's shape.
-    """
-    return F.where(x > 0, x, x * negative_slope)
-
-
-def gelu_tanh(x: ArrayLike) -> Rep:
-    """The tanh approximation of GELU, as ``torch.nn.functional.gelu(x, approximate="tanh")``:
-    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
-
-    Parameters
-    ----------
-    x : Rep or array_like
-        Any shape.
-
-    Returns
-    -------
-    Rep
-        x's shape.
-    """
-    return 0.5 * x * (1 + F.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+# re-exported: the functional forms that live in their own modules
+from .activations import (elu, gelu, gelu_tanh, hardtanh, leaky_relu, mish, silu,  # noqa: E402
+                          softplus)
+from .normalize import group_norm, layer_norm, rms_norm  # noqa: E402
+from .attention import scaled_dot_product_attention  # noqa: E402

@@ -62,3 +62,11 @@ def xavier_uniform(rng: np.random.Generator, shape: Tuple[int, ...], gain: float
     fo = int(shape[0] * np.prod(shape[2:], dtype=np.int64))
     bound = gain * math.sqrt(6.0 / (fan_in(shape) + fo))
     return uniform(rng, shape, bound, dtype)
+
+
+def xavier_normal(rng: np.random.Generator, shape: Tuple[int, ...], gain: float = 1.0,
+                  dtype: str = "float32") -> np.ndarray:
+    """Glorot's N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out)), as
+    `torch.nn.init.xavier_normal_` (returning a new array)."""
+    fo = int(shape[0] * np.prod(shape[2:], dtype=np.int64))
+    return normal(rng, shape, gain * math.sqrt(2.0 / (fan_in(shape) + fo)), dtype)

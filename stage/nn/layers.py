@@ -1,7 +1,8 @@
 """Layers: parameters named, shaped and initialised as in PyTorch, so state dicts move both ways.
 
-Linear, Embedding, Dropout, Flatten and the activations here; convolution and pooling in
-`conv.py`, batch normalization in `norm.py`, recurrent cells in `rnn.py`.
+Linear, Embedding, Dropout, Flatten, Unflatten and ReLU/Tanh/Sigmoid here; more activations in
+`activation.py`, convolution and pooling in `conv.py`, normalisation in `norm.py`, recurrent cells
+in `rnn.py`.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..ir import functions as F
 from . import functional as Fn
 from . import init
 from .checks import check_input, input_type
@@ -221,6 +223,43 @@ class Flatten(Module):
 
     def forward(self, x):
         return Fn.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Expands dimension `dim` into `unflattened_size`, as `torch.nn.Unflatten`.
+
+    Parameters
+    ----------
+    dim : int
+        The dimension expanded.
+    unflattened_size : sequence of int
+        Its new shape (one entry may be -1); the product must be the dimension's size.
+
+    Shape
+    -----
+    - Input: (*, S, *) with S at `dim`. Output: (*, *unflattened_size, *).
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> st.nn.Unflatten(1, (2, 5))(np.zeros((3, 10), np.float32)).shape
+    (3, 2, 5)
+    """
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = int(dim), tuple(int(d) for d in unflattened_size)
+
+    def forward(self, x):
+        shape = tuple(np.shape(x))
+        d = self.dim % len(shape) if shape else 0
+        return F.reshape(x, shape[:d] + self.unflattened_size + shape[d + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class _Activation(Module):

@@ -9,7 +9,6 @@ step with `st.assign`.
 """
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
@@ -18,7 +17,7 @@ import numpy as np
 from ..errors import filtered
 from ..frontend import convert
 from ..ir.graph import StageError, current_scope
-from ..ir.rep import Rep
+from .binding import STRUCTURE, current_binding
 from .checks import _calls, _name_module
 
 
@@ -48,30 +47,6 @@ class Parameter:
     def __init__(self, data: Any, requires_grad: bool = True):
         self.data = _contiguous(data)
         self.requires_grad = requires_grad
-
-
-class Binding:
-    """What a staged forward sees: the random key for dropout, and the buffer updates it makes."""
-
-    def __init__(self, rng=None):
-        self.rng = rng                       # (seed, counter) staged int64 scalars, or None
-        self.streams = 0                     # one random stream per dropout call site
-        self.updates: Dict[str, Rep] = {}    # full buffer name -> new value
-
-    def next_stream(self) -> int:
-        self.streams += 1
-        return self.streams
-
-
-_BINDINGS: List[Binding] = []
-
-# Bumped whenever any module's parameters, buffers or submodules change: compiled steps cache the
-# flattened list of a model's arrays and rebuild it only when this moves.
-STRUCTURE = [0]
-
-
-def current_binding() -> Optional[Binding]:
-    return _BINDINGS[-1] if _BINDINGS else None
 
 
 class Module:
@@ -125,10 +100,13 @@ class Module:
         d = self.__dict__
         if "_parameters" not in d:
             raise AttributeError("call Module.__init__() before assigning attributes")
+        was_parameter = name in d["_parameters"]
         for table in ("_parameters", "_buffers", "_modules"):
             d[table].pop(name, None)
         d["_frozen"].discard(name)
         STRUCTURE[0] += 1
+        if isinstance(value, np.ndarray) and was_parameter:
+            value = Parameter(value)          # `a.weight = b.weight`: one array, tied (PyTorch's idiom)
         if isinstance(value, Parameter):
             d["_parameters"][name] = value.data
             if not value.requires_grad:
@@ -206,24 +184,39 @@ class Module:
         """The direct submodules, in assignment order."""
         return list(self._modules.values())
 
-    def named_parameters(self, trainable_only: bool = False) -> List[Tuple[str, np.ndarray]]:
+    def named_parameters(self, trainable_only: bool = False, remove_duplicate: bool = True
+                         ) -> List[Tuple[str, np.ndarray]]:
         """Parameters of the tree by full name (`"fc1.weight"`), as PyTorch orders them.
+
+        A parameter shared by several modules (weight tying: ``head.weight = emb.weight``) is one
+        array: listed once, under its first name, unless `remove_duplicate` is False. Training
+        sees it once and sums the gradients of all its uses.
 
         Parameters
         ----------
         trainable_only : bool, default False
             Leave out frozen parameters (``requires_grad=False``).
+        remove_duplicate : bool, default True
+            List a shared array once (PyTorch's default).
 
         Returns
         -------
         list of (str, numpy.ndarray)
             The arrays themselves, not copies.
         """
-        return [(p + n, a) for p, m in self.named_modules() for n, a in m._parameters.items()
-                if not (trainable_only and n in m._frozen)]
+        seen, out = set(), []
+        for p, m in self.named_modules():
+            for n, a in m._parameters.items():
+                if a is None or (trainable_only and n in m._frozen):
+                    continue
+                if remove_duplicate and id(a) in seen:
+                    continue
+                seen.add(id(a))
+                out.append((p + n, a))
+        return out
 
     def parameters(self, trainable_only: bool = False) -> List[np.ndarray]:
-        """The arrays of `named_parameters` (the same `trainable_only`)."""
+        """The arrays of `named_parameters` (the same `trainable_only`), each shared array once."""
         return [a for _, a in self.named_parameters(trainable_only)]
 
     def named_buffers(self) -> List[Tuple[str, np.ndarray]]:
@@ -269,7 +262,7 @@ class Module:
         OrderedDict of str to numpy.ndarray
             The arrays themselves, not copies (copy them to keep a snapshot).
         """
-        return OrderedDict(self.named_parameters() + self.named_buffers())
+        return OrderedDict(self.named_parameters(remove_duplicate=False) + self.named_buffers())
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> "Module":
         """Copy values into the module's arrays, in place.
@@ -365,9 +358,9 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
-        if current_scope() is None and not kwargs:
+        if current_scope() is None:
             try:
-                return self._eager()(*args)
+                return self._eager()(args, kwargs)
             except Exception as e:
                 raise filtered(e)   # stage's own frames are hidden: STAGE_TRACEBACK=full shows them
         calls = _calls()
@@ -387,8 +380,8 @@ class Module:
         if f is None:
             from ..train import EvalStep
 
-            def forward(*args):            # through __call__, so errors name this module
-                return self(*args)
+            def forward(args, kwargs):     # through __call__, so errors name this module
+                return self(*args, **kwargs)
             f = self.__dict__["_eager_fn"] = EvalStep(forward, self, backend="interp")
         return f
 
@@ -408,77 +401,3 @@ class Module:
         if self._modules:
             lines.append(")")
         return "\n".join(lines)
-
-
-class Sequential(Module):
-    """Modules applied in order: ``Sequential(a, b, c)(x)`` is ``c(b(a(x)))``.
-
-    Children are named "0", "1", ... (PyTorch's state-dict names: `"0.weight"`); index with
-    ``seq[i]``.
-
-    Parameters
-    ----------
-    *layers : Module
-        The modules, in order.
-
-    Examples
-    --------
-    >>> import stage as st
-    >>> net = st.nn.Sequential(st.nn.Linear(4, 8), st.nn.ReLU(), st.nn.Linear(8, 2))
-    >>> len(net), type(net[2]).__name__
-    (3, 'Linear')
-    """
-
-    def __init__(self, *layers: Module):
-        super().__init__()
-        for i, layer in enumerate(layers):
-            setattr(self, str(i), layer)
-
-    def __getitem__(self, i) -> Module:
-        return list(self._modules.values())[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def forward(self, x):
-        for layer in self._modules.values():
-            x = layer(x)
-        return x
-
-
-@contextlib.contextmanager
-def bind(model: Module, values: Dict[str, Rep], rng: Optional[Tuple[Rep, Rep]] = None
-         ) -> Iterator[Binding]:
-    """Inside the block, the model's arrays read as the given staged values.
-
-    This is how `st.train_step` runs the user's code on staged parameters; use it to write your
-    own step over a module.
-
-    Parameters
-    ----------
-    model : Module
-        The root module.
-    values : dict of str to Rep
-        Staged values by full name (`state_dict` names); arrays not named keep their NumPy value.
-    rng : (Rep, Rep), optional
-        The (seed, counter) int64 key dropout draws from.
-
-    Yields
-    ------
-    Binding
-        Collects the buffer updates the forward makes (``binding.updates``: name -> value).
-    """
-    binding = Binding(rng)
-    mods = list(model.named_modules())
-    for prefix, m in mods:
-        names = list(m._parameters) + list(m._buffers)
-        m.__dict__["_bound"] = {n: values[prefix + n] for n in names if prefix + n in values}
-        m.__dict__["_prefix"] = prefix
-    _BINDINGS.append(binding)
-    try:
-        yield binding
-    finally:
-        _BINDINGS.pop()
-        for _, m in mods:
-            m.__dict__["_bound"] = None
-            m.__dict__["_prefix"] = ""

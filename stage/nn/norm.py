@@ -1,4 +1,5 @@
-"""Batch normalization layers: PyTorch's parameters, buffers and running-average rules."""
+"""Normalisation layers: batch normalization (PyTorch's parameters, buffers and running-average
+rules), LayerNorm, RMSNorm and GroupNorm (functional forms in `normalize.py`)."""
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -7,6 +8,7 @@ import numpy as np
 
 from ..ir import functions as F
 from . import functional as Fn
+from . import normalize as N
 from .checks import check_input, input_type
 from .module import Module, Parameter
 
@@ -106,3 +108,137 @@ class BatchNorm2d(_BatchNorm):
     __doc__ = _BN_DOC.format(what="NCHW images", name="BatchNorm2d", shape="(N, C, H, W)")
     ndims = (4,)
     shapes = ("(N, C, H, W)",)
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the trailing dimensions, as `torch.nn.LayerNorm`.
+
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, the statistics (biased variance) taken
+    over the last len(normalized_shape) dimensions of each sample; the same in training and
+    evaluation.
+
+    Parameters
+    ----------
+    normalized_shape : int or sequence of int
+        The trailing shape normalised over (an int: the last dimension's size).
+    eps : float, default 1e-5
+        Added to the variance.
+    elementwise_affine : bool, default True
+        Learn `weight` (init 1) and `bias` (init 0) of shape `normalized_shape`.
+    bias : bool, default True
+        With `elementwise_affine`, also learn the shift.
+    dtype : str, default "float32"
+        The parameters' dtype.
+
+    Shape
+    -----
+    - Input: (*, *normalized_shape). Output: the same.
+
+    Examples
+    --------
+    >>> import numpy as np, stage as st
+    >>> y = st.nn.LayerNorm(4)(np.arange(8, dtype=np.float32).reshape(2, 4))
+    >>> np.round(y[0], 3)
+    array([-1.342, -0.447,  0.447,  1.342], dtype=float32)
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype: str = "float32"):
+        super().__init__()
+        self.normalized_shape = N.normalized_shape(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine \
+            else None
+        self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) \
+            if elementwise_affine and bias else None
+
+    def forward(self, x):
+        return N.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, " \
+               f"elementwise_affine={self.elementwise_affine}"
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation, as `torch.nn.RMSNorm`: x / sqrt(mean(x^2) + eps) * weight
+    over the trailing `normalized_shape` dimensions.
+
+    Parameters
+    ----------
+    normalized_shape : int or sequence of int
+        The trailing shape normalised over.
+    eps : float, optional
+        Added to the mean square; default: `numpy.finfo(dtype).eps` of the input (PyTorch's).
+    elementwise_affine : bool, default True
+        Learn `weight` (init 1) of shape `normalized_shape`.
+    dtype : str, default "float32"
+        The parameters' dtype.
+
+    Shape
+    -----
+    - Input: (*, *normalized_shape). Output: the same.
+    """
+
+    def __init__(self, normalized_shape, eps: Optional[float] = None,
+                 elementwise_affine: bool = True, dtype: str = "float32"):
+        super().__init__()
+        self.normalized_shape = N.normalized_shape(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine \
+            else None
+
+    def forward(self, x):
+        return N.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, " \
+               f"elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """Group normalisation, as `torch.nn.GroupNorm`: the channels are split into `num_groups`
+    groups, each normalised over its channels and positions, then scaled and shifted per channel.
+
+    Parameters
+    ----------
+    num_groups : int
+        The number of groups; must divide `num_channels`.
+    num_channels : int
+        C, the number of channels of the input.
+    eps : float, default 1e-5
+        Added to the variance.
+    affine : bool, default True
+        Learn per-channel `weight` (init 1) and `bias` (init 0).
+    dtype : str, default "float32"
+        The parameters' dtype.
+
+    Shape
+    -----
+    - Input: (N, C, *). Output: the same.
+
+    Raises
+    ------
+    ValueError
+        `num_channels` not divisible by `num_groups`.
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 dtype: str = "float32"):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = \
+            num_groups, num_channels, eps, affine
+        self.weight = Parameter(np.ones(num_channels, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_channels, dtype)) if affine else None
+
+    def forward(self, x):
+        c = self.num_channels
+        check_input(np.ndim(x) >= 2 and np.shape(x)[1] == c,
+                    f"input (N, {c}, *) (num_channels={c}), got {input_type(x)}")
+        return N.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
