@@ -25,6 +25,7 @@ from .ir.functions import (
 from .control import cond, fori_loop, while_loop
 from .staged_function import ShapeDtype, function
 from .checkpointing import checkpoint, checkpoints
+from .parallel import parallel_map
 from .cps.api import grad, value_and_grad
 from .compile import Compiled, compile
 from .threads import get_num_threads, set_num_threads
@@ -44,6 +45,7 @@ __all__ = [
     # compile, differentiate, control flow
     "compile", "grad", "value_and_grad", "cond", "fori_loop", "while_loop", "function",
     "checkpoint", "checkpoints",
+    "parallel_map",
     # modules, training, deployment, formats
     "nn", "optim", "safetensors", "datasets", "trees", "pytree", "train_step", "eval_step", "export",
     "get_num_threads", "set_num_threads",

@@ -115,7 +115,8 @@ inline void swap_batch_channel(const T* in, T* out, int64_t A, int64_t B, int64_
 // so that it stays in L2 between im2col and the gemm. More images per chunk measured slower (the
 // (n, O) <-> (O, n) transposes a chunk needs, and cache), and so did one gemm over the whole batch
 // for BLAS to split between threads: 9-12 ms a CNN step on 2 threads against 5.5-6 ms this way on
-// either 1 or 2 (benchmarks/bench_cnn.py times the layers alone).
+// either 1 or 2 (benchmarks/bench_cnn.py times the layers alone). The chunks are what threads
+// share out: each thread runs whole chunks (its own im2col and gemm) on its own scratch.
 inline int64_t conv_chunk(const Conv2dShape& s, int64_t bytes_per_image) {
   const int64_t columns = 128;
   const int64_t n = std::max<int64_t>(s.N, 1);
@@ -123,24 +124,37 @@ inline int64_t conv_chunk(const Conv2dShape& s, int64_t bytes_per_image) {
   return std::max<int64_t>(1, std::min({n, want, (int64_t(256) << 10) / bytes_per_image}));
 }
 
+// The geometry of a call site: a Conv2dShape, or (from generated code) a captureless lambda
+// returning one, whose constants every thread's copy of the kernel then sees -- g++ specialises
+// im2col's short loops on them (2.5x on the CNN's second convolution), which it cannot do through
+// the pointer a thread pool passes.
+inline Conv2dShape conv_shape(const Conv2dShape& s) { return s; }
+template <class S> inline Conv2dShape conv_shape(const S& s) { return s(); }
+
 // out (N, O, OH, OW) = conv(x (N, C, H, W), w (O, C, KH, KW)): per chunk, w @ im2col(x)
-template <class T>
-STAGE_SPECIALISE void conv2d(const Conv2dShape& s, const T* x, const T* w, T* out) {
-  const int64_t K = s.ckk(), OHW = s.ohw(), O = s.O;
-  const int64_t nb = conv_chunk(s, sizeof(T) * K * OHW);
-  Frame scratch(sizeof(T) * (K + (nb > 1 ? O : 0)) * nb * OHW);
-  T* col = (T*)scratch.base;
-  T* y = col + K * nb * OHW;                               // (O, chunk*OH*OW)
-  for (int64_t n0 = 0; n0 < s.N; n0 += nb) {
-    const int64_t n1 = std::min(s.N, n0 + nb), L = (n1 - n0) * OHW;
-    im2col(s, x, n0, n1, col);
-    if (n1 - n0 == 1) {                                   // the product lands in place
-      matmul<T>(false, false, O, L, K, w, K, col, L, T(0), out + n0 * O * OHW, L);
-    } else {
-      matmul<T>(false, false, O, L, K, w, K, col, L, T(0), y, L);
-      swap_batch_channel(y, out + n0 * O * OHW, O, n1 - n0, OHW);
+template <class T, class S>
+STAGE_SPECIALISE void conv2d(const S& shape, const T* x, const T* w, T* out) {
+  const Conv2dShape s0 = conv_shape(shape);
+  const int64_t nb = conv_chunk(s0, sizeof(T) * s0.ckk() * s0.ohw());
+  const int64_t chunks = (s0.N + nb - 1) / nb;
+  parallel_for(chunks, grain_for(double(s0.O) * s0.ckk() * nb * s0.ohw()),
+               [&](int64_t c0, int64_t c1) {
+    const Conv2dShape s = conv_shape(shape);
+    const int64_t K = s.ckk(), OHW = s.ohw(), O = s.O;
+    Frame scratch(sizeof(T) * (K + (nb > 1 ? O : 0)) * nb * OHW);
+    T* col = (T*)scratch.base;
+    T* y = col + K * nb * OHW;                               // (O, chunk*OH*OW)
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t n0 = c * nb, n1 = std::min(s.N, n0 + nb), L = (n1 - n0) * OHW;
+      im2col(s, x, n0, n1, col);
+      if (n1 - n0 == 1) {                                   // the product lands in place
+        matmul<T>(false, false, O, L, K, w, K, col, L, T(0), out + n0 * O * OHW, L);
+      } else {
+        matmul<T>(false, false, O, L, K, w, K, col, L, T(0), y, L);
+        swap_batch_channel(y, out + n0 * O * OHW, O, n1 - n0, OHW);
+      }
     }
-  }
+  });
 }
 
 // the cotangent of images [n0, n1) as (O, chunk*OH*OW) rows: in place for one image
@@ -152,41 +166,70 @@ inline const T* channel_major(const Conv2dShape& s, const T* g, int64_t n0, int6
 }
 
 // dx (N, C, H, W) from g (N, O, OH, OW) and w: per chunk, col2im(w^T @ g)
-template <class T>
-STAGE_SPECIALISE void conv2d_grad_input(const Conv2dShape& s, const T* g, const T* w, T* dx) {
-  const int64_t K = s.ckk(), OHW = s.ohw(), O = s.O;
-  const int64_t nb = conv_chunk(s, sizeof(T) * K * OHW);
-  std::fill(dx, dx + s.N * s.C * s.H * s.W, T(0));
-  Frame scratch(sizeof(T) * (K + (nb > 1 ? O : 0)) * nb * OHW);
-  T* dcol = (T*)scratch.base;
-  T* gt = dcol + K * nb * OHW;
-  for (int64_t n0 = 0; n0 < s.N; n0 += nb) {
-    const int64_t n1 = std::min(s.N, n0 + nb), L = (n1 - n0) * OHW;
-    matmul<T>(true, false, K, L, O, w, K, channel_major(s, g, n0, n1, gt), L, T(0), dcol, L);
-    col2im(s, dcol, n0, n1, dx);
-  }
+template <class T, class S>
+STAGE_SPECIALISE void conv2d_grad_input(const S& shape, const T* g, const T* w, T* dx) {
+  const Conv2dShape s0 = conv_shape(shape);
+  const int64_t nb = conv_chunk(s0, sizeof(T) * s0.ckk() * s0.ohw());
+  const int64_t chunks = (s0.N + nb - 1) / nb;
+  parallel_for(chunks, grain_for(double(s0.O) * s0.ckk() * nb * s0.ohw()),
+               [&](int64_t c0, int64_t c1) {
+    const Conv2dShape s = conv_shape(shape);
+    const int64_t K = s.ckk(), OHW = s.ohw(), O = s.O, CHW = s.C * s.H * s.W;
+    Frame scratch(sizeof(T) * (K + (nb > 1 ? O : 0)) * nb * OHW);
+    T* dcol = (T*)scratch.base;
+    T* gt = dcol + K * nb * OHW;
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t n0 = c * nb, n1 = std::min(s.N, n0 + nb), L = (n1 - n0) * OHW;
+      std::fill(dx + n0 * CHW, dx + n1 * CHW, T(0));
+      matmul<T>(true, false, K, L, O, w, K, channel_major(s, g, n0, n1, gt), L, T(0), dcol, L);
+      col2im(s, dcol, n0, n1, dx);
+    }
+  });
 }
 
 // dw (O, C, KH, KW) from x and g: the sum over chunks of g @ im2col(x)^T, computed transposed
 // (im2col(x) @ g^T, then one (K, O) -> (O, K) copy): BLAS's kernels do better with the long side
-// K = C*KH*KW as the gemm's rows than with O (about 15% on the CNN's second layer)
-template <class T>
-STAGE_SPECIALISE void conv2d_grad_weight(const Conv2dShape& s, const T* x, const T* g, T* dw) {
-  const int64_t K = s.ckk(), OHW = s.ohw(), O = s.O;
-  const int64_t nb = conv_chunk(s, sizeof(T) * K * OHW);
-  Frame scratch(sizeof(T) * ((K + (nb > 1 ? O : 0)) * nb * OHW + K * O));
-  T* col = (T*)scratch.base;
-  T* gt = col + K * nb * OHW;
-  T* dwt = gt + (nb > 1 ? O : 0) * nb * OHW;                // dw^T (K, O)
-  for (int64_t n0 = 0; n0 < s.N; n0 += nb) {
-    const int64_t n1 = std::min(s.N, n0 + nb), L = (n1 - n0) * OHW;
-    im2col(s, x, n0, n1, col);
-    matmul<T>(false, true, K, O, L, col, L, channel_major(s, g, n0, n1, gt), L, T(n0 ? 1 : 0), dwt,
-              O);
-  }
-  if (s.N == 0) std::fill(dwt, dwt + O * K, T(0));
-  for (int64_t o = 0; o < O; ++o)
-    for (int64_t k = 0; k < K; ++k) dw[o * K + k] = dwt[k * O + o];
+// K = C*KH*KW as the gemm's rows than with O (about 15% on the CNN's second layer). The chunks are
+// summed in groups fixed by the shape (one partial dw^T per group, added in group order), so threads
+// share the groups and the result is the same for any number of threads.
+template <class T, class S>
+STAGE_SPECIALISE void conv2d_grad_weight(const S& shape, const T* x, const T* g, T* dw) {
+  const Conv2dShape s0 = conv_shape(shape);
+  const int64_t K = s0.ckk(), O = s0.O;
+  const int64_t nb = conv_chunk(s0, sizeof(T) * K * s0.ohw());
+  const int64_t chunks = (s0.N + nb - 1) / nb;
+  // groups: partial sums cost K*O adds each, under 1/32 of the products they sum
+  const double work = double(K) * O * s0.N * s0.ohw();
+  const int64_t groups = work < 2.0 * PARALLEL_GRAIN ? 1 :
+      std::max<int64_t>(1, std::min<int64_t>({chunks, 16, s0.N * s0.ohw() / 32}));
+  Frame partials(sizeof(T) * groups * K * O);
+  T* parts = (T*)partials.base;                              // groups x dw^T (K, O)
+  parallel_for(groups, 1, [&](int64_t g0, int64_t g1) {
+    const Conv2dShape s = conv_shape(shape);
+    const int64_t OHW = s.ohw();
+    Frame scratch(sizeof(T) * (K + (nb > 1 ? O : 0)) * nb * OHW);
+    T* col = (T*)scratch.base;
+    T* gt = col + K * nb * OHW;
+    for (int64_t gr = g0; gr < g1; ++gr) {
+      T* dwt = parts + gr * K * O;
+      const int64_t c0 = chunk_begin(chunks, groups, gr), c1 = chunk_begin(chunks, groups, gr + 1);
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t n0 = c * nb, n1 = std::min(s.N, n0 + nb), L = (n1 - n0) * OHW;
+        im2col(s, x, n0, n1, col);
+        matmul<T>(false, true, K, O, L, col, L, channel_major(s, g, n0, n1, gt), L, T(c > c0 ? 1 : 0),
+                  dwt, O);
+      }
+      if (c0 == c1) std::fill(dwt, dwt + K * O, T(0));
+    }
+  });
+  parallel_for(O, grain_for(double(K) * groups), [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o)
+      for (int64_t k = 0; k < K; ++k) {
+        T v = parts[k * O + o];
+        for (int64_t gr = 1; gr < groups; ++gr) v += parts[gr * K * O + k * O + o];
+        dw[o * K + k] = v;
+      }
+  });
 }
 
 // ------------------------------------------------------------------------------------------ pooling
@@ -245,11 +288,11 @@ template <class T>
 inline bool pool_takes(T v, T m) { return (v > m) | (v != v); }
 
 template <int KH, int KW, class T>
-inline void max_pool2d_tiled(const Pool2dShape& s, const T* x, T* out) {
+inline void max_pool2d_tiled(const Pool2dShape& s, const T* x, T* out, int64_t p0, int64_t p1) {
   const int64_t H = s.H, W = s.W, OH = s.OH, OW = s.OW, L = OW * KW;
   Frame scratch(sizeof(T) * OH * L);
   T* col = (T*)scratch.base;                              // (OH, L): maxima down each column
-  for (int64_t p = 0; p < s.planes; ++p) {
+  for (int64_t p = p0; p < p1; ++p) {
     for (int64_t oh = 0; oh < OH; ++oh) {
       const T* xr = x + p * H * W + oh * KH * W;
       T* cr = col + oh * L;
@@ -282,12 +325,13 @@ inline void max_pool2d_tiled(const Pool2dShape& s, const T* x, T* out) {
 // the last NaN, else the first maximum, so combining columns compares positions explicitly. The
 // column pass leaves, per input column, the winning row (or -1) and the cotangent to put there.
 template <int KH, int KW, class T>
-inline void max_pool2d_grad_tiled(const Pool2dShape& s, const T* x, const T* g, T* dx) {
+inline void max_pool2d_grad_tiled(const Pool2dShape& s, const T* x, const T* g, T* dx, int64_t p0,
+                                  int64_t p1) {
   const int64_t H = s.H, W = s.W, OH = s.OH, OW = s.OW, L = OW * KW;
   Frame scratch((sizeof(T) + sizeof(int32_t)) * OH * L);
   T* col = (T*)scratch.base;
   int32_t* row = (int32_t*)(col + OH * L);
-  for (int64_t p = 0; p < s.planes; ++p) {
+  for (int64_t p = p0; p < p1; ++p) {
     for (int64_t oh = 0; oh < OH; ++oh) {
       const T* xr = x + p * H * W + oh * KH * W;
       T* cr = col + oh * L;
@@ -343,70 +387,84 @@ inline void max_pool2d_grad_tiled(const Pool2dShape& s, const T* x, const T* g, 
   }
 }
 
+// Planes (image x channel) are independent: threads take contiguous runs of them.
+template <class F>
+inline void pool_planes(const Pool2dShape& s, F&& f) {
+  parallel_for(s.planes, grain_for(double(s.H) * s.W * 2), f);
+}
+
 // out = the windows' maxima, idx = where they came from (either may be null)
 template <class T>
 inline void max_pool2d(const Pool2dShape& s, const T* x, T* out, int64_t* idx) {
-  if (out && !idx && pool_tiles(s, 2, 2)) return max_pool2d_tiled<2, 2>(s, x, out);
-  if (out && !idx && pool_tiles(s, 3, 3)) return max_pool2d_tiled<3, 3>(s, x, out);
-  Frame scratch(out ? 0 : sizeof(T) * s.OW);
-  for (int64_t p = 0; p < s.planes; ++p)
-    for (int64_t oh = 0; oh < s.OH; ++oh) {
-      const int64_t o = (p * s.OH + oh) * s.OW;
-      max_pool_row(s, x, p, oh, out ? out + o : (T*)scratch.base, idx ? idx + o : nullptr);
-    }
+  pool_planes(s, [&](int64_t p0, int64_t p1) {
+    if (out && !idx && pool_tiles(s, 2, 2)) return max_pool2d_tiled<2, 2>(s, x, out, p0, p1);
+    if (out && !idx && pool_tiles(s, 3, 3)) return max_pool2d_tiled<3, 3>(s, x, out, p0, p1);
+    Frame scratch(out ? 0 : sizeof(T) * s.OW);
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < s.OH; ++oh) {
+        const int64_t o = (p * s.OH + oh) * s.OW;
+        max_pool_row(s, x, p, oh, out ? out + o : (T*)scratch.base, idx ? idx + o : nullptr);
+      }
+  });
 }
 
 // dx = g routed to each window's first maximum (max pooling's gradient), in one pass over x
 template <class T>
 inline void max_pool2d_grad(const Pool2dShape& s, const T* x, const T* g, T* dx) {
-  if (pool_tiles(s, 2, 2)) return max_pool2d_grad_tiled<2, 2>(s, x, g, dx);
-  if (pool_tiles(s, 3, 3)) return max_pool2d_grad_tiled<3, 3>(s, x, g, dx);
-  Frame scratch((sizeof(T) + sizeof(int64_t)) * s.OW);
-  int64_t* at = (int64_t*)scratch.base;
-  T* best = (T*)(at + s.OW);
-  std::fill(dx, dx + s.planes * s.H * s.W, T(0));
-  for (int64_t p = 0; p < s.planes; ++p)
-    for (int64_t oh = 0; oh < s.OH; ++oh) {
-      max_pool_row(s, x, p, oh, best, at);
-      const T* gr = g + (p * s.OH + oh) * s.OW;
-      for (int64_t ow = 0; ow < s.OW; ++ow) dx[at[ow]] += gr[ow];
-    }
+  pool_planes(s, [&](int64_t p0, int64_t p1) {
+    if (pool_tiles(s, 2, 2)) return max_pool2d_grad_tiled<2, 2>(s, x, g, dx, p0, p1);
+    if (pool_tiles(s, 3, 3)) return max_pool2d_grad_tiled<3, 3>(s, x, g, dx, p0, p1);
+    Frame scratch((sizeof(T) + sizeof(int64_t)) * s.OW);
+    int64_t* at = (int64_t*)scratch.base;
+    T* best = (T*)(at + s.OW);
+    std::fill(dx + p0 * s.H * s.W, dx + p1 * s.H * s.W, T(0));
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < s.OH; ++oh) {
+        max_pool_row(s, x, p, oh, best, at);
+        const T* gr = g + (p * s.OH + oh) * s.OW;
+        for (int64_t ow = 0; ow < s.OW; ++ow) dx[at[ow]] += gr[ow];
+      }
+  });
 }
 
 // out = the window's mean over KH*KW positions (padding counts as zeros: count_include_pad)
 template <class T>
 inline void avg_pool2d(const Pool2dShape& s, const T* x, T* out) {
   const T scale = T(1) / T(s.KH * s.KW);
-  for (int64_t p = 0; p < s.planes; ++p) {
-    const T* plane = x + p * s.H * s.W;
-    for (int64_t oh = 0; oh < s.OH; ++oh)
-      for (int64_t ow = 0; ow < s.OW; ++ow) {
-        const int64_t h0 = oh * s.SH - s.PH, w0 = ow * s.SW - s.PW;
-        const int64_t h1 = std::min(h0 + s.KH, s.H), w1 = std::min(w0 + s.KW, s.W);
-        T acc = 0;
-        for (int64_t ih = std::max(h0, int64_t(0)); ih < h1; ++ih)
-          for (int64_t iw = std::max(w0, int64_t(0)); iw < w1; ++iw) acc += plane[ih * s.W + iw];
-        out[(p * s.OH + oh) * s.OW + ow] = acc * scale;
-      }
-  }
+  pool_planes(s, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const T* plane = x + p * s.H * s.W;
+      for (int64_t oh = 0; oh < s.OH; ++oh)
+        for (int64_t ow = 0; ow < s.OW; ++ow) {
+          const int64_t h0 = oh * s.SH - s.PH, w0 = ow * s.SW - s.PW;
+          const int64_t h1 = std::min(h0 + s.KH, s.H), w1 = std::min(w0 + s.KW, s.W);
+          T acc = 0;
+          for (int64_t ih = std::max(h0, int64_t(0)); ih < h1; ++ih)
+            for (int64_t iw = std::max(w0, int64_t(0)); iw < w1; ++iw) acc += plane[ih * s.W + iw];
+          out[(p * s.OH + oh) * s.OW + ow] = acc * scale;
+        }
+    }
+  });
 }
 
 // dx = the transpose of avg_pool2d applied to g
 template <class T>
 inline void avg_pool2d_grad(const Pool2dShape& s, const T* g, T* dx) {
   const T scale = T(1) / T(s.KH * s.KW);
-  std::fill(dx, dx + s.planes * s.H * s.W, T(0));
-  for (int64_t p = 0; p < s.planes; ++p) {
-    T* plane = dx + p * s.H * s.W;
-    for (int64_t oh = 0; oh < s.OH; ++oh)
-      for (int64_t ow = 0; ow < s.OW; ++ow) {
-        const int64_t h0 = oh * s.SH - s.PH, w0 = ow * s.SW - s.PW;
-        const int64_t h1 = std::min(h0 + s.KH, s.H), w1 = std::min(w0 + s.KW, s.W);
-        const T v = g[(p * s.OH + oh) * s.OW + ow] * scale;
-        for (int64_t ih = std::max(h0, int64_t(0)); ih < h1; ++ih)
-          for (int64_t iw = std::max(w0, int64_t(0)); iw < w1; ++iw) plane[ih * s.W + iw] += v;
-      }
-  }
+  pool_planes(s, [&](int64_t p0, int64_t p1) {
+    std::fill(dx + p0 * s.H * s.W, dx + p1 * s.H * s.W, T(0));
+    for (int64_t p = p0; p < p1; ++p) {
+      T* plane = dx + p * s.H * s.W;
+      for (int64_t oh = 0; oh < s.OH; ++oh)
+        for (int64_t ow = 0; ow < s.OW; ++ow) {
+          const int64_t h0 = oh * s.SH - s.PH, w0 = ow * s.SW - s.PW;
+          const int64_t h1 = std::min(h0 + s.KH, s.H), w1 = std::min(w0 + s.KW, s.W);
+          const T v = g[(p * s.OH + oh) * s.OW + ow] * scale;
+          for (int64_t ih = std::max(h0, int64_t(0)); ih < h1; ++ih)
+            for (int64_t iw = std::max(w0, int64_t(0)); iw < w1; ++iw) plane[ih * s.W + iw] += v;
+        }
+    }
+  });
 }
 
 // ------------------------------------------------------------------------------------------ random
@@ -427,11 +485,13 @@ inline uint64_t random_key(int64_t seed, int64_t counter, int64_t stream) {
 template <class T>
 inline void random_uniform(int64_t seed, int64_t counter, int64_t stream, T* out, int64_t n) {
   const uint64_t key = random_key(seed, counter, stream);
-  for (int64_t i = 0; i < n; ++i) {
-    const uint64_t bits = mix64(key + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
-    if (sizeof(T) == 4) out[i] = T(bits >> 40) * T(1.0 / 16777216.0);
-    else out[i] = T(bits >> 11) * T(1.0 / 9007199254740992.0);
-  }
+  parallel_for(n, grain_for(8), [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const uint64_t bits = mix64(key + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
+      if (sizeof(T) == 4) out[i] = T(bits >> 40) * T(1.0 / 16777216.0);
+      else out[i] = T(bits >> 11) * T(1.0 / 9007199254740992.0);
+    }
+  });
 }
 
 }  // namespace stage

@@ -42,6 +42,14 @@ inline OuterRegistry<T>& outer_registry() {
   return r;
 }
 
+// a slot for a new ref: one whose ref was flushed or forgotten, else a new one (null: full)
+template <class T>
+inline OuterBatch<T>* free_slot(OuterRegistry<T>& r) {
+  for (int i = 0; i < r.used; ++i)
+    if (!r.batches[i].ref) return &r.batches[i];
+  return r.used < OuterRegistry<T>::MAX ? &r.batches[r.used++] : nullptr;
+}
+
 template <class T>
 inline void flush_batch(OuterBatch<T>& b) {
   if (b.count)
@@ -62,11 +70,11 @@ inline void defer_rows(T* ref, const T* a, const T* b, int64_t m, int64_t n, int
   for (int i = 0; i < r.used; ++i)
     if (r.batches[i].ref == ref) { e = &r.batches[i]; break; }
   if (!e) {
-    if (r.used == OuterRegistry<T>::MAX) {       // full: apply this one immediately
+    e = free_slot(r);
+    if (!e) {                                     // full: apply this one immediately
       matmul<T>(true, false, m, n, k, a, m, b, n, T(1), ref, n);
       return;
     }
-    e = &r.batches[r.used++];
     e->ref = ref; e->m = m; e->n = n; e->count = 0; e->blank = false;
   }
   if (e->count + k > 1024) flush_batch(*e);       // bounded memory: apply what is there
@@ -112,11 +120,12 @@ inline void defer_blank(T* ref, int64_t m, int64_t n) {
   OuterRegistry<T>& r = outer_registry<T>();
   for (int i = 0; i < r.used; ++i)
     if (r.batches[i].ref == ref) { r.batches[i].count = 0; r.batches[i].ref = nullptr; }
-  if (r.used == OuterRegistry<T>::MAX) {                 // no slot: initialise it after all
+  OuterBatch<T>* slot = free_slot(r);
+  if (!slot) {                                           // no slot: initialise it after all
     std::fill(ref, ref + m * n, T(0));
     return;
   }
-  OuterBatch<T>& e = r.batches[r.used++];
+  OuterBatch<T>& e = *slot;
   e.ref = ref; e.m = m; e.n = n; e.count = 0; e.blank = true;
 }
 

@@ -151,8 +151,22 @@ inline void trampoline() {
   asan_start_switch(nullptr, j->caller_bottom, j->caller_size);   // this stack is done with
 }   // returning resumes uc_link (the caller)
 
+// While a call runs, the pool's idle workers may spin briefly between its parallel loops; between
+// calls they sleep. BLAS itself runs single-threaded on the pool's threads (kernels.h splits big
+// products), so OpenBLAS's own threads stay idle.
+struct PoolCall {
+  PoolCall() {
+    static const bool single_threaded_blas = (STAGE_BLAS(openblas_set_num_threads)(1), true);
+    (void)single_threaded_blas;
+    stage_pool_call_begin();
+  }
+  ~PoolCall() { stage_pool_call_end(); }
+  PoolCall(const PoolCall&) = delete;
+};
+
 template <class F>
 inline int run(F&& f, bool big_stack) {
+  PoolCall pool_call;
   error_message()[0] = 0;
   reset_deferred();
   SigintScope sigint;
@@ -201,9 +215,16 @@ inline int run(F&& f, bool big_stack) {
 
 }  // namespace stage
 
+#include "examples.h"   // parallel examples (st.parallel_map): fibers on the thread pool
+
 #define STAGE_EXPORT __attribute__((visibility("default")))
 extern "C" {
 STAGE_EXPORT const char* stage_last_error() { return stage::error_message(); }
-STAGE_EXPORT void stage_set_num_threads(int n) { STAGE_BLAS(openblas_set_num_threads)(n); }
+// the threads of stage's pool (parallel loops and BLAS products alike); OpenBLAS keeps one
+STAGE_EXPORT void stage_set_num_threads(int n) {
+  STAGE_BLAS(openblas_set_num_threads)(1);
+  stage_pool_set_size(n);
+}
+STAGE_EXPORT int stage_get_num_threads() { return stage_pool_size(); }
 STAGE_EXPORT void stage_catch_interrupts(int on) { stage::catch_interrupts() = on != 0; }
 }

@@ -110,6 +110,39 @@ inline void matvec(const T* A, int64_t lda, const T* b, T* C, int64_t incc, int6
 
 template <class T> struct same { using type = T; };   // keeps an argument out of deduction
 
+// Multiply-adds per block of a product split between threads: each block repacks the operand it
+// shares with the others, which costs about 1/40 of this much work.
+constexpr double GEMM_BLOCK_WORK = double(1 << 22);
+
+// A product big enough to gain from threads is split into blocks of rows of C (or of columns, when
+// C is wider than tall), each one single-threaded gemm: the blocks depend on the shape alone, so
+// every element of C is computed by the same gemm call whatever the number of threads -- and
+// OpenBLAS's own threads, which would run next to stage's, are never used.
+template <class T>
+inline void gemm_blocks(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+                        const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  const bool rows = M >= N;
+  const int64_t D = rows ? M : N;
+  const int64_t blocks = std::min<int64_t>({int64_t(double(M) * N * K / GEMM_BLOCK_WORK), D / 32, 16});
+  if (blocks <= 1) {
+    blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)N, (int)K, T(1), A, (int)lda,
+              B, (int)ldb, beta, C, (int)ldc);
+    return;
+  }
+  auto edge = [&](int64_t b) { return b == blocks ? D : (D * b / blocks) & ~int64_t(15); };
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t lo = edge(b), n = edge(b + 1) - lo;
+      if (rows)
+        blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)n, (int)N, (int)K, T(1),
+                  ta ? A + lo : A + lo * lda, (int)lda, B, (int)ldb, beta, C + lo * ldc, (int)ldc);
+      else
+        blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)n, (int)K, T(1), A,
+                  (int)lda, tb ? B + lo * ldb : B + lo, (int)ldb, beta, C + lo, (int)ldc);
+    }
+  });
+}
+
 template <class T>
 inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
                    const T* B, int64_t ldb, typename same<T>::type beta, T* C, int64_t ldc) {
@@ -171,8 +204,7 @@ inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A
     else blas_gemv(Trans, (int)K, (int)N, T(1), B, (int)ldb, A, ta ? (int)lda : 1, beta, C, 1);
     return;
   }
-  blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)N, (int)K, T(1), A, (int)lda, B,
-            (int)ldb, beta, C, (int)ldc);
+  gemm_blocks<T>(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
 
 // ------------------------------------------------------------------------------------------ reductions
@@ -195,7 +227,8 @@ inline void argmax(const T* x, int64_t* out, int64_t outer, int64_t n, int64_t i
 // general strided case keeps plain loops.
 template <class T, bool LOG>
 inline void softmax_impl(const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
-  for (int64_t o = 0; o < outer; ++o)
+  parallel_for(outer, grain_for(double(n) * inner * 8), [&](int64_t o0, int64_t o1) {
+  for (int64_t o = o0; o < o1; ++o)
     for (int64_t j = 0; j < inner; ++j) {
       const T* p = x + o * n * inner + j;
       T* q = out + o * n * inner + j;
@@ -233,6 +266,7 @@ inline void softmax_impl(const T* x, T* out, int64_t outer, int64_t n, int64_t i
         for (int64_t i = 0; i < n; ++i) q[i * inner] *= r;
       }
     }
+  });
 }
 template <class T> inline void softmax(const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
   softmax_impl<T, false>(x, out, outer, n, inner);
@@ -299,65 +333,83 @@ inline void block_exp(const T* x, int64_t rows, int64_t C, const T* m, T* e, T* 
 
 constexpr int64_t CE_BLOCK = 4096;      // elements per block of rows (on the stack)
 
-// log_softmax + nll_loss; reduction 0 mean, 1 sum, 2 none
+// log_softmax + nll_loss; reduction 0 mean, 1 sum, 2 none. Blocks of rows are independent: threads
+// share them out, and the loss is the sum of the blocks' sums in block order (blocks fixed by the
+// number of classes: the same sum for any number of threads).
 template <class T, class I>
 inline void cross_entropy(const T* x, const I* target, T* out, int64_t N, int64_t C, int reduction,
                           int64_t ignore_index, const char* where) {
+  const int64_t rows_per = C > 0 && C <= CE_BLOCK ? CE_BLOCK / C : 1;
+  const int64_t nblocks = (N + rows_per - 1) / rows_per;
+  Frame partial(nblocks * (sizeof(T) + sizeof(int64_t)));
+  T* totals = (T*)partial.base;
+  int64_t* counts = (int64_t*)(totals + nblocks);
+  parallel_for(nblocks, grain_for(double(rows_per) * C * 8), [&](int64_t b0, int64_t b1) {
+    T e[CE_BLOCK], m[CE_BLOCK], sums[CE_BLOCK];
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t r0 = b * rows_per, rows = std::min(rows_per, N - r0);
+      T total = 0;
+      int64_t count = 0;
+      const T* xb = x + r0 * C;
+      if (C <= CE_BLOCK) {
+        row_max(xb, rows, C, m);
+        block_exp(xb, rows, C, m, e, sums);
+      }
+      for (int64_t i = 0; i < rows; ++i) {
+        const int64_t t = (int64_t)target[r0 + i];
+        T v = 0;
+        if (t != ignore_index) {
+          if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
+          const T* p = xb + i * C;
+          if (C > CE_BLOCK) {                    // very wide rows: one at a time, no scratch
+            T mm = p[0], ss = 0;
+            for (int64_t j = 1; j < C; ++j) mm = p[j] > mm || p[j] != p[j] ? p[j] : mm;
+            for (int64_t j = 0; j < C; ++j) ss += stage::exp(p[j] - mm);
+            m[i] = mm; sums[i] = ss;
+          }
+          v = m[i] + std::log(sums[i]) - p[t];
+          ++count;
+        }
+        if (reduction == 2) out[r0 + i] = v; else total += v;
+      }
+      totals[b] = total;
+      counts[b] = count;
+    }
+  });
   T total = 0;
   int64_t count = 0;
-  T e[CE_BLOCK], m[CE_BLOCK], sums[CE_BLOCK];
-  const int64_t rows_per = C > 0 && C <= CE_BLOCK ? CE_BLOCK / C : 1;
-  for (int64_t r0 = 0; r0 < N; r0 += rows_per) {
-    const int64_t rows = std::min(rows_per, N - r0);
-    const T* xb = x + r0 * C;
-    if (C <= CE_BLOCK) {
-      row_max(xb, rows, C, m);
-      block_exp(xb, rows, C, m, e, sums);
-    }
-    for (int64_t i = 0; i < rows; ++i) {
-      const int64_t t = (int64_t)target[r0 + i];
-      T v = 0;
-      if (t != ignore_index) {
-        if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
-        const T* p = xb + i * C;
-        if (C > CE_BLOCK) {                    // very wide rows: one at a time, no scratch
-          T mm = p[0], ss = 0;
-          for (int64_t j = 1; j < C; ++j) mm = p[j] > mm || p[j] != p[j] ? p[j] : mm;
-          for (int64_t j = 0; j < C; ++j) ss += stage::exp(p[j] - mm);
-          m[i] = mm; sums[i] = ss;
-        }
-        v = m[i] + std::log(sums[i]) - p[t];
-        ++count;
-      }
-      if (reduction == 2) out[r0 + i] = v; else total += v;
-    }
+  for (int64_t b = 0; b < nblocks; ++b) {
+    total += totals[b];
+    count += counts[b];
   }
   if (reduction == 1) *out = total;
   if (reduction == 0) *out = total / T(count);
 }
 
-// d/dx of the per-row losses, weighted: (softmax(x) - onehot(target)) * w
+// d/dx of the per-row losses, weighted: (softmax(x) - onehot(target)) * w; rows independent
 template <class T, class I>
 inline void cross_entropy_grad(const T* x, const I* target, const T* w, T* out, int64_t N, int64_t C,
                                int64_t ignore_index, const char* where) {
-  T m[CE_BLOCK], sums[CE_BLOCK];
-  for (int64_t r0 = 0; r0 < N; r0 += CE_BLOCK) {
-    const int64_t rows = std::min(CE_BLOCK, N - r0);
-    row_max(x + r0 * C, rows, C, m);
-    block_exp(x + r0 * C, rows, C, m, out + r0 * C, sums);     // the output is the scratch
-    for (int64_t i = 0; i < rows; ++i) {
-      const int64_t n = r0 + i;
-      T* q = out + n * C;
-      const T r = w[n] / sums[i];
+  parallel_for(N, grain_for(double(C) * 8), [&](int64_t n0, int64_t n1) {
+    T m[CE_BLOCK], sums[CE_BLOCK];
+    for (int64_t r0 = n0; r0 < n1; r0 += CE_BLOCK) {
+      const int64_t rows = std::min(CE_BLOCK, n1 - r0);
+      row_max(x + r0 * C, rows, C, m);
+      block_exp(x + r0 * C, rows, C, m, out + r0 * C, sums);     // the output is the scratch
+      for (int64_t i = 0; i < rows; ++i) {
+        const int64_t n = r0 + i;
+        T* q = out + n * C;
+        const T r = w[n] / sums[i];
 #pragma omp simd
-      for (int64_t j = 0; j < C; ++j) q[j] *= r;
-      const int64_t t = (int64_t)target[n];
-      if (t != ignore_index) {
-        if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
-        q[t] -= w[n];
+        for (int64_t j = 0; j < C; ++j) q[j] *= r;
+        const int64_t t = (int64_t)target[n];
+        if (t != ignore_index) {
+          if (t < 0 || t >= C) fail(INDEX_ERROR, "cross_entropy: target %lld is out of range for %lld classes (%s)", t, C, where);
+          q[t] -= w[n];
+        }
       }
     }
-  }
+  });
 }
 
 // ------------------------------------------------------------------------------------------ gathers
@@ -365,13 +417,15 @@ inline void cross_entropy_grad(const T* x, const I* target, const T* w, T* out, 
 template <class T, class I>
 inline void take(const T* a, const I* idx, T* out, int64_t outer, int64_t n, int64_t nidx,
                  int64_t inner, const char* where) {
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t j = 0; j < nidx; ++j) {
+  parallel_for(outer * nidx, grain_for(double(inner)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t o = r / nidx, j = r % nidx;
       int64_t i = (int64_t)idx[j];
       if (i < -n || i >= n) fail(INDEX_ERROR, "take: index %lld is out of bounds for size %lld (%s)", i, n, where);
       if (i < 0) i += n;
-      std::memcpy(out + (o * nidx + j) * inner, a + (o * n + i) * inner, sizeof(T) * inner);
+      std::memcpy(out + r * inner, a + (o * n + i) * inner, sizeof(T) * inner);
     }
+  });
 }
 
 template <class T, class I>

@@ -1,6 +1,7 @@
 // stage runtime: what generated code includes. Errors (thrown as stage::Error and turned into return
 // codes at the entry), the per-thread arena, non-owning closures (fref), the big stack that recursive
-// programs run on, and the kernels (elementwise helpers, reductions, BLAS wrappers, nn kernels).
+// programs run on, parallel loops, and the kernels (elementwise helpers, reductions, BLAS wrappers,
+// nn kernels).
 #pragma once
 #include <cstdint>
 #include <cstddef>
@@ -261,6 +262,7 @@ template <class T> inline T pymod(T a, T b) {
 
 }  // namespace stage
 
+#include "parallel.h"   // parallel loops over the thread pool (pool.h)
 #include "kernels.h"
 #include "deferred.h"
 #include "print.h"        // st.print

@@ -175,27 +175,42 @@ def _feature_flags(feature: str):
     raise ValueError(f"unknown runtime feature {feature!r}")
 
 
+# The thread pool every library links (runtime_cpp/stage/pool_impl.h): one shared library per
+# process, so all of stage's libraries share one set of threads.
+POOL_SOURCE = '#include "stage/pool_impl.h"\n'
+POOL_FLAGS = ["-O2"]
+
+
+@functools.lru_cache(maxsize=None)
+def pool_library() -> Path:
+    """The thread pool's shared library (built into the cache once, like any library)."""
+    return build(POOL_SOURCE, " ".join(POOL_FLAGS), sanitize="", link=False)
+
+
 def command(src: str, out: str, cxxflags: Optional[str] = None,
-            sanitize: Optional[str] = None, requires: Sequence[str] = ()) -> List[str]:
+            sanitize: Optional[str] = None, requires: Sequence[str] = (),
+            link: bool = True) -> List[str]:
     san = sanitizers(sanitize)
     extra = [f"-fsanitize={','.join(san)}", "-fno-omit-frame-pointer", "-g",
              "-DSTAGE_SANITIZE=1"] if san else []
     feat_c, feat_l = [], []
     for f in requires:
-        c, link = _feature_flags(f)
-        feat_c, feat_l = feat_c + c, feat_l + link
+        c, lf = _feature_flags(f)
+        feat_c, feat_l = feat_c + c, feat_l + lf
+    libs = [str(pool_library())] + blas_link_flags() if link else []
     return [compiler()] + opt_flags(cxxflags) + BASE_FLAGS + extra + \
-        [f"-I{RUNTIME_DIR}"] + feat_c + [src, "-o", out] + blas_link_flags() + feat_l
+        [f"-I{RUNTIME_DIR}"] + feat_c + [src, "-o", out] + libs + feat_l
 
 
 def build(source: str, cxxflags: Optional[str] = None, sanitize: Optional[str] = None,
-          requires: Sequence[str] = ()) -> Path:
+          requires: Sequence[str] = (), link: bool = True) -> Path:
     """The path of a shared library built from `source`: from the cache when a verified copy is
     there, else compiled (under the key's lock) and published. `requires` names runtime features
-    that bring their own compile and link flags ("mpi")."""
+    that bring their own compile and link flags ("mpi"); `link`: against the thread pool and BLAS
+    (everything but the pool itself)."""
     from .. import __version__
     t0 = time.perf_counter()
-    cmd_shape = command("SRC", "OUT", cxxflags, sanitize, requires)
+    cmd_shape = command("SRC", "OUT", cxxflags, sanitize, requires, link)
     key = hashlib.sha256("\0".join([source, " ".join(cmd_shape), compiler_version(cmd_shape[0]),
                                     runtime_hash(), __version__]).encode()).hexdigest()[:32]
     d = cache_dir() / key[:2]
@@ -219,7 +234,7 @@ def build(source: str, cxxflags: Optional[str] = None, sanitize: Optional[str] =
             fd, tmp = tempfile.mkstemp(prefix=f"{key}.", suffix=".so.tmp", dir=d)
             os.close(fd)
             try:
-                cmd = command(str(src), tmp, cxxflags, sanitize, requires)
+                cmd = command(str(src), tmp, cxxflags, sanitize, requires, link)
                 rc, _, err = run(cmd, timeout)
                 if rc != 0:
                     raise CompileError(f"C++ compilation failed (source kept at {src}):\n"
@@ -231,7 +246,8 @@ def build(source: str, cxxflags: Optional[str] = None, sanitize: Optional[str] =
                                        f"{'no library' if not magic else 'not a shared library'} "
                                        f"(source kept at {src}):\n{' '.join(cmd)}\n{err[-2000:]}")
                 cache.publish(Path(tmp), so, key)
-                BUILDS["count"] += 1
+                if link:                # the thread pool's own library is not a program's
+                    BUILDS["count"] += 1
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)

@@ -85,6 +85,27 @@ class Context:
         for lay in layouts:
             self._lw.use(lay)
 
+    def add_into(self, target: Layout, src: Layout) -> List[Stmt]:
+        """target[...] += src[...] elementwise."""
+        return self._lw.loops.add(target, src)
+
+    def fill(self, target: Layout, value: str) -> List[Stmt]:
+        return self._lw.loops.fill(target, value)
+
+    def new_buffer(self, prefix: str, t) -> Layout:
+        """A fresh buffer of type t in the current function's frame (declared here)."""
+        return self._lw.new_buffer(self._lw.fresh(prefix), t)
+
+    def captures_used_here(self, fn):
+        """The buffers native function fn captures are used here (it runs here)."""
+        lw = self._lw
+        for bid in fn.captures:
+            lw._use_buffer(lw.buf_of[bid])
+
+    def may_defer(self, elem) -> bool:
+        """Whether refs of this type may hold deferred rank-1 products (to flush)."""
+        return self._lw._may_defer(elem)
+
     def materialize(self, lay: Layout) -> Layout:
         """A contiguous copy of a layout in a new buffer (emitted here)."""
         return self._lw.materialize(lay)

@@ -4,8 +4,13 @@ Statements are small objects: a C++ statement or declaration (`Line`), a comment
 its pragma (`For`), a branch (`If`), `while (true)` (`While`), a braced block (`Scope`), a closure definition (`Lambda`), and
 the declarations whose text is only known once the function's frame is planned (`BufferDecl`,
 `FrameDecl`). Fused elementwise chains, reductions, zero-fills, copies, kernel calls and control flow
-are all built as these; `render` prints a statement list with two-space indentation. A parallel
-backend marks a `For` with its own pragma.
+are all built as these; `render` prints a statement list with two-space indentation.
+
+Parallel loops: a `For` whose `parallel` is set (its grain: iterations per thread at least) runs on
+stage's thread pool, each thread over a contiguous range of its iterations; a `Parallel` statement
+runs its body once per range `[lo, hi)` of an index space, for nests whose parallel dimension is not
+the outermost loop (a reduction over the batch, kept per channel). Both print as one call of
+`stage::parallel_for` (runtime_cpp/stage/parallel.h) with the loop as a lambda.
 """
 from __future__ import annotations
 
@@ -32,12 +37,26 @@ class Comment(Stmt):
 
 @dataclass
 class For(Stmt):
-    """`for (int64_t var = start; var < extent; ++var) { body }`, with an optional pragma line."""
+    """`for (int64_t var = start; var < extent; ++var) { body }`, with an optional pragma line; with
+    `parallel` (a grain: the fewest iterations worth a thread), its iterations are shared out between
+    threads in contiguous ranges (the iterations must be independent; `start` must be 0)."""
     var: str
     extent: Union[int, str]
     body: List[Stmt]
     pragma: Optional[str] = None
     start: Union[int, str] = 0
+    parallel: Optional[int] = None
+
+
+@dataclass
+class Parallel(Stmt):
+    """`body` once per contiguous range [lo, hi) of [0, extent) (at least `grain` long), on the thread
+    pool: the body's loops use the C++ names `lo` and `hi` as bounds."""
+    lo: str
+    hi: str
+    extent: Union[int, str]
+    grain: int
+    body: List[Stmt]
 
 
 @dataclass
@@ -112,6 +131,17 @@ def _render(stmts, indent, used, out):
                 out.append(pad + s.text)
         elif isinstance(s, Comment):
             out.append(f"{pad}// {s.text}")
+        elif isinstance(s, For) and s.parallel is not None:
+            if s.start != 0:
+                raise ValueError("loopir: a parallel For starts at 0")
+            lo, hi = f"{s.var}_lo", f"{s.var}_hi"
+            inner = For(s.var, hi, s.body, s.pragma, start=lo)
+            _render([Parallel(lo, hi, s.extent, s.parallel, [inner])], indent, used, out)
+        elif isinstance(s, Parallel):
+            out.append(f"{pad}stage::parallel_for({s.extent}, {s.grain}, [&](int64_t {s.lo}, "
+                       f"int64_t {s.hi}) {{")
+            _render(s.body, indent + 1, used, out)
+            out.append(pad + "});")
         elif isinstance(s, For):
             if s.pragma:
                 out.append(f"{pad}#pragma {s.pragma}")

@@ -4,17 +4,21 @@ A fused chain is evaluated per element as one statement per op (`const float v7 
 Every input is read through its layout (broadcast inputs have stride 0), so broadcasting, transposed
 and sliced inputs need no copies. Adjacent dimensions that are contiguous for every operand collapse
 into one loop; the innermost loop carries `#pragma omp simd` (with a reduction clause for
-reductions), which lets g++ vectorise them.
+reductions), which lets g++ vectorise them. Loops with enough work run on several threads
+(`codegen.parallel` decides; results do not depend on the number of threads).
 """
 from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
+import math
+
 from ..ir.graph import Const, Exp, Node, Sym
 from ..ir.ops import OPS
+from . import parallel
 from .cpp import ctype, literal
 from .layout import Layout, contiguous_strides
-from .loopir import For, Line, Stmt
+from .loopir import For, Line, Parallel, Stmt
 from .lowerings import LOWERINGS
 
 
@@ -48,6 +52,22 @@ def _nest(extents, body: List[Stmt], inner_pragma: Optional[str], start_var=0) -
         body = [For(f"i{start_var + k}", extents[k], body,
                     inner_pragma if k == len(extents) - 1 else None)]
     return body
+
+
+def _find_loop(stmts: List[Stmt], var: str) -> Optional[For]:
+    for st in stmts:
+        if isinstance(st, For):
+            if st.var == var:
+                return st
+            hit = _find_loop(st.body, var)
+            if hit is not None:
+                return hit
+    return None
+
+
+def _work(nodes) -> int:
+    """Element-operations per element of a fused loop: its loads and stores, and each op's cost."""
+    return 1 + sum(getattr(LOWERINGS[n.op], "cost", 1) for n in nodes)
 
 
 class LoopEmitter:
@@ -142,19 +162,26 @@ class LoopEmitter:
         """target[...] (+)= root, for every element of target's shape."""
         nodes, leaf_ix, leaves, key = self._tree(root, target.shape, expand_root)
         return self._loop(target, leaves, lambda loads: self._statements(
-            nodes, leaf_ix, key, root, loads), accumulate)
+            nodes, leaf_ix, key, root, loads), accumulate, _work(nodes))
 
     def copy(self, target: Layout, src: Layout) -> List[Stmt]:
         if src.shape != target.shape:
             src = src.broadcast_to(target.shape)
         return self._loop(target, [src], lambda loads: ([], loads[0]), False)
 
+    def add(self, target: Layout, src: Layout) -> List[Stmt]:
+        if src.shape != target.shape:
+            src = src.broadcast_to(target.shape)
+        return self._loop(target, [src], lambda loads: ([], loads[0]), True)
+
     def fill(self, target: Layout, value: str) -> List[Stmt]:
         return self._loop(target, [], lambda loads: ([], value), False)
 
-    def _loop(self, target, leaves: List[Layout], body, accumulate: bool) -> List[Stmt]:
+    def _loop(self, target, leaves: List[Layout], body, accumulate: bool, work: int = 1) -> List[Stmt]:
         """One loop nest over target's shape: body(loads) gives (statements, value); with a list of
-        targets (the same shape), body gives one value per target, all stored after every read."""
+        targets (the same shape), body gives one value per target, all stored after every read.
+        `work`: element-operations per element (the outermost loop runs on several threads when
+        the whole is worth it)."""
         targets = target if isinstance(target, list) else [target]
         op = "+=" if accumulate else "="
         shape = targets[0].shape
@@ -175,7 +202,11 @@ class LoopEmitter:
         idx = [_index([(vars_[k], dims[k][2][j]) for k in range(len(dims))]) for j in range(len(lays))]
         stmts, expr = body([lf.at(i) for lf, i in zip(leaves, idx[nt:])])
         inner = [Line(s) for s in stmts + assign(idx[:nt], expr)]
-        return _nest([d[0] for d in dims], inner, "omp simd")
+        nest = _nest([d[0] for d in dims], inner, "omp simd")
+        per_iter = work * math.prod(d[0] for d in dims[1:]) * len(targets)
+        if parallel.worth(dims[0][0], per_iter) and all(dims[0][2][j] for j in range(nt)):
+            nest[0].parallel = parallel.grain(per_iter)     # each iteration its own outputs
+        return nest
 
     def stores(self, targets: List[Layout], roots: List[Exp], accumulate=False) -> List[Stmt]:
         """targets[k][...] (+)= roots[k] for every k in one loop (in-place updates of several arrays
@@ -183,7 +214,7 @@ class LoopEmitter:
         subexpressions computed once."""
         nodes, leaf_ix, leaves, key = self._tree(list(roots), targets[0].shape)
         return self._loop(list(targets), leaves, lambda loads: self._statements(
-            nodes, leaf_ix, key, list(roots), loads), accumulate)
+            nodes, leaf_ix, key, list(roots), loads), accumulate, _work(nodes))
 
     # ------------------------------------------------------------------------------ reductions
     def reduce(self, n: Node, into: Optional[Layout] = None) -> List[Stmt]:
@@ -250,7 +281,12 @@ class LoopEmitter:
             if x.type.dtype != out_t.dtype:
                 expr = f"static_cast<{T}>({expr})"
             return stmts, expr
+        work = _work(nodes) * x.type.size
         if scalar_out:
+            chunked = self._chunked(out.base, T, init, combine, dims, work,
+                                    lambda acc: reduction(acc, *element()))
+            if chunked is not None:
+                return head + chunked
             decls, clause, body, after = reduction(out.base, *element())
             return head + decls + _nest([d[0] for d in dims], body, f"omp simd {clause}") + after
         ntrail = 0
@@ -265,11 +301,59 @@ class LoopEmitter:
         o = out.at(idx[0])
         if ntrail:
             acc = lw.fresh("acc")
+            last = [Line(f"{o} = {combine(o, acc) if needs_init or accumulate else acc};")]
+            if split == 0:           # everything reduced (into a 0-d ref): maybe in chunks
+                chunked = self._chunked(acc, T, init, combine, dims, work,
+                                        lambda a: reduction(a, *element()))
+                if chunked is not None:
+                    return stmts + [Line(f"{T} {acc} = {init};")] + chunked + last
             decls, clause, body, after = reduction(acc, *element())
             inner = [Line(f"{T} {acc} = {init};")] + decls + \
-                _nest([d[0] for d in dims[split:]], body, f"omp simd {clause}", split) + after + \
-                [Line(f"{o} = {combine(o, acc) if needs_init or accumulate else acc};")]
-            return stmts + _nest([d[0] for d in dims[:split]], inner, None)
+                _nest([d[0] for d in dims[split:]], body, f"omp simd {clause}", split) + after + last
+            return stmts + self._split_kept(_nest([d[0] for d in dims[:split]], inner, None), dims,
+                                            work)
         body_stmts, expr = element()
         inner = [Line(s) for s in body_stmts] + [Line(f"{o} = {combine(o, expr)};")]
-        return stmts + _nest([d[0] for d in dims[:split]], inner, "omp simd")
+        return stmts + self._split_kept(_nest([d[0] for d in dims[:split]], inner, "omp simd"),
+                                        dims, work)
+
+    def _split_kept(self, nest: List[Stmt], dims, work: float) -> List[Stmt]:
+        """A reduction's nest on several threads along its longest kept dimension: each thread
+        computes its own outputs, every one in the serial order (the same result for any number of
+        threads). Unchanged when not worth it."""
+        kept = [k for k, d in enumerate(dims) if d[1] == "k"]
+        if not kept:
+            return nest
+        k = max(kept, key=lambda j: (dims[j][0], -j))
+        per_iter = work / dims[k][0]
+        if not parallel.worth(dims[k][0], per_iter):
+            return nest
+        g = parallel.grain(per_iter)
+        if k == 0:
+            nest[0].parallel = g
+            return nest
+        loop = _find_loop(nest, f"i{k}")
+        lo, hi = self.lw.fresh("lo"), self.lw.fresh("hi")
+        loop.start, loop.extent = lo, hi
+        return [Parallel(lo, hi, dims[k][0], g, nest)]
+
+    def _chunked(self, target: str, T: str, init: str, combine, dims, work: float, make):
+        """target = combine(target, the reduction over all of dims), computed as partial results
+        over fixed chunks of the outermost dimension on several threads, combined in chunk order;
+        None when not worth it. `make(acc)` gives the reduction's (declarations, simd clause, loop
+        body, after the loop) into the accumulator `acc`."""
+        extent = dims[0][0]
+        nch = parallel.reduction_chunks(extent, work)
+        if nch < 2:
+            return None
+        lw = self.lw
+        c, c2, part, acc = lw.fresh("c"), lw.fresh("c"), lw.fresh("part"), lw.fresh("acc")
+        decls, clause, body, after = make(acc)
+        nest = _nest([d[0] for d in dims], body, f"omp simd {clause}")
+        nest[0].start = f"{c} * {extent} / {nch}"
+        nest[0].extent = f"({c} + 1) * {extent} / {nch}"
+        chunk = [Line(f"{T} {acc} = {init};")] + decls + nest + after + \
+            [Line(f"{part}[{c}] = {acc};")]
+        return [Line(f"{T} {part}[{nch}];"),
+                For(c, nch, chunk, parallel=1),
+                For(c2, nch, [Line(f"{target} = {combine(target, f'{part}[{c2}]')};")])]

@@ -249,3 +249,6 @@ def ad_remat(ad, node: Node, k):
 
 RULES = {"cond": ad_cond, "fori_loop": ad_fori, "while_loop": ad_while, "remat": ad_remat,
          "call": ad_call}
+
+from .parallel import ad_parallel_map  # noqa: E402  (it builds on the helpers above)
+RULES["parallel_map"] = ad_parallel_map

@@ -310,6 +310,9 @@ def _write_files(d: Path, exp: Export, ctx: dict):
         files[f"{exp.name}_params_blob.cpp"] = "export_blob.cpp.j2"
     for fname, tmpl in files.items():
         (src / fname).write_text(_render(tmpl, params_file=f"{exp.name}.safetensors", **ctx))
+    (src / f"{exp.name}_pool.cpp").write_text(
+        "// stage's thread pool (parallel loops, split BLAS products), compiled into the library.\n"
+        '#include "stage/pool_impl.h"\n')
     os.chmod(src / "build.sh", 0o755)
     (d / f"{exp.name}.safetensors").write_bytes(safetensors.save({p.name: p.array for p in exp.params}))
     (d / f"{exp.name}.h").write_text(_render("export_header.h.j2", **ctx))
@@ -343,7 +346,7 @@ def _context(exp: Export, opt: str) -> dict:
         offset += (p.nbytes + 63) // 64 * 64
     entries = [_entry_context(exp, e) for e in exp.entries]
     api = [f"{name}_{f}" for f in API] + [e["cname"] for e in entries]
-    sources = [e["glue_file"] for e in entries] + [f"{name}_api.cpp"] + \
+    sources = [e["glue_file"] for e in entries] + [f"{name}_api.cpp", f"{name}_pool.cpp"] + \
         ([f"{name}_params_blob.cpp"] if exp.baked else [])
     flags = [f for f in BASE_FLAGS if f != "-shared"] + ["-shared"]
     order = sorted(range(len(exp.params)), key=lambda i: file_offsets[i])

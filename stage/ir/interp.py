@@ -142,15 +142,68 @@ def _fun(node: Node, env: Env):
     yield                                        # a generator like every rule
 
 
+class HostClosure:
+    """A staged function value implemented by the interpreter itself (the continuation of one
+    parallel example): `run(args)` is a generator like the rules."""
+    __slots__ = ("run",)
+
+    def __init__(self, run):
+        self.run = run
+
+
 def _call(node: Node, env: Env):
     f, *args = [env.get(a) for a in node.args]
+    if isinstance(f, HostClosure):
+        return (yield from f.run(args))
     return (yield (f.body, args, Env(f.env)))
+
+
+def _parallel_map(node: Node, env: Env):
+    (body,) = node.blocks
+    outs = [np.empty(s.type.shape, s.type.dtype) for s in node.syms]
+    for i in range(node.params["n"]):
+        res = yield (body, [np.asarray(i, np.int64)], env)
+        for o, r in zip(outs, res):
+            o[i] = r
+    return outs
+
+
+def _parallel_map_grad(node: Node, env: Env):
+    """Sequentially, as nested continuations: example i's continuation stores its outputs and runs
+    example i + 1 (the last one runs the rest of the program), then adds its output cotangents --
+    every example's backward after every forward, as the native version does on several threads.
+    The examples accumulate into the refs themselves (the native code sums group copies of them)."""
+    ex, kfun, *refs = [env.get(a) for a in node.args]
+    n, act = node.params["n"], node.params["act"]
+    types = [t for t in kfun.body.inputs[:len(act)]]
+    ys = [np.zeros(s.type.shape, s.type.dtype) for s in types]
+    dys = [np.zeros(s.type.shape, s.type.dtype) for s, a in zip(types, act) if a]
+
+    def example(i):
+        return (ex.body, [np.asarray(i, np.int64)] + refs + [HostClosure(continuation(i))],
+                Env(ex.env))
+
+    def continuation(i):
+        def run(args):
+            vals, drefs = args[:len(ys)], args[len(ys):]
+            for y, v in zip(ys, vals):
+                y[i] = v
+            yield example(i + 1) if i + 1 < n else (kfun.body, ys + dys, Env(kfun.env))
+            for r, d in zip(drefs, dys):
+                r += d[i]
+            return []
+        return run
+    if n == 0:
+        yield (kfun.body, ys + dys, Env(kfun.env))
+    else:
+        yield example(0)
+    return []
 
 
 # The interpreter's rules for the ops whose meaning is not a NumPy function: the control forms of the
 # table (a completeness test checks that every op has a reference or a rule here).
 RULES = {"cond": _cond, "fori_loop": _fori, "while_loop": _while, "remat": _remat, "fun": _fun,
-         "call": _call}
+         "call": _call, "parallel_map": _parallel_map, "parallel_map_grad": _parallel_map_grad}
 
 
 def interpret(block: Block, args: Sequence[Any]) -> List[Any]:

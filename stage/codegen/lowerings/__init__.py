@@ -3,9 +3,10 @@
 Every op of `stage.ir.ops.OPS` has exactly one entry here (a completeness test checks it), of one of
 these types:
 
-- `Elementwise(expr)`: a scalar C++ expression over the arguments' values (`{0}`, `{1}`, `{T}` the
-  output's C++ type, static parameters by name), or a function `(args, T, **params) -> str`. The code
-  generator fuses chains of them into one loop (see `codegen.loops`).
+- `Elementwise(expr, cost)`: a scalar C++ expression over the arguments' values (`{0}`, `{1}`, `{T}`
+  the output's C++ type, static parameters by name), or a function `(args, T, **params) -> str`. The
+  code generator fuses chains of them into one loop (see `codegen.loops`); `cost` (an add is 1) tells
+  how much work an element is, which decides whether a loop is worth several threads.
 - `Reduction(init, combine, simd)`: a reduction along axes: the identity (`"zero"` or `"lowest"`),
   the C++ combination of `{acc}` and `{x}`, and the `#pragma omp simd reduction` operator; NaNs are
   propagated for max-like reductions (`nan_propagating`).
@@ -42,6 +43,7 @@ class Rule:
 @dataclass
 class Elementwise(Rule):
     expr: Any
+    cost: int = 1               # relative to an add: how much work it is in a loop (codegen.parallel)
 
 
 @dataclass
@@ -89,4 +91,4 @@ def lowering(op: str) -> Rule:
 
 
 from . import (elementwise, reduce, linalg, shape, nn, conv, random,  # noqa: E402,F401
-               effects, control, io, checkpoint, collective)          # (register lowerings)
+               effects, control, io, checkpoint, collective, parallel)  # (register lowerings)

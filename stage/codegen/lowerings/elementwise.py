@@ -4,8 +4,8 @@ from ..cpp import literal
 from . import Elementwise, View, register
 
 
-def ew(op, expr):
-    register(op, Elementwise(expr))
+def ew(op, expr, cost=1):
+    register(op, Elementwise(expr, cost))
 
 
 def _int_div(helper):
@@ -28,28 +28,28 @@ def _clip(a, T, lo, hi):
 ew("add", "{0} + {1}")
 ew("subtract", "{0} - {1}")
 ew("multiply", "{0} * {1}")
-ew("divide", "{0} / {1}")
-ew("power", "std::pow({0}, {1})")
+ew("divide", "{0} / {1}", cost=4)
+ew("power", "std::pow({0}, {1})", cost=20)
 # NaN-propagating like NumPy (std::max/min would drop a NaN second operand)
 ew("maximum", "({0} > {1} || {0} != {0}) ? {0} : {1}")
 ew("minimum", "({0} < {1} || {0} != {0}) ? {0} : {1}")
-ew("floor_divide", _int_div("floordiv"))
-ew("mod", _int_div("pymod"))
+ew("floor_divide", _int_div("floordiv"), cost=8)
+ew("mod", _int_div("pymod"), cost=8)
 ew("negative", "-{0}")
-ew("exp", "stage::exp({0})")
-ew("log", "std::log({0})")
-ew("sqrt", "std::sqrt({0})")
+ew("exp", "stage::exp({0})", cost=8)
+ew("log", "std::log({0})", cost=20)
+ew("sqrt", "std::sqrt({0})", cost=4)
 ew("square", "{0} * {0}")
-ew("tanh", "stage::tanh({0})")
-ew("sigmoid", "stage::sigmoid({0})")
+ew("tanh", "stage::tanh({0})", cost=10)
+ew("sigmoid", "stage::sigmoid({0})", cost=10)
 ew("relu", "!({0} <= 0) ? {0} : {T}(0)")            # NaN stays NaN
 ew("abs", "std::abs({0})")
 ew("sign", "{0} != {0} ? {0} : stage::sign({0})")
-ew("log1p", "std::log1p({0})")
-ew("expm1", "std::expm1({0})")
-ew("tan", "std::tan({0})")
-ew("sin", "std::sin({0})")
-ew("cos", "std::cos({0})")
+ew("log1p", "std::log1p({0})", cost=20)
+ew("expm1", "std::expm1({0})", cost=20)
+ew("tan", "std::tan({0})", cost=20)
+ew("sin", "std::sin({0})", cost=20)
+ew("cos", "std::cos({0})", cost=20)
 ew("floor", "std::floor({0})")
 ew("logical_not", "!{0}")
 # -- comparisons and logic

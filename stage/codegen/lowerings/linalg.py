@@ -1,9 +1,12 @@
 """matmul: one BLAS call per product (runtime `stage::matmul`, row-major gemm/gemv), with transpose
 flags and leading dimensions read off the operands' layouts instead of copying them; a batch shared
-by a right operand folds into the rows. outer: a runtime kernel, deferred when accumulated."""
+by a right operand folds into the rows; the products of a batch run on several threads when they
+are worth it (a big product is split by the runtime itself). outer: a runtime kernel, deferred when
+accumulated."""
 import numpy as np
 
 from ...ir.types import broadcast_shapes
+from .. import parallel
 from ..cpp import literal
 from ..loopir import loop_nest
 from . import Kernel, register
@@ -70,7 +73,11 @@ def _products(ctx, la, lb, C, beta):
             return f"{base} + {' + '.join(terms)}" if terms else base
         cst = [int(np.prod(batch[d + 1:])) * m * n for d in range(nb)]
         return [gemm(m, at(A, abst), at(B, bbst), at(C, cst))]
-    return loop_nest(batch, body, pragma_inner=None, names=[f"b{d}" for d in range(nb)])
+    nest = loop_nest(batch, body, pragma_inner=None, names=[f"b{d}" for d in range(nb)])
+    per_iter = int(np.prod(batch[1:])) * m * n * k         # multiply-adds per outermost iteration
+    if parallel.worth(batch[0], per_iter):
+        nest[0].parallel = parallel.grain(per_iter)         # independent products: one per thread
+    return nest
 
 
 def _batch_strides(shape, strides):

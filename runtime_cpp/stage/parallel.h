@@ -1,0 +1,117 @@
+// Parallel loops over stage's thread pool (pool.h): what generated code and the kernels call.
+//
+// Work is split into parts by its size, never by who is free: `parallel_for` gives each thread a
+// contiguous range of an index space whose iterations are independent (elementwise loops, a batch
+// of images, rows), so the split cannot change a result; work whose parts are combined (a sum of
+// partial sums) uses `fixed_chunks`, a split that depends on the work alone, and combines the
+// chunks in order -- results are then identical for any number of threads. A region's errors are
+// raised on the calling thread (the lowest failing part's). Inside a region (a kernel called from
+// a parallel loop) everything runs serially on the thread already running it.
+#pragma once
+#include <mutex>
+#include "pool.h"
+#if defined(STAGE_PARALLEL_OPENMP)
+#include <omp.h>
+#endif
+
+namespace stage {
+
+// Work (elements times operations; multiply-adds for products) below which waking a thread costs
+// more than it saves: generated code gets the same number from stage/codegen/parallel.py.
+constexpr int64_t PARALLEL_GRAIN = int64_t(1) << 15;
+
+inline int threads_available() {
+#if defined(STAGE_PARALLEL_OPENMP)          // benchmarks/parallel_dispatch.cpp: OpenMP instead
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+  return stage_pool_available();
+#endif
+}
+
+// The error of the lowest part that failed, raised on the caller's thread after the region.
+struct PartError {
+  std::mutex m;
+  int64_t part = -1;
+  int code = 0;
+  char msg[512];
+  void record(int64_t p, int c, const char* text) {
+    std::lock_guard<std::mutex> lock(m);
+    if (part < 0 || p < part) {
+      part = p;
+      code = c;
+      std::snprintf(msg, sizeof msg, "%s", text);
+    }
+  }
+  void rethrow() {
+    if (part < 0) return;
+    std::snprintf(error_message(), 512, "%s", msg);
+    throw Error{code};
+  }
+};
+
+template <class F>
+struct PartJob {
+  F* f;
+  PartError err;
+  static void run(void* p, int64_t part, int64_t) {
+    PartJob* j = (PartJob*)p;
+    try {
+      (*j->f)(part);
+    } catch (const Error& e) {
+      j->err.record(part, e.code, error_message());
+    } catch (const std::bad_alloc&) {
+      j->err.record(part, MEMORY_ERROR, "out of memory");
+    } catch (...) {
+      j->err.record(part, RUNTIME_ERROR, "unexpected native exception");
+    }
+  }
+};
+
+// f(part) once for each part in [0, nparts), on the pool's threads
+template <class F>
+inline void run_parts(int64_t nparts, F&& f) {
+  if (nparts <= 1) {
+    if (nparts == 1) f(int64_t(0));
+    return;
+  }
+  using Fn = std::remove_reference_t<F>;
+  PartJob<Fn> job{&f, {}};
+#if defined(STAGE_PARALLEL_OPENMP)
+#pragma omp parallel for schedule(static, 1) num_threads((int)nparts)
+  for (int64_t p = 0; p < nparts; ++p) PartJob<Fn>::run(&job, p, nparts);
+#else
+  stage_pool_run(&PartJob<Fn>::run, &job, nparts);
+#endif
+  job.err.rethrow();
+}
+
+// body(lo, hi) over [0, n) in contiguous ranges of at least `grain` iterations, at most one range
+// per available thread
+template <class F>
+inline void parallel_for(int64_t n, int64_t grain, F&& body) {
+  if (n <= 0) return;
+  int64_t parts = n / std::max<int64_t>(grain, 1);
+  if (parts > 1) parts = std::min<int64_t>(parts, threads_available());
+  if (parts <= 1) {
+    body(int64_t(0), n);
+    return;
+  }
+  run_parts(parts, [&](int64_t p) { body(n * p / parts, n * (p + 1) / parts); });
+}
+
+// Iterations per part for a loop whose iterations cost `work` each (see PARALLEL_GRAIN)
+inline int64_t grain_for(double work) {
+  return std::max<int64_t>(1, (int64_t)(double(PARALLEL_GRAIN) / std::max(work, 1.0)));
+}
+
+// How many chunks to combine a reduction of n items from: a function of the work alone (at least
+// `min_items` items a chunk, at most `max_chunks` chunks), so the combination -- and the rounding
+// -- is the same whatever the number of threads.
+inline int64_t fixed_chunks(int64_t n, int64_t min_items, int64_t max_chunks) {
+  return std::max<int64_t>(1, std::min<int64_t>(max_chunks, n / std::max<int64_t>(min_items, 1)));
+}
+
+// The range of items of chunk c of n split into `chunks`
+inline int64_t chunk_begin(int64_t n, int64_t chunks, int64_t c) { return n * c / chunks; }
+
+}  // namespace stage

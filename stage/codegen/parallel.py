@@ -1,0 +1,39 @@
+"""When a generated loop runs on several threads, and how finely it is split.
+
+Work is counted in element-operations: a loop's elements times (1 + the cost of the ops fused into
+it; a transcendental function costs more than an add, see `Elementwise.cost`). A loop is shared out
+between threads only when it has at least two grains of work (a grain, `GRAIN`, is about what a
+thread's wake-up costs, measured in benchmarks/parallel_dispatch.py), so a loop over 64 floats stays
+serial; at run time each loop wakes only as many threads as it has grains (runtime
+`stage::parallel_for`).
+
+Splits never change results: elementwise loops and reductions kept along a dimension are split
+along a dimension whose iterations write different outputs (each output is computed by one thread,
+in the serial order); a reduction to one value is a sum of partial results over chunks fixed by the
+size of the work alone (`reduction_chunks`), combined in chunk order.
+"""
+from __future__ import annotations
+
+import math
+
+GRAIN = 1 << 15            # element-operations; the runtime's stage::PARALLEL_GRAIN (parallel.h)
+MAX_CHUNKS = 64            # partial results of a reduction to one value (on the stack)
+
+
+def grain(work_per_iteration: float) -> int:
+    """The fewest iterations of a loop worth giving a thread."""
+    return max(1, math.ceil(GRAIN / max(work_per_iteration, 1.0)))
+
+
+def worth(extent: int, work_per_iteration: float) -> bool:
+    """Whether a loop of `extent` iterations of this much work each is worth splitting."""
+    return extent >= 2 and extent // grain(work_per_iteration) >= 2
+
+
+def reduction_chunks(extent: int, total_work: float) -> int:
+    """Chunks of a reduction to one value over `extent` outer iterations (1: serial). A function
+    of the work alone, so the partial sums -- and the rounding -- are the same for any number of
+    threads."""
+    if total_work < 2 * GRAIN:
+        return 1
+    return int(max(1, min(MAX_CHUNKS, extent, total_work // GRAIN)))
