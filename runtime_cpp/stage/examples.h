@@ -227,9 +227,10 @@ inline void parallel_examples_grad(int64_t n, int64_t groups, EX&& ex, MID&& mid
         my_groups.push_back(g);
         for (int64_t i = group_begin(n, groups, g); i < group_begin(n, groups, g + 1); ++i) {
           if (failed.load()) break;
+          const FiberStack stack = take_fiber_stack();
           mine.emplace_back(new Fiber());
           Fiber& f = *mine.back();
-          f.stack = take_fiber_stack();
+          f.stack = stack;
           f.fn = &ExampleFn<Ex>::run;
           f.env = (void*)&ex;
           f.i = i;

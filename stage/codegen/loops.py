@@ -342,6 +342,8 @@ class LoopEmitter:
         over fixed chunks of the outermost dimension on several threads, combined in chunk order;
         None when not worth it. `make(acc)` gives the reduction's (declarations, simd clause, loop
         body, after the loop) into the accumulator `acc`."""
+        if not dims:
+            return None
         extent = dims[0][0]
         nch = parallel.reduction_chunks(extent, work)
         if nch < 2:
