@@ -94,6 +94,20 @@ def train_step(P, mem, forest, E, root, lr, eps=1e-8):
     return loss, st.argmax(logits)
 
 
+def batch_train_step(P, mem, forest, E, roots, lr, eps=1e-8):
+    """One Adagrad step on a minibatch of trees: each tree's forward and backward (its own CPS
+    recursion) runs on its own thread of one native call (`st.parallel_map`); the loss is the sum
+    over the trees, whose gradients are added in an order that does not depend on the threads."""
+    def loss(P):
+        return st.parallel_map(lambda r: tree_loss(P, forest, E, r)[0], roots).sum()
+    total, g = st.value_and_grad(loss)(P)
+    for k in sorted(P):
+        m = mem[k] + g[k] * g[k]
+        st.assign(mem[k], m)
+        st.assign(P[k], P[k] - lr * g[k] / st.sqrt(m + eps))
+    return total
+
+
 def train(epochs=1, seed=0, limit=None, verbose=True):
     forest, roots, vocab = load_sst()
     model = TreeLSTM(len(vocab), seed)
