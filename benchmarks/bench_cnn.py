@@ -38,9 +38,9 @@ def torch_model(torch):
                         T.Linear(50, 10))
 
 
-def batches(X, y, n):
-    k = len(X) // BATCH
-    return [(X[(i % k) * BATCH:(i % k + 1) * BATCH], y[(i % k) * BATCH:(i % k + 1) * BATCH])
+def batches(X, y, n, batch=BATCH):
+    k = len(X) // batch
+    return [(X[(i % k) * batch:(i % k + 1) * batch], y[(i % k) * batch:(i % k + 1) * batch])
             for i in range(n)]
 
 
@@ -159,9 +159,10 @@ NAMES = ("0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias", "10.w
 mnist = functools.lru_cache(maxsize=None)(load_mnist_5k)      # read once per process
 
 
-def cnn_setup(nbatches):
+def cnn_setup(nbatches, batch=BATCH):
     X, y = mnist()
-    data = [(np.ascontiguousarray(a), np.ascontiguousarray(b)) for a, b in batches(X, y, nbatches)]
+    data = [(np.ascontiguousarray(a), np.ascontiguousarray(b))
+            for a, b in batches(X, y, nbatches, batch)]
     return {k: v.copy() for k, v in stage_model().state_dict().items()}, data
 
 
@@ -304,20 +305,23 @@ class JaxCNN:
 
 def harness_models(quick):
     from harness import Model
-    nb = 10 if quick else 50
 
-    def make(cls, **kw):
+    def make(cls, nb, batch, **kw):
         def factory():
-            init, data = cnn_setup(nb)
+            init, data = cnn_setup(nb, batch)
             return cls(init, data, **kw)
         return factory
-    return [Model(name="cnn", title="CNN on MNIST 5k (the paper's network; batch 100, SGD)",
-                  unit="step", reps=3 if quick else 6, target_s=0.1 if quick else 0.25,
-                  variants={"stage": make(StageCNN), "torch": make(TorchCNN),
-                            "torch-compile": make(TorchCNN, compile=True), "jax": make(JaxCNN)},
-                  labels={"stage": "stage (st.nn + st.train_step + st.optim.SGD)",
-                          "torch": "torch eager (nn.Sequential, optim.SGD)",
-                          "torch-compile": "torch.compile (model; optimizer eager)",
-                          "jax": "JAX jit"},
-                  per=50, warmup_units=3, data=mnist,
-                  profile=lambda: StageCNN(*cnn_setup(1)).staged())]
+
+    def model(name, batch, nb):
+        return Model(name=name, title=f"CNN on MNIST 5k (the paper's network; batch {batch}, SGD)",
+                     unit="step", reps=3 if quick else 6, target_s=0.1 if quick else 0.25,
+                     variants={"stage": make(StageCNN, nb, batch), "torch": make(TorchCNN, nb, batch),
+                               "torch-compile": make(TorchCNN, nb, batch, compile=True),
+                               "jax": make(JaxCNN, nb, batch)},
+                     labels={"stage": "stage (st.nn + st.train_step + st.optim.SGD)",
+                             "torch": "torch eager (nn.Sequential, optim.SGD)",
+                             "torch-compile": "torch.compile (model; optimizer eager)",
+                             "jax": "JAX jit"},
+                     per=5000 // batch, warmup_units=3, data=mnist,
+                     profile=lambda: StageCNN(*cnn_setup(1, batch)).staged())
+    return [model("cnn", BATCH, 10 if quick else 50), model("cnn500", 500, 10)]

@@ -21,8 +21,14 @@ Workers (each a subprocess started by run.py, JSON out):
 - `profile`: where stage's time goes for one model (trace, generate, compile, load, call overhead,
   native step), and `perfrun`, a steady loop for `perf record` to attach to.
 
-Thread counts are set through the environment before any import (OMP/OpenBLAS/MKL; XLA_FLAGS for JAX,
-which cannot change its thread pool afterwards) and at run time for stage and torch.
+Thread counts are set through the environment before any import (OMP/OpenBLAS/MKL; for JAX, whose
+thread pool is sized once from the CPUs the process may use and has no flag for it, a one-thread
+process is pinned to one CPU: `STAGE_BENCH_PIN`) and at run time for stage and torch.
+
+Every repetition also records the process's CPU time / wall time (~1.0 for one thread: nothing else
+of the process runs meanwhile) and how much CPU the rest of the machine used meanwhile (from
+/proc/stat); a repetition during which other processes took more than `BUSY_CORES` of a core is
+flagged, and medians and ratios leave flagged repetitions out when at least two are not.
 """
 from __future__ import annotations
 
@@ -30,7 +36,11 @@ import argparse
 import importlib
 import json
 import os
-import resource
+
+if os.environ.get("STAGE_BENCH_PIN"):      # before any framework sizes its thread pool
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+import resource  # noqa: E402
 import statistics
 import sys
 import time
@@ -49,11 +59,15 @@ for _p in reversed(_PATHS):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-JAX_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+# XLA has no flag for the size of its CPU thread pool (`--intra_op_parallelism_threads` is not one:
+# XLA aborts on it, and without the `--` it is ignored, leaving 18-20 threads): the one-thread
+# process is pinned to one CPU instead (STAGE_BENCH_PIN), and Eigen's own threading is off
+JAX_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false"
+BUSY_CORES = 0.3          # other processes' CPU use (in cores) that flags a repetition
 
 # model name -> driver module
 DRIVERS = {"rnn": "bench_charlm", "lstm": "bench_charlm", "tree": "bench_treelstm",
-           "cnn": "bench_cnn", "mlp": "bench_mlp", "minrnn": "bench_charlm",
+           "cnn": "bench_cnn", "cnn500": "bench_cnn", "mlp": "bench_mlp", "minrnn": "bench_charlm",
            "overhead": "bench_mlp"}
 ALL_MODELS = list(DRIVERS)
 
@@ -122,6 +136,7 @@ def thread_env(n: int, jax_threads: Optional[int] = None) -> Dict[str, str]:
     jt = n if jax_threads is None else jax_threads
     if jt == 1:
         env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + JAX_ONE_THREAD).strip()
+        env["STAGE_BENCH_PIN"] = "1"
     env.setdefault("JAX_PLATFORMS", "cpu")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     return env
@@ -151,8 +166,44 @@ def set_threads(runner, variant: str, n: int):
 # ---------------------------------------------------------------- statistics and checks
 
 
-def summary(xs: List[float]) -> Dict[str, float]:
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+def summary(xs: List[float], flagged: Optional[List[bool]] = None) -> Dict[str, float]:
+    """Median, min, max of xs, leaving out flagged repetitions when at least two are not."""
+    flagged = flagged or [False] * len(xs)
+    clean = [x for x, f in zip(xs, flagged) if not f]
+    use = clean if len(clean) >= 2 else xs
+    return {"median": statistics.median(use), "min": min(use), "max": max(use), "n": len(use),
+            "flagged": sum(flagged), "flagged_kept": len(clean) < 2 and any(flagged)}
+
+
+def _machine_busy() -> float:
+    """Seconds of CPU time the whole machine has spent busy (all CPUs; steal counts as busy:
+    another VM had the CPU)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Meter:
+    """Around one repetition: this process's CPU time / wall time, and the CPU time other processes
+    used meanwhile (in cores)."""
+
+    def __enter__(self):
+        self.t0, self.c0, self.m0 = time.perf_counter(), _own_cpu(), _machine_busy()
+        return self
+
+    def __exit__(self, *exc):
+        wall = max(time.perf_counter() - self.t0, 1e-9)
+        own = _own_cpu() - self.c0
+        self.wall = wall
+        self.cpu_per_wall = own / wall
+        self.others = max(0.0, (_machine_busy() - self.m0 - own) / wall)
+        return False
 
 
 def compare(ref: Dict[str, Any], got: Dict[str, Any]) -> Dict[str, Any]:
@@ -245,6 +296,8 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
             est = (time.perf_counter() - t0) / model.warmup_units
             count[v] = max(3, min(200000, round(model.target_s / max(est, 1e-9))))
         times = {v: [] for v in runners}
+        cpu = {v: [] for v in runners}
+        others = {v: [] for v in runners}
         spent = {v: 0.0 for v in runners}
         names = list(runners)
         for rep in range(model.reps):
@@ -255,18 +308,25 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
                 work = model.work(rep) if model.work is not None else count[v]
                 units = model.units(rep) if model.work is not None else count[v]
                 pause()
-                t0 = time.perf_counter()
-                runners[v].run(work)
-                dt = time.perf_counter() - t0
-                spent[v] += dt
-                times[v].append(dt / units)
-        out["times"][str(n)] = {v: summary(ts) | {"all": ts, "units_per_rep": count.get(v)}
-                                for v, ts in times.items()}
-        # ratios per repetition (same repetition, adjacent in time), then their median
+                with Meter() as m:
+                    runners[v].run(work)
+                spent[v] += m.wall
+                times[v].append(m.wall / units)
+                cpu[v].append(m.cpu_per_wall)
+                others[v].append(m.others)
+        flags = {v: [o > BUSY_CORES for o in others[v]] for v in runners}
+        out["times"][str(n)] = {v: summary(ts, flags[v]) | {
+            "all": ts, "units_per_rep": count.get(v), "cpu_per_wall": cpu[v],
+            "cpu_per_wall_median": statistics.median(cpu[v]) if cpu[v] else None,
+            "other_cores": others[v], "loadavg": os.getloadavg()[0]}
+            for v, ts in times.items()}
+        # ratios per repetition (same repetition, adjacent in time; flagged pairs left out when
+        # enough are not), then their median
         if "stage" in times:
             for v in times:
                 rs = [a / b for a, b in zip(times[v], times["stage"])]
-                out["times"][str(n)][v]["ratio_to_stage"] = summary(rs)
+                fl = [a or b for a, b in zip(flags[v], flags["stage"])]
+                out["times"][str(n)][v]["ratio_to_stage"] = summary(rs, fl)
     out["maxrss_mb"] = maxrss_mb()
     return out
 

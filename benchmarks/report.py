@@ -31,16 +31,27 @@ def label(m, v):
     return m.get("labels", {}).get(v) or DEFAULT_LABELS.get(v, v)
 
 
-def timing(m, v, n):
-    """(summary of v's time, summary of v/stage ratio) at n threads, from the process that ran v."""
+def timing(m, v, n, process=None):
+    """(summary of v's time, summary of v/stage ratio) at n threads, from the process that ran v
+    (or, for stage, from the process that ran `process`)."""
     n = str(n)
-    src = m.get("jax", {}).get(n) if v.startswith("jax") else m.get("steady")
+    owner = process or v
+    src = m.get("jax", {}).get(n) if owner.startswith("jax") else m.get("steady")
     t = ((src or {}).get("times") or {}).get(n, {}).get(v)
     return (t, t.get("ratio_to_stage")) if t else (None, None)
 
 
+def flag_mark(t):
+    """† when repetitions during which other processes used the CPUs were left out, ‡ when there
+    were too few others and they were kept."""
+    if not t or not t.get("flagged"):
+        return ""
+    return f" ‡{t['flagged']}" if t.get("flagged_kept") else f" †{t['flagged']}"
+
+
 def rng(t, unit):
-    return f"{fmt_time(t['median'], unit)} ({fmt_time(t['min'], unit)}–{fmt_time(t['max'], unit)})"
+    return f"{fmt_time(t['median'], unit)} ({fmt_time(t['min'], unit)}–{fmt_time(t['max'], unit)})" \
+        + flag_mark(t)
 
 
 def variants(m):
@@ -81,26 +92,97 @@ def steady_table(res):
 
 
 def summary_table(res):
-    """Per model and thread count: stage's median and the fastest peer's (peer / stage ratios)."""
+    """Per model and thread count: the fastest peer, its median, and stage's median measured in the
+    same process (peer / stage ratios of adjacent repetitions); and stage's own scaling (its time
+    at 1 thread over its time at n, both in the PyTorch process)."""
     threads = res["threads"]
-    out = ["| model | " + " | ".join(f"{n} thread{'s' if n > 1 else ''}: stage | fastest peer | "
-                                     f"÷ stage" for n in threads) + " |",
-           "|---|" + "---|---|---|" * len(threads)]
+    kernel = (res["meta"].get("openblas") or {}).get("kernel", "?")
+    out = ["| model | " + " | ".join(
+        f"{n} thread{'s' if n > 1 else ''}: stage | fastest peer | ÷ stage" +
+        (" | stage 1 thread ÷ stage" if n > 1 else "") for n in threads) + " |",
+        "|---|" + "|".join("---|---|---" + ("|---" if n > 1 else "") for n in threads) + "|",
+        f"| *{res['meta']['cores']} CPUs, OpenBLAS {kernel}* | " + " | ".join(
+            f"*{n} thread{'s' if n > 1 else ''}* | | " + (" | " if n > 1 else "") for n in threads)
+        + " |"]
     for name, m in res["models"].items():
         if "skipped" in m or "steady" not in m:
             continue
         cells = []
         for n in threads:
-            t, _ = timing(m, "stage", n)
             peers = [(timing(m, v, n)[1]["median"], v) for v in variants(m)
                      if not v.startswith("stage") and timing(m, v, n)[1]]
-            if t is None or not peers:
-                cells += ["–", "–", "–"]
+            scale = []
+            if n > 1:
+                t1, tn = timing(m, "stage", threads[0])[0], timing(m, "stage", n)[0]
+                scale = [f"{t1['median'] / tn['median']:.2f}" if t1 and tn else "–"]
+            if not peers:
+                cells += ["–", "–", "–"] + scale
                 continue
             r, v = min(peers)
-            cells += [fmt_time(t["median"], m["unit"]), label(m, v), f"{r:.2f}"]
+            t, _ = timing(m, "stage", n, process=v)
+            tp, _ = timing(m, v, n)
+            cells += [fmt_time(t["median"], m["unit"]) + flag_mark(t) if t else "–",
+                      f"{label(m, v)} {fmt_time(tp['median'], m['unit'])}{flag_mark(tp)}",
+                      f"{r:.2f}"] + scale
         out.append(f"| {name} ({m['unit']}) | " + " | ".join(cells) + " |")
     return "\n".join(out)
+
+
+def cpu_table(res):
+    """CPU time / wall time of each implementation's repetitions (median), per thread count: ~1.0
+    at one thread means it really used one."""
+    threads = res["threads"]
+    out = ["| model | implementation | " + " | ".join(f"{n} thread{'s' if n > 1 else ''}"
+                                                   for n in threads) + " |",
+           "|---|---|" + "---|" * len(threads)]
+    for name, m in res["models"].items():
+        if "skipped" in m or "steady" not in m:
+            continue
+        for v in variants(m):
+            row = []
+            for n in threads:
+                t, _ = timing(m, v, n)
+                c = t.get("cpu_per_wall_median") if t else None
+                row.append(f"{c:.2f}" if c is not None else "–")
+            if any(x != "–" for x in row):
+                out.append(f"| {name} | {label(m, v)} | " + " | ".join(row) + " |")
+            if v.startswith("jax"):               # stage in the JAX process, alongside
+                row = []
+                for n in threads:
+                    t, _ = timing(m, "stage", n, process=v)
+                    c = t.get("cpu_per_wall_median") if t else None
+                    row.append(f"{c:.2f}" if c is not None else "–")
+                out.append(f"| {name} | stage (in the JAX process) | " + " | ".join(row) + " |")
+    return "\n".join(out)
+
+
+def blas_section(res):
+    """The OpenBLAS kernel and variables, and stage measured with both variables unset."""
+    b = res["meta"].get("openblas") or {}
+    env = b.get("env") or {}
+    set_ = {k: v for k, v in env.items() if v}
+    text = (f"OpenBLAS kernel in use: **{b.get('kernel', '?')}** (`{b.get('config', '?')}`); "
+            f"with `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` both unset: "
+            f"**{b.get('kernel_env_unset', '?')}**. ")
+    if not set_:
+        return text + ("Neither variable is set on this machine, so stage's numbers above are "
+                       "also those with both unset (no second measurement).")
+    text += "Set here: " + ", ".join(f"`{k}={v}`" for k, v in set_.items()) + \
+        ". Stage with the environment as it is (above) and with both unset, in a child process of " \
+        "its own:\n\n| model | " + " | ".join(
+            f"{n} thread{'s' if n > 1 else ''}: as set | both unset" for n in res["threads"]) + \
+        " |\n|---|" + "---|---|" * len(res["threads"])
+    for name, m in res["models"].items():
+        u = m.get("stage_blas_env_unset")
+        if not u or "times" not in u:
+            continue
+        cells = []
+        for n in res["threads"]:
+            t, _ = timing(m, "stage", n)
+            tu = u["times"].get(str(n), {}).get("stage")
+            cells += [rng(t, m["unit"]) if t else "–", rng(tu, m["unit"]) if tu else "–"]
+        text += f"\n| {name} | " + " | ".join(cells) + " |"
+    return text
 
 
 def checks_table(res):
@@ -288,6 +370,7 @@ def render(res, png_rel):
     meta = res["meta"]
     v = meta["versions"]
     first, imports = first_table(res)
+    blas = meta.get("openblas") or {}
     load = [m.get("steady", {}).get("loadavg", [None])[0] for m in res["models"].values()
             if "steady" in m]
     load = [x for x in load if x is not None]
@@ -301,16 +384,26 @@ Raw numbers: [`results/results.json`](results/results.json).
 {meta.get('hypervisor') or 'bare metal'} VM{', AVX-512' if meta['avx512'] else ''}), L2 {meta['l2']},
 L3 {meta['l3']}, {meta['memory_gb']} GB; {meta['os']}. Python {meta['python']}, {meta['cxx']};
 NumPy {v['numpy']}, scipy-openblas32 {v['scipy-openblas32']}, torch {v['torch']}, JAX {v['jax']}
-(jaxlib {v['jaxlib']}); stage at {meta['stage_commit']}. The machine is shared: the load average
+(jaxlib {v['jaxlib']}); stage at {meta['stage_commit']}; OpenBLAS kernel {blas.get('kernel', '?')}
+(`OPENBLAS_CORETYPE`={(blas.get('env') or {}).get('OPENBLAS_CORETYPE') or 'unset'},
+`OPENBLAS_L2_SIZE`={(blas.get('env') or {}).get('OPENBLAS_L2_SIZE') or 'unset'}). The load average
 when the model runs started was {', '.join(f'{x:.1f}' for x in load) or '?'} on {meta['cores']}
-cores, so the all-cores columns measure contention as much as parallelism.
+cores; repetitions during which other processes used more than 0.3 of a core are flagged (†k: k
+such repetitions left out of medians and ratios; ‡k: kept, too few others).
 
 ## Summary
 
-Stage's median time and the fastest peer at each thread count (÷ stage > 1: stage is faster).
-Details, spreads and every implementation below.
+The fastest peer at each thread count and stage measured in the same process, in adjacent
+repetitions (÷ stage > 1: stage is faster); for more than one thread, stage's own speed-up over one
+thread. Details, spreads and every implementation below.
 
 {summary_table(res)}
+
+CPU time / wall time of the repetitions (one thread should be ~1.0 for every system):
+
+{cpu_table(res)}
+
+{blas_section(res)}
 
 ## How this is measured
 
@@ -330,10 +423,12 @@ Details, spreads and every implementation below.
   time in the adjacent repetition), so > 1 means stage is faster. With more than one thread the
   implementations are separated by a 0.3 s pause (idle OpenBLAS / OpenMP / Eigen threads spin before
   they sleep). Stage and PyTorch share one
-  process per model (threads switched at run time: `torch.set_num_threads`, OpenBLAS threads of
-  stage's library); JAX runs in its own process per thread count (pinned to one thread with
-  `XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"`) against stage
-  measured again in that process.
+  process per model (threads switched at run time: `torch.set_num_threads`, `st.set_num_threads`:
+  stage's thread pool, which also runs its BLAS products); JAX runs in its own process per thread
+  count against stage measured again in that process; the one-thread JAX process is pinned to one
+  CPU (XLA sizes its thread pool from the CPUs it may use and has no flag for it) with
+  `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false`. Every comparison with a peer uses stage's times
+  from the peer's own process.
 - Time to first step and memory: a fresh process per implementation; imports excluded.
 - Per 5,000 steps: the 1-thread median step time × 5,000.
 

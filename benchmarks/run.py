@@ -6,20 +6,24 @@
     python benchmarks/run.py --snapshot HEAD  # stage/ and examples/ as committed, not the work tree
     python benchmarks/report.py               # regenerate RESULTS.md and the chart from the JSON
 
-Models: rnn, lstm, tree, cnn (when benchmarks/bench_cnn.py provides `harness_models`), mlp, minrnn,
-overhead. Per model, each in its own subprocess (see harness.py):
+Models: rnn, lstm, tree, cnn (batch 100), cnn500 (batch 500), mlp, minrnn, overhead. Per model, each
+in its own subprocess (see harness.py):
 
 1. steady state, stage and the PyTorch variants interleaved, one thread and then all cores;
 2. steady state, stage and JAX interleaved, one process per thread count (XLA's thread pool is fixed
-   when JAX is imported);
+   when JAX is imported: the one-thread process is pinned to one CPU);
+   when OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE is set, stage alone once more with both unset (the
+   kernel OpenBLAS picks by itself), labelled as such;
 3. time to first step and peak memory, one process per variant: stage with a fresh (cold) cache and
    again with that (warm) cache, each peer alone;
 4. where stage's time goes: trace, generate, g++, load, call overhead, native step; and a `perf`
    profile of the steady step by shared object, when `perf` works.
 
 `--quick` skips torch.compile (tens of seconds to compile each model; `--compile` puts it back),
-stage's module variant, the all-cores JAX process, the peers' first-step processes and the profiles. Ratios are always taken between
-runs adjacent in time inside one process.
+stage's module variant, the all-cores JAX process, the peers' first-step processes and the profiles.
+Ratios are always taken between runs adjacent in time inside one process, and every peer is
+compared with stage as measured in the peer's own process. Repetitions during which other processes
+used the CPUs are flagged (and left out when enough are not).
 """
 from __future__ import annotations
 
@@ -154,6 +158,12 @@ def run_model(name, a, ncores, threads):
     print(f"{name}: steady state, stage + {', '.join(torch_v)} (threads {tstr})", flush=True)
     res["steady"] = worker("steady", name, ",".join(["stage"] + torch_v), tstr, a.quick, env_all,
                            timeout=1800)
+    if any(os.environ.get(k) for k in sysinfo.BLAS_VARS):
+        # the machine sets OpenBLAS's kernel or cache size: stage again with both unset (the
+        # kernel OpenBLAS would pick here by itself), in a child process of its own
+        print(f"{name}: steady state, stage with {' and '.join(sysinfo.BLAS_VARS)} unset", flush=True)
+        res["stage_blas_env_unset"] = worker("steady", name, "stage", tstr, a.quick,
+                                             sysinfo.blas_env_unset(env_all))
     res["jax"] = {}
     for n in ([1] if a.quick else threads) if jax_v else []:
         env = harness.thread_env(n)

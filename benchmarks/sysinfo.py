@@ -1,9 +1,11 @@
 """What machine and software a benchmark ran on (without importing the frameworks)."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
+import sys
 import time
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +27,45 @@ def _lscpu():
             k, v = ln.split(":", 1)
             info[k.strip()] = v.strip()
     return info
+
+
+BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+_KERNEL = """
+import ctypes, json
+from stage import openblas
+lib = ctypes.CDLL(openblas.shared_object())
+lib.scipy_openblas_get_corename.restype = ctypes.c_char_p
+lib.scipy_openblas_get_config.restype = ctypes.c_char_p
+print(json.dumps([lib.scipy_openblas_get_corename().decode(), lib.scipy_openblas_get_config().decode()]))
+"""
+
+
+def blas_env_unset(env=None):
+    """A copy of the environment without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (both together):
+    the kernel OpenBLAS picks for this CPU by itself."""
+    env = dict(os.environ if env is None else env)
+    for k in BLAS_VARS:
+        env.pop(k, None)
+    return env
+
+
+def blas_kernel(env=None):
+    """(kernel name, config string) that stage's OpenBLAS picks in a child process with `env`."""
+    try:
+        r = subprocess.run([sys.executable, "-c", _KERNEL], capture_output=True, text=True,
+                           timeout=120, env=env, cwd=ROOT)
+        return tuple(json.loads(r.stdout.strip().splitlines()[-1]))
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return ("?", "?")
+
+
+def blas_info():
+    """The OpenBLAS variables as set here, and the kernel with them and with both unset."""
+    kernel, config = blas_kernel()
+    unset, _ = blas_kernel(blas_env_unset())
+    return {"env": {k: os.environ.get(k) for k in BLAS_VARS}, "kernel": kernel, "config": config,
+            "kernel_env_unset": unset}
 
 
 def collect(snapshot=None):
@@ -62,5 +103,6 @@ def collect(snapshot=None):
         "versions": versions,
         "stage_commit": commit + (" + uncommitted changes in stage/ or examples/" if dirty else ""),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "openblas": blas_info(),
         "loadavg_start": os.getloadavg(),
     }
