@@ -342,8 +342,8 @@ inline void cross_entropy(const T* x, const I* target, T* out, int64_t N, int64_
   const int64_t rows_per = C > 0 && C <= CE_BLOCK ? CE_BLOCK / C : 1;
   const int64_t nblocks = (N + rows_per - 1) / rows_per;
   Frame partial(nblocks * (sizeof(T) + sizeof(int64_t)));
-  T* totals = (T*)partial.base;
-  int64_t* counts = (int64_t*)(totals + nblocks);
+  int64_t* counts = (int64_t*)partial.base;          // first: 8-byte aligned for any T
+  T* totals = (T*)(counts + nblocks);
   parallel_for(nblocks, grain_for(double(rows_per) * C * 8), [&](int64_t b0, int64_t b1) {
     T e[CE_BLOCK], m[CE_BLOCK], sums[CE_BLOCK];
     for (int64_t b = b0; b < b1; ++b) {
