@@ -14,6 +14,7 @@ from .module import Module, Parameter
 from .mha import MultiheadAttention
 from .transformer import (TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
+from .recurrent import GRU, LSTM, RNN
 from .rnn import GRUCell, LSTMCell, RNNCell
 
 __all__ = ["cross_entropy", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax",
@@ -24,4 +25,4 @@ __all__ = ["cross_entropy", "log_softmax", "mse_loss", "nll_loss", "relu", "sigm
            "Dropout", "Flatten", "Unflatten", "Identity", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU",
            "LeakyReLU", "ELU", "Softplus", "Mish", "Hardtanh", "RNNCell", "LSTMCell", "GRUCell",
            "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",
-           "TransformerEncoder", "TransformerDecoder"]
+           "TransformerEncoder", "TransformerDecoder", "RNN", "LSTM", "GRU"]
