@@ -83,9 +83,20 @@ def _checkpointed():
     return st.grad(loss), (np.eye(3, dtype=f32), np.ones((2, 3), f32), np.int64(5))
 
 
+def _transformer_grad():
+    """A pre-norm encoder layer (MultiheadAttention, exact GELU) and causal attention, under grad."""
+    layer = st.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu",
+                                          batch_first=True, norm_first=True)
+
+    def loss(x, q):
+        y = st.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True)
+        return st.sum(layer(x) ** 2) + st.sum(y * y)
+    return st.value_and_grad(loss, (0, 1)), (np.ones((2, 5, 8), f32), np.ones((2, 2, 5, 4), f32))
+
+
 PROGRAMS = dict({f"golden_{k}": v for k, v in GOLDEN.items()},
                 rnn=_rnn_step("rnn"), lstm=_rnn_step("lstm"), tree=_tree_step(), cnn=_cnn_step(),
-                checkpointed=_checkpointed())
+                checkpointed=_checkpointed(), transformer=_transformer_grad())
 
 
 _SOURCES = {}
