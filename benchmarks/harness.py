@@ -68,7 +68,7 @@ BUSY_CORES = 0.3          # other processes' CPU use (in cores) that flags a rep
 # model name -> driver module
 DRIVERS = {"rnn": "bench_charlm", "lstm": "bench_charlm", "tree": "bench_treelstm",
            "cnn": "bench_cnn", "cnn500": "bench_cnn", "mlp": "bench_mlp", "minrnn": "bench_charlm",
-           "overhead": "bench_mlp"}
+           "overhead": "bench_mlp", "gpt": "bench_gpt"}
 ALL_MODELS = list(DRIVERS)
 
 

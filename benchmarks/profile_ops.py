@@ -70,8 +70,16 @@ def mlp_case():
     return m.sgd_step, (params, X[:100].reshape(100, -1), y[:100], np.float32(0.1)), None
 
 
+def gpt_case():
+    import bench_gpt as b
+    vocab, init, data = b.setup(1)
+    r = b.StageGPT(vocab, init, data)
+    step = st.train_step(lambda x, y: r.model.loss(x, y), r.model, r.opt, profile=True)
+    return step, data[0], None
+
+
 CASES = {"rnn": lambda: rnn_case("rnn"), "lstm": lambda: rnn_case("lstm"), "tree": tree_case,
-         "cnn": cnn_case, "mlp": mlp_case}
+         "cnn": cnn_case, "mlp": mlp_case, "gpt": gpt_case}
 
 
 def phases(fn, args):
@@ -163,7 +171,7 @@ def main():
     a = ap.parse_args()
     results = {}
     for name in a.models.split(","):
-        steps = a.steps if name not in ("cnn", "tree") else max(a.steps // 4, 20)
+        steps = a.steps if name not in ("cnn", "tree", "gpt") else max(a.steps // 4, 20)
         results[name] = profile(name, steps)
         print(f"{name}: done", file=sys.stderr)
     text = markdown(results)

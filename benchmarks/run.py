@@ -6,7 +6,8 @@
     python benchmarks/run.py --snapshot HEAD  # stage/ and examples/ as committed, not the work tree
     python benchmarks/report.py               # regenerate RESULTS.md and the chart from the JSON
 
-Models: rnn, lstm, tree, cnn (batch 100), cnn500 (batch 500), mlp, minrnn, overhead. Per model, each
+Models: rnn, lstm, tree, cnn (batch 100), cnn500 (batch 500), mlp, minrnn, overhead, gpt (the char
+GPT of examples/char_gpt.py). Per model, each
 in its own subprocess (see harness.py):
 
 1. steady state, stage and the PyTorch variants interleaved, one thread and then all cores;
