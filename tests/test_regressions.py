@@ -233,3 +233,16 @@ def test_fuzz_g_a_repeated_loop_result_stays_live_through_the_carry_copies(backe
         ra, rb, rd = np.tanh(v), ra, np.tanh(v)
     for got, want in ((a, ra), (b, rb), (d, rd)):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fuzz_h_an_unused_loop_is_not_differentiated(backend):
+    # A loop whose results never reach the loss ran backward with zero cotangents: 0 * nan = nan
+    # where PyTorch and JAX give 0 (fuzz seed 501). Only what reaches the results is differentiated.
+    def f(x, y, e):
+        nan = st.mse_loss(e, e)                      # the mean of nothing
+        st.fori_loop(0, 2, lambda i, c: st.power(st.abs(c) + 0.5, nan), x)
+        return y * 2.0
+    dx, dy = st.compile(st.grad(f, argnums=(0, 1)), backend=backend)(
+        np.float64(0.7), np.float64(0.9), np.zeros(0))
+    assert float(dx) == 0.0 and float(dy) == 2.0

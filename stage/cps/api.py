@@ -15,6 +15,7 @@ from ..errors import filtered
 from ..frontend import convert
 from ..ir import functions as F
 from ..ir.graph import StageTypeError, current_scope, reify
+from ..ir.passes import dce
 from ..ir.rep import Rep
 from . import ad
 
@@ -101,7 +102,9 @@ def value_and_grad(fun: Callable, argnums: Union[int, Sequence[int]] = 0,
                                                            if isinstance(res, tuple) else ""))
             aux_reps, out["aux"] = pytree.flatten(aux)
             return [loss.exp] + [F.as_rep(a).exp for a in aux_reps]
-        fwd = reify(body, [r.type for r in reps], root=True)
+        # Only what reaches the results is differentiated: a loop whose results are unused would
+        # otherwise run backward with zero cotangents, and 0 * nan is nan (PyTorch and JAX give 0).
+        fwd = dce(reify(body, [r.type for r in reps], root=True))
         values, grads = ad.run(fwd, reps, active)
         g_by_leaf = {i: g for i, g in zip(staged, grads)}
         results = []
