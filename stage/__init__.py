@@ -60,3 +60,8 @@ __all__ = [
     "square", "squeeze", "stack", "stop_gradient", "subtract", "sum", "swapaxes", "take", "tan",
     "tanh", "transpose", "var", "where", "zeros", "zeros_like",
 ]
+
+# NumPy's vocabulary (issue 13), one family per module of stage.ir.functions
+from .ir.functions.ufuncs import *  # noqa: E402,F401,F403
+from .ir.functions import ufuncs as _ufuncs  # noqa: E402
+__all__ += _ufuncs.__all__

@@ -471,6 +471,9 @@ def _cases():
         C("checkpoint_split", ints((6,), 2, 50), ints((), 1, 3), torch=False),
         C("checkpoint_capacity", ints((4, 5), -1, 40), ints((4, 5), -2, 40), torch=False),
         C("checkpoint_capacity", ints((3,), 50, 200), ints((3,), 50, 200), torch=False))   # saturated
+
+    import optest_numpy                  # NumPy's vocabulary (issue 13): cases of its own module
+    add(*optest_numpy.op_cases())
     return out
 
 
@@ -488,6 +491,9 @@ GROUPS = {"sum": "reduce", "max": "reduce", "argmax": "reduce", "matmul": "linal
 
 def group_of(op: str) -> str:
     """The op module that declares op: one batch per module."""
+    from optest_numpy import GROUPS as NUMPY_GROUPS
+    if op in NUMPY_GROUPS:
+        return NUMPY_GROUPS[op]
     if op in GROUPS:
         return GROUPS[op]
     if "conv" in op or "pool" in op:
@@ -513,6 +519,8 @@ def _real(rng, shape, dom):
     if dom.get("distinct"):
         x = (rng.permutation(size) - size / 2) * 0.25 + rng.uniform(-0.05, 0.05, size)
         return x.reshape(shape)
+    if "uniform" in dom:
+        return rng.uniform(*dom["uniform"], shape)
     if dom.get("positive"):
         return rng.uniform(0.5, 2.0, shape)
     if dom.get("nonzero"):
@@ -721,7 +729,8 @@ def _torch_table():
             return fn(x, dim=axis, keepdim=keepdims) if axis else None
         return r
 
-    return {
+    import optest_numpy
+    return {**optest_numpy.torch_table(torch),
         "add": torch.add, "subtract": torch.sub, "multiply": torch.mul, "divide": torch.div,
         "power": torch.pow, "maximum": torch.maximum, "minimum": torch.minimum,
         "floor_divide": lambda a, b: torch.floor_divide(a.detach(), b.detach()),   # no derivative
@@ -995,6 +1004,8 @@ def _user_cases():
         U("matmul_batch_T", lambda a: a @ st.swapaxes(a, -1, -2),
           lambda a: a @ np.swapaxes(a, -1, -2), (z,)),
     ]
+    import optest_numpy
+    cases += optest_numpy.user_cases()
     return {c.name: c for c in cases}
 
 

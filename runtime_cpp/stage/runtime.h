@@ -231,6 +231,20 @@ template <class T> inline T sigmoid(T x) { return T(1) / (T(1) + exp(-x)); }
 template <class T> inline T relu(T x) { return x > T(0) ? x : T(0); }
 template <class T> inline T sign(T x) { return T((x > T(0)) - (x < T(0))); }
 template <class T> inline T clip(T x, T lo, T hi) { return std::min(std::max(x, lo), hi); }
+// NumPy's isnan/isinf/isfinite/signbit, also of integers and bools (never NaN or infinite)
+template <class T> inline bool is_nan(T x) {
+  if constexpr (std::is_floating_point<T>::value) return std::isnan(x); else return false;
+}
+template <class T> inline bool is_inf(T x) {
+  if constexpr (std::is_floating_point<T>::value) return std::isinf(x); else return false;
+}
+template <class T> inline bool is_finite(T x) {
+  if constexpr (std::is_floating_point<T>::value) return std::isfinite(x); else return true;
+}
+template <class T> inline bool sign_bit(T x) {
+  if constexpr (std::is_floating_point<T>::value) return std::signbit(x);
+  else if constexpr (std::is_signed<T>::value) return x < 0; else return false;
+}
 // Python's (and NumPy's) // and % on integers (x // 0 and x % 0 are 0 here, as in NumPy: codegen
 // checks the divisor) and on floats, where both come from fmod so that a == (a // b) * b + a % b:
 // 1.0 // 0.1 is 9.0, not floor(1.0 / 0.1) = 10.0 (NumPy's npy_divmod).

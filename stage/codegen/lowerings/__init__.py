@@ -91,4 +91,5 @@ def lowering(op: str) -> Rule:
 
 
 from . import (elementwise, reduce, linalg, shape, nn, conv, random,  # noqa: E402,F401
-               effects, control, io, checkpoint, collective, parallel)  # (register lowerings)
+               effects, control, io, checkpoint, collective, parallel,  # (register lowerings)
+               ufuncs)

@@ -18,9 +18,10 @@ from .shape import _advanced_axis, _index_key  # noqa: F401
 from .reduce import *        # noqa: F401,F403
 from .nn import *            # noqa: F401,F403
 from .io import print        # noqa: F401,A001  (st.print; not in `import *`: it shadows a builtin)
+from .ufuncs import *        # noqa: F401,F403
 from . import base as _base, elementwise as _elementwise, nn as _nn, reduce as _reduce, \
-    shape as _shape_module, io as _io
+    shape as _shape_module, io as _io, ufuncs as _ufuncs
 from .docs import document as _document
 
-for _m in (_base, _elementwise, _shape_module, _reduce, _nn, _io):
+for _m in (_base, _elementwise, _shape_module, _reduce, _nn, _io, _ufuncs):
     _document(vars(_m))      # annotations resolve in the module that defines each function

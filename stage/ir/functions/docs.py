@@ -11,10 +11,11 @@ from typing import Dict
 from .docs_elementwise import DOCS as _ELEMENTWISE
 from .docs_reduce import DOCS as _REDUCE
 from .docs_shape import DOCS as _SHAPE
+from .docs_ufuncs import DOCS as _UFUNCS
 
 __all__ = ["document", "DOCS"]
 
-DOCS: Dict[str, str] = {**_ELEMENTWISE, **_SHAPE, **_REDUCE}
+DOCS: Dict[str, str] = {**_ELEMENTWISE, **_SHAPE, **_REDUCE, **_UFUNCS}
 
 _HINTS = {"x": "ArrayLike", "y": "ArrayLike", "a": "ArrayLike", "b": "ArrayLike",
           "array": "ArrayLike", "input": "ArrayLike", "target": "ArrayLike",

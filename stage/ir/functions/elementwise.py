@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rep import Rep
-from .base import _common_dtype, _is_weak, _nary, _staging, apply, as_rep
+from .base import _common_dtype, _dtype_of, _is_weak, _nary, _staging, apply, as_rep
 
 
 def add(x, y): return _nary("add", x, y)
@@ -76,7 +76,8 @@ def sin(x): return _nary("sin", x, float_only=True)
 def cos(x): return _nary("cos", x, float_only=True)
 
 
-def floor(x): return _nary("floor", x, float_only=True)
+def floor(x):      # integers are already integral: NumPy 2 keeps them as they are
+    return x if _dtype_of(x) not in (None, "float32", "float64") else _nary("floor", x, float_only=True)
 
 
 def less(x, y): return _nary("less", x, y)
@@ -134,4 +135,4 @@ def clip(x, a_min=None, a_max=None):
 
 def stop_gradient(x):
     """x, with no gradient flowing through it."""
-    return apply("stop_gradient", as_rep(x))
+    return apply("stop_gradient", as_rep(x) if _staging(x) else np.asarray(x))

@@ -143,4 +143,5 @@ def defcompare(name, ref):
 
 
 from . import (elementwise, reduce, linalg, shape, nn, effects, conv, random,  # noqa: E402,F401
-               control, io, checkpoint, collective, parallel)                # (register ops)
+               control, io, checkpoint, collective, parallel,                # (register ops)
+               ufuncs)
