@@ -36,7 +36,6 @@ from . import datasets, nn, optim, pytree, safetensors, trees
 from .logs import configure as _configure_logging
 from .train import eval_step, train_step
 
-asarray = as_rep
 _configure_logging()          # STAGE_LOG=info: specialisations and builds on stderr
 
 __all__ = [
@@ -63,5 +62,18 @@ __all__ = [
 
 # NumPy's vocabulary (issue 13), one family per module of stage.ir.functions
 from .ir.functions.ufuncs import *  # noqa: E402,F401,F403
-from .ir.functions import ufuncs as _ufuncs  # noqa: E402
-__all__ += _ufuncs.__all__
+from .ir.functions.scans import *  # noqa: E402,F401,F403
+from .ir.functions.stats import *  # noqa: E402,F401,F403
+from .ir.functions.arrays import *  # noqa: E402,F401,F403
+from .ir.functions.creation import *  # noqa: E402,F401,F403
+from .ir.functions.selection import *  # noqa: E402,F401,F403
+from .ir.functions.indexing import getitem  # noqa: E402,F401
+from .ir.functions.linalg import *  # noqa: E402,F401,F403
+from .ir.functions.einstein import einsum  # noqa: E402,F401
+from . import linalg  # noqa: E402
+from .ir.functions.reduce import amax, amin, argmin, prod, std  # noqa: E402,F401
+from .ir.functions import ufuncs as _ufuncs, scans as _scans, stats as _stats, \
+    arrays as _arrays, creation as _creation, selection as _selection, linalg as _linalg  # noqa: E402
+__all__ += [n for m in (_ufuncs, _scans, _stats, _arrays, _creation, _selection, _linalg)
+            for n in m.__all__ if n not in __all__] + ["amax", "amin", "argmin", "prod", "std",
+                                                        "einsum", "linalg"]

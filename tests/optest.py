@@ -521,6 +521,10 @@ def _real(rng, shape, dom):
         return x.reshape(shape)
     if "uniform" in dom:
         return rng.uniform(*dom["uniform"], shape)
+    if dom.get("well_conditioned") or dom.get("spd"):         # (..., n, n) matrices
+        a = rng.standard_normal(shape)
+        eye = np.eye(shape[-1]) * shape[-1]
+        return a + eye if dom.get("well_conditioned") else a @ np.swapaxes(a, -1, -2) + eye
     if dom.get("positive"):
         return rng.uniform(0.5, 2.0, shape)
     if dom.get("nonzero"):
@@ -831,6 +835,7 @@ class U:
     dtype: Optional[str] = None      # expected result dtype where stage's weak typing differs
     grad: bool = True        # finite-difference check w.r.t. the float64 arguments
     xfail: Dict[str, str] = field(default_factory=dict)
+    group: str = "core"      # one native build per group (so that batches build in parallel)
 
     @property
     def grad_args(self):

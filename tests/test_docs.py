@@ -21,6 +21,7 @@ SURFACE = {
     "stage.nn.functional": st.nn.functional.__all__,
     "stage.optim": st.optim.__all__,
     "stage.safetensors": st.safetensors.__all__,
+    "stage.linalg": st.linalg.__all__,
     "stage.deploy": importlib.import_module("stage.deploy").__all__,
     "stage.trees": ["Forest", "parse_ptb", "build_forest", "load_sst", "tree_sizes"],
     "stage.datasets": importlib.import_module("stage.datasets").__all__,

@@ -129,10 +129,10 @@ def _batch_key(item):
         return (native_grads, T.group_of(p["case"].op), p["case"].o3)
     if name == "test_hvp_native" and "hvp_native" not in p["case"].xfail:
         return (native_hvps, T.group_of(p["case"].op))
-    if name == "test_user_function_native":
-        return (user_native_forward,)
-    if name == "test_user_function_grad_native":
-        return (user_native_grads,)
+    if name == "test_user_function_native" and "native" not in p["c"].xfail:
+        return (user_native_forward, p["c"].group)
+    if name == "test_user_function_grad_native" and "grad_native" not in p["c"].xfail:
+        return (user_native_grads, p["c"].group)
     return None
 
 
@@ -358,29 +358,30 @@ def user_params(check, only=None):
 
 
 @_memo
-def user_native_forward():
-    cases = [c for c in T.USER.values() if "native" not in c.xfail]
+def user_native_forward(group):
+    cases = [c for c in T.USER.values() if "native" not in c.xfail and c.group == group]
     fn = st.compile(T.user_forward_fn(cases), cxxflags=T.LIGHT_FLAGS)
     return dict(zip([c.name for c in cases], fn(*[a for c in cases for a in c.args])))
 
 
 @_memo
-def user_native_grads():
-    cases = [c for c in T.USER.values() if c.has_grad and "grad_native" not in c.xfail]
+def user_native_grads(group):
+    cases = [c for c in T.USER.values() if c.has_grad and "grad_native" not in c.xfail and
+             c.group == group]
     fn = st.compile(T.user_grad_fn(cases), cxxflags=T.LIGHT_FLAGS)
     return dict(zip([c.name for c in cases], fn(*T.user_grad_inputs(cases))))
 
 
 def user_run(c, backend):
     if backend == "native" and "native" not in c.xfail:
-        return user_native_forward()[c.name]
+        return user_native_forward(c.group)[c.name]
     fn = st.compile(T.user_forward_fn([c]), backend=backend, **_flags(False))
     return fn(*c.args)[0]
 
 
 def user_grads(c, backend):
     if backend == "native" and "grad_native" not in c.xfail:
-        return user_native_grads()[c.name]
+        return user_native_grads(c.group)[c.name]
     fn = st.compile(T.user_grad_fn([c]), backend=backend, **_flags(False))
     return fn(*T.user_grad_inputs([c]))[0]
 

@@ -229,8 +229,8 @@ class LoopEmitter:
         if rule.init == "lowest":
             init = (f"-std::numeric_limits<{T}>::infinity()" if out_t.is_float
                     else f"std::numeric_limits<{T}>::lowest()")
-        else:
-            init = literal(0, out_t.dtype)
+        else:                    # "zero" or "one" (a product)
+            init = literal(1 if rule.init == "one" else 0, out_t.dtype)
         scalar_out = into is None and out_t.shape == ()
         if scalar_out:           # declared with its initial value: `float x9 = 0.0f;`
             out = Layout(n.sym.name, out_t.dtype, (), (), kind="scalar")

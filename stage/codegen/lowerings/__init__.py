@@ -48,7 +48,7 @@ class Elementwise(Rule):
 
 @dataclass
 class Reduction(Rule):
-    init: str                   # "zero" or "lowest"
+    init: str                   # "zero", "one" or "lowest"
     combine: str                # C++ over {acc} and {x}
     simd: str                   # the omp reduction operator: "+" or "max"
     nan_propagating: bool = False
@@ -92,4 +92,4 @@ def lowering(op: str) -> Rule:
 
 from . import (elementwise, reduce, linalg, shape, nn, conv, random,  # noqa: E402,F401
                effects, control, io, checkpoint, collective, parallel,  # (register lowerings)
-               ufuncs)
+               ufuncs, scans, lapack)

@@ -57,6 +57,15 @@ def as_rep(x, dtype=None) -> Rep:
     return Rep(_to_exp(x, dtype))
 
 
+def as_value(x, dtype=None):
+    """x as a staged value while staging, else as a NumPy array (the eager path), in `dtype` if
+    given: the functions built of other functions accept both."""
+    if _staging(x):
+        return as_rep(x, dtype)
+    arr = np.asarray(x)
+    return arr if dtype is None else arr.astype(canonical_dtype(dtype))
+
+
 def _common_dtype(*xs, float_only=False):
     """Promotion in which Python scalars adapt to the staged operands (JAX's weak types)."""
     strong = [d for d in map(_dtype_of, xs) if d is not None]

@@ -12,10 +12,15 @@ from .docs_elementwise import DOCS as _ELEMENTWISE
 from .docs_reduce import DOCS as _REDUCE
 from .docs_shape import DOCS as _SHAPE
 from .docs_ufuncs import DOCS as _UFUNCS
+from .docs_stats import DOCS as _STATS
+from .docs_scans import DOCS as _SCANS
+from .docs_arrays import DOCS as _ARRAYS
+from .docs_linalg import DOCS as _LINALG
 
 __all__ = ["document", "DOCS"]
 
-DOCS: Dict[str, str] = {**_ELEMENTWISE, **_SHAPE, **_REDUCE, **_UFUNCS}
+DOCS: Dict[str, str] = {**_ELEMENTWISE, **_SHAPE, **_REDUCE, **_UFUNCS, **_STATS, **_SCANS,
+                        **_ARRAYS, **_LINALG}
 
 _HINTS = {"x": "ArrayLike", "y": "ArrayLike", "a": "ArrayLike", "b": "ArrayLike",
           "array": "ArrayLike", "input": "ArrayLike", "target": "ArrayLike",

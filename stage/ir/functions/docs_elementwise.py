@@ -74,8 +74,11 @@ Parameters
 ----------
 condition : Rep or array_like
     Converted to bool (nonzero is true).
-x, y : Rep or array_like
-    The values; promoted to a common dtype. All three broadcast together.
+x, y : Rep or array_like, optional
+    The values; promoted to a common dtype. All three broadcast together. Without x and y,
+    `where(condition)` is `nonzero(condition)`: its result's shape depends on the values, so the
+    condition must then be static (a NumPy array or a staged constant); a staged one raises
+    StageTypeError.
 
 Returns
 -------

@@ -1,68 +1,11 @@
-"""Docstrings of the reductions, products, softmax and losses (see `docs.py`)."""
+"""Docstrings of logsumexp, the products, softmax and losses (see `docs.py`; the reductions with
+NumPy's signatures are in `docs_stats.py`)."""
 from __future__ import annotations
 
 from typing import Dict
 
 
 DOCS: Dict[str, str] = {}
-
-_REDUCE = """The {what} of `x` over `axis`, as `numpy.{numpy}`.
-
-Parameters
-----------
-x : Rep or array_like
-    The values.
-axis : int or tuple of int, optional
-    The axes to reduce; default: all.
-keepdims : bool, default False
-    Keep the reduced axes with size 1.
-
-Returns
--------
-Rep
-    {returns}
-"""
-DOCS["sum"] = _REDUCE.format(what="sum", numpy="sum",
-                             returns="Floats keep their dtype; integers and bools sum in int64.")
-DOCS["max"] = _REDUCE.format(what="maximum", numpy="max",
-                             returns="x's dtype. Ties share the gradient equally (as JAX and "
-                             "PyTorch's amax).")
-DOCS["min"] = _REDUCE.format(what="minimum", numpy="min", returns="x's dtype.")
-DOCS["mean"] = _REDUCE.format(what="mean", numpy="mean",
-                              returns="Floating point (integers average in float32).")
-DOCS["var"] = """The variance of `x` over `axis`, as `numpy.var`.
-
-Parameters
-----------
-x : Rep or array_like
-    The values.
-axis : int or tuple of int, optional
-    The axes to reduce; default: all.
-keepdims : bool, default False
-    Keep the reduced axes with size 1.
-ddof : int, default 0
-    Delta degrees of freedom: divides by ``n - ddof`` (1 for the unbiased estimate).
-
-Returns
--------
-Rep
-    Floating point.
-"""
-
-DOCS["argmax"] = """Indices of the maxima along `axis`, as `numpy.argmax` (first on ties).
-
-Parameters
-----------
-x : Rep or array_like
-    The values.
-axis : int, optional
-    The axis; default: the flattened array.
-
-Returns
--------
-Rep
-    int64, x's shape without `axis` (a scalar without an axis). Not differentiable.
-"""
 
 DOCS["logsumexp"] = """log(sum(exp(x))) over `axis`, computed stably (the maximum subtracted
 first), as `scipy.special.logsumexp`.
@@ -80,38 +23,6 @@ Returns
 -------
 Rep
     Floating point. The gradient is `softmax(x)`.
-"""
-
-DOCS["matmul"] = """The matrix product `a @ b`, as `numpy.matmul` (also `st.dot`).
-
-Parameters
-----------
-a, b : Rep or array_like
-    At least 1-d; 1-d operands are vectors, leading (batch) dimensions broadcast. Integers are
-    promoted to float32; both take a common floating dtype.
-
-Returns
--------
-Rep
-    NumPy's matmul shape. Computed with BLAS (gemm/gemv) in native code.
-
-Raises
-------
-StageTypeError
-    The inner dimensions differ or the batch dimensions do not broadcast.
-"""
-
-DOCS["outer"] = """The outer product of two vectors, as `numpy.outer`.
-
-Parameters
-----------
-a, b : Rep or array_like
-    1-d; a common floating dtype.
-
-Returns
--------
-Rep
-    Shape ``(len(a), len(b))``.
 """
 
 DOCS["softmax"] = """exp(x) / sum(exp(x)) along `axis`, computed stably, as

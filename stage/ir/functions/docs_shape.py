@@ -128,13 +128,13 @@ Rep
     Shape ``[x.shape[a] for a in axes]``.
 """
 
-DOCS["swapaxes"] = """`x` with axes `a` and `b` exchanged, as `numpy.swapaxes`.
+DOCS["swapaxes"] = """`a` with axes `axis1` and `axis2` exchanged, as `numpy.swapaxes`.
 
 Parameters
 ----------
-x : Rep or array_like
+a : Rep or array_like
     The values.
-a, b : int
+axis1, axis2 : int
     The axes (negative counts from the end).
 
 Returns
@@ -278,27 +278,31 @@ IndexError
     At run time, an index out of range.
 """
 
-DOCS["getitem"] = """`x[key]`: NumPy's basic indexing, plus staged integer indices.
+DOCS["getitem"] = """`x[key]`: NumPy's basic and advanced indexing, plus staged indices.
 
 Parameters
 ----------
 x : Rep or array_like
     The array.
 key : index
-    Static ints, slices (static bounds), `None`, `...`; staged integer scalars (`x[i]` with a
-    runtime i: one compiled library serves every i); or one integer-array index with full
-    slices elsewhere (`x[idx]`, `x[:, idx]`, as `take`).
+    Basic indices -- static ints, slices (static bounds), `None`, `...`, staged integer scalars
+    (`x[i]` with a runtime i: one compiled library serves every i) -- give views. Advanced
+    indices -- integer arrays (static or staged) and static boolean masks (their positions) --
+    gather, with NumPy's rules: the index arrays broadcast together, integers among them count as
+    advanced, and the indexed dimensions replace the advanced ones in place when those are
+    adjacent (`x[:, [0, 1], [2, 3]]`), else come first (`x[3, 2:, [1, 3]]`).
 
 Returns
 -------
 Rep
-    A view where possible.
+    A view for basic indexing, a gather (its gradient a scatter-add) for advanced indexing.
 
 Raises
 ------
 IndexError
-    A static index out of range (while staging), an unsupported key, or at run time a staged
-    index out of range.
+    A static index out of range (while staging), a staged boolean mask (its result's shape would
+    depend on the data: use `st.where(mask, x, 0)` or a reduction's `where=`), or at run time a
+    staged index out of range.
 """
 
 
@@ -333,7 +337,7 @@ Examples
 array([0.6, 0.6], dtype=float32)
 """
 
-DOCS["pad"] = """NumPy's constant-mode `np.pad`.
+DOCS["pad"] = """`array` padded, as `numpy.pad`.
 
 Parameters
 ----------
@@ -342,18 +346,26 @@ array : Rep or array_like
 pad_width : int, (before, after) or sequence of (before, after)
     Elements added before and after each dimension (one pair for all, or one pair per
     dimension); non-negative.
-constant_values : scalar, default 0
-    The padding value.
+mode : {"constant", "edge", "reflect", "symmetric", "wrap", "empty"}, default "constant"
+    NumPy's modes: a constant; the edge value repeated; a mirror without / with the edge
+    value; the other end of the axis; "empty" pads with zeros (NumPy leaves them undefined).
+    The statistic modes ("mean", "maximum", ...) and callables are refused.
+**kwargs
+    `constant_values` (scalar, default 0) for "constant"; `reflect_type` ("even" only).
 
 Returns
 -------
 Rep
-    The padded array. Its gradient is a slice of the incoming gradient (a free view).
+    The padded array. Constant padding's gradient is a slice of the incoming gradient (a free
+    view); the other modes gather each axis from NumPy's own index pattern, so their gradient
+    adds every copy back to the element it came from.
 
 Raises
 ------
 StageTypeError
-    A negative width.
+    An unsupported mode or a non-scalar constant.
+ValueError
+    A negative width, or a non-constant mode on an empty axis (as NumPy).
 
 See Also
 --------

@@ -1,33 +1,42 @@
-"""Products (matmul, dot, outer), softmax and the losses."""
+"""matmul (BLAS), softmax and the losses (the other products are in `linalg`)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..rep import Rep
 from ..types import FLOATS
-from .base import _axis, _common_dtype, _staging, apply, as_rep
+from .base import _axis, _common_dtype, _staging, apply, as_rep, as_value
 from ..graph import StageTypeError
 from .elementwise import square
 from .reduce import mean, sum
 
 
 def matmul(a, b):
-    dt = _common_dtype(a, b, float_only=True)
+    dt = _common_dtype(a, b)
+    if dt not in FLOATS:
+        return _int_matmul(as_value(a, dt), as_value(b, dt))
     if not _staging(a, b):
         return np.matmul(np.asarray(a, dt), np.asarray(b, dt))
     return apply("matmul", as_rep(a, dt), as_rep(b, dt))
 
 
-
-dot = matmul
-
-
-def outer(a, b):
-    """The outer product of two vectors (NumPy's np.outer for 1-d arguments)."""
-    dt = _common_dtype(a, b, float_only=True)
-    if not _staging(a, b):
-        return np.outer(np.asarray(a, dt), np.asarray(b, dt))
-    return apply("outer", as_rep(a, dt), as_rep(b, dt))
+def _int_matmul(a, b):
+    """Integer (and bool) products stay exact in their dtype, as NumPy's: multiply and sum."""
+    from .shape import expand_dims, reshape
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        raise StageTypeError("matmul: arguments must have at least one dimension")
+    A = reshape(a, (1,) + np.shape(a)) if np.ndim(a) == 1 else a
+    B = reshape(b, np.shape(b) + (1,)) if np.ndim(b) == 1 else b
+    if np.shape(A)[-1] != np.shape(B)[-2]:
+        raise StageTypeError(f"matmul: inner dimensions differ ({np.shape(A)[-1]} vs "
+                             f"{np.shape(B)[-2]})")
+    out = sum(expand_dims(A, -1) * expand_dims(B, -3), -2)
+    if np.ndim(a) == 1:
+        out = reshape(out, np.shape(out)[:-2] + np.shape(out)[-1:])
+    if np.ndim(b) == 1:
+        out = reshape(out, np.shape(out)[:-1])
+    dt = a.dtype if isinstance(a, Rep) else a.dtype.name
+    return out != 0 if dt == "bool" else out.astype(dt)      # (int32 sums in int64)
 
 
 def softmax(x, axis=-1):
