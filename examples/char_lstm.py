@@ -44,7 +44,7 @@ def lstm_loss(params, xs, ys, h0, c0, n):
     Wx, Wh, b, Why, by = params
     h, c, loss = h0, c0, 0.0
     for t in range(n):                                        # n is staged: a staged loop
-        h, c = lstm_cell(st.take(Wx, xs[t]) + h @ Wh + b, c)
+        h, c = lstm_cell(st.take(Wx, xs[t], axis=0) + h @ Wh + b, c)
         loss = loss + st.nn.cross_entropy(h @ Why + by, ys[t], reduction="sum")
     return loss, (h, c)
 

@@ -42,7 +42,7 @@ def rnn_loss(params, xs, ys, h0, n):
     Wxh, Whh, bh, Why, by = params
     h, loss = h0, 0.0
     for t in range(n):                                        # n is staged: a staged loop
-        h = st.tanh(st.take(Wxh, xs[t]) + h @ Whh + bh)      # x_t @ Wxh for one-hot x_t
+        h = st.tanh(st.take(Wxh, xs[t], axis=0) + h @ Whh + bh)      # x_t @ Wxh for one-hot x_t
         loss = loss + st.nn.cross_entropy(h @ Why + by, ys[t], reduction="sum")
     return loss, h
 

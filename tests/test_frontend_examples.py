@@ -22,7 +22,7 @@ def rnn_loss(params, xs, ys, h0, n):
 
     def step(t, carry):
         h, loss = carry
-        h = st.tanh(st.take(Wxh, xs[t]) + h @ Whh + bh)
+        h = st.tanh(st.take(Wxh, xs[t], axis=0) + h @ Whh + bh)
         return h, loss + st.nn.cross_entropy(h @ Why + by, ys[t], reduction="sum")
     h, loss = st.fori_loop(0, n, step, (h0, 0.0))
     return loss, h
@@ -33,7 +33,7 @@ def lstm_loss(params, xs, ys, h0, c0, n):
 
     def step(t, carry):
         h, c, loss = carry
-        h, c = char_lstm.lstm_cell(st.take(Wx, xs[t]) + h @ Wh + b, c)
+        h, c = char_lstm.lstm_cell(st.take(Wx, xs[t], axis=0) + h @ Wh + b, c)
         return h, c, loss + st.nn.cross_entropy(h @ Why + by, ys[t], reduction="sum")
     h, c, loss = st.fori_loop(0, n, step, (h0, c0, 0.0))
     return loss, (h, c)

@@ -100,7 +100,7 @@ def same_static(a, b) -> bool:
 def type_of(x) -> Tuple[tuple, str]:
     """(shape, dtype) of a staged leaf."""
     if isinstance(x, Rep):
-        return tuple(x.shape), x.dtype
+        return tuple(x.shape), x.type.dtype
     a = np.asarray(x)
     return tuple(a.shape), canonical_dtype(a.dtype)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+import numpy as _np
+
 from .graph import Const, Exp, StageError
 
 T = TypeVar("T")
@@ -18,11 +20,14 @@ class Rep(Generic[T]):
     A `Rep` has a static type -- `shape`, `dtype`, `ndim`, `size` are known while staging -- but
     no value: its value exists only when the compiled code runs. Python operators and the NumPy
     method names build the program: ``+ - * / // % ** @``, comparisons (elementwise, giving
-    bool), ``& | ~`` (logical), ``-x``, ``abs(x)``, indexing ``x[i]`` (static or staged integers,
-    slices, ``None``, ``...``, one integer-array index), ``x.T``, and the methods `sum`, `mean`,
-    `max`, `min`, `argmax`, `reshape`, `transpose`, `astype`, `clip`, `squeeze`, `flatten`,
-    `tanh`, `sigmoid`, `relu` (each as the `st.` function of the same name). NumPy arrays on the
-    other side of an operator defer to it (``np_array + rep`` is staged).
+    bool), ``& | ~`` (logical), ``-x``, ``abs(x)``, indexing ``x[...]`` as NumPy's (static or
+    staged integers, slices, ``None``, ``...``, integer arrays, static boolean masks), ``x.T``,
+    ``x.mT``, and ndarray's methods (`sum`, `mean`, `std`, `var`, `prod`, `max`, `min`, `argmax`,
+    `argmin`, `argsort`, `cumsum`, `cumprod`, `all`, `any`, `reshape`, `transpose`, `swapaxes`,
+    `ravel`, `flatten`, `squeeze`, `repeat`, `take`, `diagonal`, `trace`, `dot`, `round`, `clip`,
+    `astype`, `copy`, ...: each the `st.` function of the same name). NumPy arrays on the other
+    side of an operator, and NumPy's functions called on it (``np.tanh(x)``, ``np.sum(x, 0)``),
+    dispatch to stage.
 
     Using a `Rep` where Python needs a concrete value -- `if x > 0:`, `int(x)`, `bool(x)` --
     raises `StageError` saying what to use instead (`st.cond`, `st.where`, a staged index).
@@ -36,9 +41,12 @@ class Rep(Generic[T]):
     Attributes
     ----------
     shape : tuple of int
-    dtype : str
-        "float32", "float64", "int32", "int64" or "bool".
-    ndim, size : int
+    dtype : numpy.dtype
+        float32, float64, int32, int64 or bool (``x.dtype == np.float32`` and
+        ``x.dtype == "float32"`` both hold).
+    ndim, size, itemsize, nbytes : int
+    T, mT : Rep
+        The transpose, and the transpose of the last two axes (a view).
     type : TensorType
         Shape and dtype together, printed as `f32[4,8]`.
     """
@@ -60,7 +68,15 @@ class Rep(Generic[T]):
 
     @property
     def dtype(self):
-        return self.exp.type.dtype
+        return _np.dtype(self.exp.type.dtype)
+
+    @property
+    def itemsize(self):
+        return _np.dtype(self.exp.type.dtype).itemsize
+
+    @property
+    def nbytes(self):
+        return self.exp.type.size * self.itemsize
 
     @property
     def ndim(self):
@@ -130,32 +146,100 @@ class Rep(Generic[T]):
     def __invert__(self): return F.logical_not(self)
     def __getitem__(self, key): return F.getitem(self, key)
 
-    # -- methods (NumPy names) ----------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False): return F.sum(self, axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return F.mean(self, axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return F.max(self, axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return F.min(self, axis, keepdims=keepdims)
-    def argmax(self, axis=None): return F.argmax(self, axis)
-    def reshape(self, *shape): return F.reshape(self, shape[0] if len(shape) == 1 else shape)
-    def transpose(self, *axes): return F.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
-    def astype(self, dtype): return F.astype(self, dtype)
-    def clip(self, a_min=None, a_max=None): return F.clip(self, a_min, a_max)
-    def squeeze(self, axis=None): return F.squeeze(self, axis)
-    def flatten(self): return F.reshape(self, (-1,))
-    def tanh(self): return F.tanh(self)
-    def sigmoid(self): return F.sigmoid(self)
-    def relu(self): return F.relu(self)
+    def __setitem__(self, key, value):
+        raise StageError("staged values are immutable: x[key] = v cannot change x; compute a new "
+                         "array (st.where(mask, v, x), st.put_along_axis, x + st.scatter_add(...)) "
+                         "or write into an input array with st.assign")
+
+    # -- methods (NumPy names): each the `st.` function of the same name ---------------------------
+    def reshape(self, *shape, order="C"):
+        return F.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes):
+        return F.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        return F.astype(self, dtype)
+
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        return F.clip(self, kwargs.get("a_min", min), kwargs.get("a_max", max))
+
+    def flatten(self, order="C"):
+        return F.reshape(self, (-1,))
+
+    def copy(self, order="C"):
+        return self
+
+    def conj(self):
+        return self
+
+    def sort(self, axis=-1, kind=None, order=None):
+        raise StageError("x.sort() sorts in place, and staged values are immutable: use "
+                         "st.sort(x) (np.sort(x)), which returns the sorted array")
+
+    def fill(self, value):
+        raise StageError("x.fill() writes in place, and staged values are immutable: use "
+                         "st.full_like(x, value)")
+
+    def item(self, *args):
+        raise StageError("x.item() needs the value, which exists only when the compiled code runs; "
+                         "return the staged value from the function instead")
+
+    def tolist(self):
+        raise StageError("x.tolist() needs the value, which exists only when the compiled code "
+                         "runs; return the staged value from the function instead")
 
     @property
-    def T(self): return F.transpose(self)
+    def T(self):
+        return F.transpose(self)
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise ValueError("matrix transpose with ndim < 2 is undefined")
+        return F.swapaxes(self, -1, -2)
+
+    @property
+    def real(self):
+        return self
 
 
 from . import functions as F  # noqa: E402  (functions imports Rep)
 
-for _name in ("sum", "mean", "max", "min", "argmax", "reshape", "transpose", "astype", "clip",
-              "squeeze", "tanh", "sigmoid", "relu"):       # the methods say which function they are
-    getattr(Rep, _name).__doc__ = (f"`x.{_name}(...)` is `st.{_name}(x, ...)`" +
-                                   (" (the shape may also be given as separate ints)"
-                                    if _name in ("reshape", "transpose") else "") +
-                                   f"; its documentation:\n\n{getattr(F, _name).__doc__}")
-Rep.flatten.__doc__ = "`x.flatten()` is `st.reshape(x, (-1,))`: a 1-d view of every element."
+
+
+def _method(name):
+    fn = getattr(F, name)
+
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"`x.{name}(...)` is `st.{name}(x, ...)`; its documentation:\n\n{fn.__doc__}"
+    return method
+
+
+for _name in ("sum", "mean", "max", "min", "prod", "std", "var", "argmax", "argmin", "argsort",
+              "cumsum", "cumprod", "all", "any", "squeeze", "swapaxes", "ravel", "repeat", "take",
+              "diagonal", "trace", "dot", "round", "nonzero", "tanh", "sigmoid", "relu"):
+    setattr(Rep, _name, _method(_name))
+for _name, _extra in (("reshape", "The shape may also be given as separate ints; `order` must be "
+                                  "'C' (row-major)."),
+                      ("transpose", "The axes may also be given as separate ints."),
+                      ("astype", "`order`, `casting`, `subok` and `copy` are accepted for "
+                                 "NumPy's signature (a staged conversion is always a new value)."),
+                      ("clip", "`min`/`max` are NumPy 2's names of the bounds (`a_min`/`a_max` "
+                               "also work as keywords); `out` must be None.")):
+    getattr(Rep, _name).__doc__ = (f"`x.{_name}(...)` is `st.{_name}(x, ...)`. {_extra} Its "
+                                   f"documentation:\n\n{getattr(F, _name).__doc__}")
+Rep.flatten.__doc__ = ("`x.flatten()` is `st.reshape(x, (-1,))`: a 1-d view of every element "
+                       "(`order` must be 'C').")
+Rep.copy.__doc__ = ("`x.copy()`: the same value (staged values are immutable, so a copy is "
+                    "never needed); `order` is accepted for NumPy's signature.")
+Rep.conj.__doc__ = "`x.conj()`: x itself (stage's dtypes are real)."
+Rep.sort.__doc__ = ("NumPy's `x.sort()` sorts in place: refused (staged values are immutable) "
+                    "with a StageError pointing to `st.sort(x)`; `axis`, `kind`, `order` as "
+                    "NumPy's.")
+Rep.fill.__doc__ = ("NumPy's `x.fill(value)` writes in place: refused (staged values are "
+                    "immutable); use `st.full_like(x, value)`.")
+Rep.item.__doc__ = "Refused: the value exists only when the compiled code runs (a StageError)."
+Rep.tolist.__doc__ = "Refused: the value exists only when the compiled code runs (a StageError)."

@@ -37,6 +37,8 @@ class TensorType(Type):
     shape: Tuple[int, ...]
 
     def __post_init__(self):
+        if not isinstance(self.dtype, str):        # a numpy.dtype (Rep.dtype is one): its name
+            object.__setattr__(self, "dtype", canonical_dtype(self.dtype))
         assert self.dtype in DTYPES, self.dtype
         assert all(isinstance(d, int) for d in self.shape), self.shape
         if any(d < 0 for d in self.shape):

@@ -15,7 +15,10 @@ from ..graph import Const, Exp, StageTypeError, current_scope, reflect
 from ..rep import Rep
 from ..types import FLOATS, canonical_dtype, result_dtype
 
-DEFAULT_FLOAT = "float32"
+# NumPy's default float: integers promote to it (int / int, mean of ints, float functions of ints,
+# int * 1.5), Python floats alone take it, and zeros/ones/eye/arange/linspace default to it (the
+# PyTorch-like st.nn layers and st.one_hot keep float32, as PyTorch does)
+DEFAULT_FLOAT = "float64"
 DEFAULT_INT = "int64"
 
 
@@ -33,9 +36,12 @@ def _weak_dtype(x):
     raise TypeError(f"stage does not support {type(x).__name__} values ({x!r})")
 
 
+_INT_RANGE = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
+
+
 def _dtype_of(x):
     if isinstance(x, Rep):
-        return x.dtype
+        return x.type.dtype
     if _is_weak(x):
         return None
     return canonical_dtype(np.asarray(x).dtype)
@@ -45,7 +51,11 @@ def _to_exp(x, dtype=None) -> Exp:
     if isinstance(x, Rep):
         return x.exp if dtype is None or x.dtype == dtype else astype(x, dtype).exp
     if _is_weak(x):
-        return Const(x, dtype or _weak_dtype(x))
+        dt = dtype or _weak_dtype(x)
+        if isinstance(x, int) and not isinstance(x, bool) and dt in _INT_RANGE and \
+                not _INT_RANGE[dt][0] <= x <= _INT_RANGE[dt][1]:
+            raise OverflowError(f"Python integer {x} out of bounds for {dt}")   # (as NumPy 2)
+        return Const(x, dt)
     arr = np.asarray(x)
     return Const(arr if dtype is None else arr.astype(dtype))
 
@@ -86,6 +96,7 @@ def _staging(*xs):
 
 def apply(op, *args, **params):
     """Reflect `op` on already converted arguments (or run its NumPy reference outside staging)."""
+    params = {k: canonical_dtype(v) if isinstance(v, np.dtype) else v for k, v in params.items()}
     if not _staging(*args):
         from ..ops import OPS
         return OPS[op].ref(*[np.asarray(a) for a in args], **params)

@@ -236,8 +236,13 @@ a : Rep or array_like
     The table (e.g. an embedding matrix).
 indices : Rep or array_like
     Integers of any shape, staged or static. Negative indices count from the end.
-axis : int, default 0
-    The axis to index.
+axis : int, optional
+    The axis to index; default (as NumPy): the flattened array. An embedding lookup is
+    ``st.take(table, ids, axis=0)``.
+out : None
+    Only None (staged values are immutable).
+mode : {"raise"}
+    Only "raise": an index out of range raises IndexError.
 
 Returns
 -------

@@ -113,9 +113,32 @@ def power(x, y):
             return x
         if y == 2:
             return square(x)
-        if y == 0.5:
+        if y == 0.5 and x.type.dtype in ("float32", "float64"):
             return sqrt(x)
+    dt = _common_dtype(x, y)
+    if dt not in ("float32", "float64"):
+        return _integer_power(x, y, dt)
     return _nary("power", x, y, float_only=True)
+
+
+def _integer_power(x, y, dt):
+    """Integers to integer powers stay integers, as NumPy's (negative exponents are an error)."""
+    from .base import as_value, astype
+    if _is_weak(y):
+        y = int(y)
+        if y < 0:
+            raise ValueError("Integers to negative integer powers are not allowed.")
+        x = as_value(x, dt)
+        result, base = None, x
+        while y:                                   # by squaring: exact
+            if y & 1:
+                result = base if result is None else multiply(result, base)
+            y >>= 1
+            if y:
+                base = multiply(base, base)
+        return result if result is not None else as_value(np.ones(np.shape(x), dt))
+    from .ufuncs import rint                       # a staged exponent: exact below 2**53
+    return astype(rint(_nary("power", astype(x, "float64"), astype(y, "float64"))), dt)
 
 
 def where(condition, x, y):

@@ -27,7 +27,7 @@ def _no_out(name, out):
 
 
 def _dtype_name(x):
-    return x.dtype if isinstance(x, Rep) else x.dtype.name
+    return x.type.dtype if isinstance(x, Rep) else x.dtype.name
 
 
 def _count(x, axes):

@@ -44,7 +44,7 @@ def ones_like(x, dtype=None): return full(np.shape(x) if not isinstance(x, Rep) 
 def full_like(x, v, dtype=None): return full(x.shape, v, dtype or _dtype_of(x))
 
 
-def one_hot(indices, num_classes, dtype=DEFAULT_FLOAT):
+def one_hot(indices, num_classes, dtype="float32"):     # (PyTorch-like: float32 for the losses)
     idx = as_value(indices)
     return astype(equal(idx[..., None], iota(idx.shape + (num_classes,), -1, idx.dtype)), dtype)
 
@@ -131,9 +131,15 @@ def stack(arrays, axis=0):
     return concatenate([expand_dims(r, a) for r in reps], a)
 
 
-def take(a, indices, axis=0):
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """NumPy's take: along `axis`, or from the flattened array without one."""
+    if out is not None or mode != "raise":
+        raise StageTypeError("take: only out=None and mode='raise' are supported (an index out "
+                             "of range raises IndexError)")
     a = as_value(a)
     idx = as_value(indices)
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
     return apply("take", a, idx, axis=_axis(axis, a.ndim))
 
 
