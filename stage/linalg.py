@@ -5,8 +5,8 @@ each matrix of a stack `(..., n, n)`, with their gradients; `norm` computes vect
 from reductions. A singular matrix (or, for `cholesky`, one that is not positive definite) raises
 `ValueError` when the compiled code runs, as NumPy's `LinAlgError` (a `ValueError`) does.
 """
-from .ir.functions.linalg import (SlogdetResult, cholesky, cross, det, diagonal, inv, matmul,  # noqa: F401
-                                  norm, outer, slogdet, solve, tensordot, trace, vdot)
+from .ir.functions.linalg import (SlogdetResult, cholesky, det, inv, matmul, norm,  # noqa: F401
+                                  outer, slogdet, solve, tensordot, vdot)
 
-__all__ = ["inv", "solve", "det", "slogdet", "cholesky", "norm", "matmul", "outer", "cross",
-           "tensordot", "vdot", "trace", "diagonal", "SlogdetResult"]
+__all__ = ["inv", "solve", "det", "slogdet", "cholesky", "norm", "matmul", "outer", "tensordot",
+           "vdot", "SlogdetResult"]

@@ -51,7 +51,22 @@ class Rep(Generic[T]):
         Shape and dtype together, printed as `f32[4,8]`.
     """
     __slots__ = ("exp",)
-    __array_ufunc__ = None          # NumPy defers to our reflected operators (np_array + rep -> rep)
+
+    # NumPy's dispatch protocols: its ufuncs and functions called on a staged value (np.tanh(x),
+    # np.sum(x, 0), np_array + x) call the stage function of the same name
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .functions.dispatch import array_ufunc
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .functions.dispatch import array_function
+        return array_function(func, types, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise StageError("a staged value has no value while stage traces the function, so NumPy "
+                         "cannot convert it to an array (np.asarray, np.array, float(...)); use "
+                         "st.asarray / st.array, or NumPy's functions on it (they dispatch to "
+                         "stage)")
 
     def __init__(self, exp: Exp):
         assert isinstance(exp, Exp), exp

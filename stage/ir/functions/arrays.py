@@ -199,7 +199,9 @@ def roll(a, shift, axis=None):
     if axis is None:
         return reshape(roll(reshape(a, (-1,)), shift, 0), np.shape(a))
     axes = [_axis(x, _nd(a)) for x in np.atleast_1d(axis)]
-    shifts = np.broadcast_to(np.asarray(shift, dtype=object), (len(axes),))
+    shifts = list(shift) if isinstance(shift, (list, tuple)) else [shift] * len(axes)
+    if len(shifts) != len(axes):
+        raise ValueError("'shift' and 'axis' should be scalars or 1D sequences of the same length")
     for ax, s in zip(axes, shifts):
         n = np.shape(a)[ax]
         if n == 0:

@@ -77,7 +77,8 @@ def as_value(x, dtype=None):
 
 
 def _common_dtype(*xs, float_only=False):
-    """Promotion in which Python scalars adapt to the staged operands (JAX's weak types)."""
+    """NEP 50's promotion: Python scalars adapt to the arrays' precision but not below their own
+    kind (a float scalar makes integers the default float, an int scalar makes bools int64)."""
     strong = [d for d in map(_dtype_of, xs) if d is not None]
     dt = result_dtype(*strong) if strong else None
     weak = [x for x in xs if _is_weak(x)]
@@ -85,6 +86,8 @@ def _common_dtype(*xs, float_only=False):
         dt = result_dtype(*[_weak_dtype(x) for x in weak]) if weak else DEFAULT_FLOAT
     elif any(isinstance(x, float) for x in weak) and dt not in FLOATS:
         dt = DEFAULT_FLOAT
+    elif dt == "bool" and any(not isinstance(x, bool) for x in weak):
+        dt = DEFAULT_INT
     if float_only and dt not in FLOATS:
         dt = DEFAULT_FLOAT
     return dt

@@ -190,7 +190,8 @@ def _triangle(m, k, lower):
     n, c = np.shape(m)[-2:]
     r, cc = _index_pair(n, c)
     keep = less_equal(cc - r, int(k)) if lower else greater_equal(cc - r, int(k))
-    return where(keep, m, 0)
+    dt = m.type.dtype if isinstance(m, Rep) else m.dtype.name
+    return where(keep, m, as_value(np.zeros((), dt)))
 
 
 def tril(m, k=0):

@@ -132,3 +132,13 @@ DOCS["diagonal"] = _reduction(
 DOCS["trace"] = _reduction("The sum along a diagonal of `a`", "trace",
                            "The other axes' shape; ints sum in int64.",
                            [_A, _DIAG, _DTYPE, _OUT])
+DOCS["allclose"] = _reduction(
+    "Whether every element of a is close to b's", "allclose", "A bool scalar (`all(isclose(...))`).",
+    ["a, b : Rep or array_like\n    Broadcast together.",
+     "rtol, atol : float, default 1e-05 and 1e-08\n    The tolerances (see `isclose`).",
+     "equal_nan : bool, default False\n    Whether NaN is close to NaN."])
+DOCS["array_equal"] = _reduction(
+    "Whether two arrays have the same shape and elements", "array_equal",
+    "A bool scalar (False for different shapes, known while staging).",
+    ["a1, a2 : Rep or array_like\n    The arrays.",
+     "equal_nan : bool, default False\n    Whether NaN equals NaN."])

@@ -106,3 +106,20 @@ Returns
 Rep
     x's shape and dtype. The gradient flows through the finite elements.
 """
+
+DOCS["isclose"] = """Whether a and b are equal within a tolerance, elementwise, as `numpy.isclose`.
+
+Parameters
+----------
+a, b : Rep or array_like
+    Broadcast together (computed in floating point).
+rtol, atol : float, default 1e-05 and 1e-08
+    ``|a - b| <= atol + rtol * |b|``; infinities are close only to themselves.
+equal_nan : bool, default False
+    Whether NaN is close to NaN.
+
+Returns
+-------
+Rep
+    bool, the broadcast shape.
+"""

@@ -10,7 +10,11 @@ from .base import _common_dtype, _dtype_of, _is_weak, _nary, _staging, apply, as
 def add(x, y): return _nary("add", x, y)
 
 
-def subtract(x, y): return _nary("subtract", x, y)
+def subtract(x, y):
+    if _common_dtype(x, y) == "bool":
+        raise TypeError("numpy boolean subtract, the `-` operator, is not supported, use the "
+                        "bitwise_xor, the `^` operator, or the logical_xor function instead.")
+    return _nary("subtract", x, y)
 
 
 def multiply(x, y): return _nary("multiply", x, y)
@@ -19,10 +23,10 @@ def multiply(x, y): return _nary("multiply", x, y)
 def divide(x, y): return _nary("divide", x, y, float_only=True)
 
 
-def floor_divide(x, y): return _nary("floor_divide", x, y)
+def floor_divide(x, y): return _nary("floor_divide", x, y, dtype=_arith_dtype(x, y))
 
 
-def mod(x, y): return _nary("mod", x, y)
+def mod(x, y): return _nary("mod", x, y, dtype=_arith_dtype(x, y))
 
 
 def maximum(x, y): return _nary("maximum", x, y)
@@ -31,7 +35,11 @@ def maximum(x, y): return _nary("maximum", x, y)
 def minimum(x, y): return _nary("minimum", x, y)
 
 
-def negative(x): return _nary("negative", x)
+def negative(x):
+    if _common_dtype(x) == "bool":
+        raise TypeError("The numpy boolean negative, the `-` operator, is not supported, use the "
+                        "`~` operator or the logical_not function instead.")
+    return _nary("negative", x)
 
 
 def exp(x): return _nary("exp", x, float_only=True)
@@ -43,7 +51,13 @@ def log(x): return _nary("log", x, float_only=True)
 def sqrt(x): return _nary("sqrt", x, float_only=True)
 
 
-def square(x): return _nary("square", x)
+def square(x): return _nary("square", x, dtype=_arith_dtype(x))
+
+
+def _arith_dtype(*xs):
+    """The promoted dtype, with bools as int64 (NumPy computes their arithmetic in small ints)."""
+    dt = _common_dtype(*xs)
+    return "int64" if dt == "bool" else dt
 
 
 def tanh(x): return _nary("tanh", x, float_only=True)
@@ -58,7 +72,10 @@ def relu(x): return _nary("relu", x)
 def abs(x): return _nary("abs", x)
 
 
-def sign(x): return _nary("sign", x)
+def sign(x):
+    if _common_dtype(x) == "bool":
+        raise TypeError("sign is not defined for booleans (as in NumPy)")
+    return _nary("sign", x)
 
 
 def log1p(x): return _nary("log1p", x, float_only=True)
@@ -108,14 +125,14 @@ def logical_not(x): return _nary("logical_not", x, dtype="bool")
 
 
 def power(x, y):
-    if _is_weak(y) and isinstance(x, Rep):       # static exponents take cheaper forms
-        if y == 1:
+    dt = _arith_dtype(x, y)
+    if _is_weak(y) and not isinstance(y, bool) and isinstance(x, Rep) and x.type.dtype == dt:
+        if y == 1:                                 # static exponents take cheaper forms
             return x
         if y == 2:
             return square(x)
-        if y == 0.5 and x.type.dtype in ("float32", "float64"):
+        if y == 0.5 and dt in ("float32", "float64"):
             return sqrt(x)
-    dt = _common_dtype(x, y)
     if dt not in ("float32", "float64"):
         return _integer_power(x, y, dt)
     return _nary("power", x, y, float_only=True)

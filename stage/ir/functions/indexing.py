@@ -78,8 +78,8 @@ def _normalise(key, shape):
         if isinstance(k, Rep) and k.dtype == "bool":
             raise IndexError(_MASK_MESSAGE)
         if isinstance(k, list):
-            if builtins.any(isinstance(v, Rep) for v in np.ravel(np.asarray(k, dtype=object))):
-                from .creation import asarray
+            from .creation import _contains_rep, asarray
+            if _contains_rep(k):
                 k = asarray(k)
             else:
                 k = np.asarray(k)

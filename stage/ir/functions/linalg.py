@@ -13,11 +13,11 @@ from ..graph import StageTypeError
 from ..rep import Rep
 from ..types import FLOATS
 from .base import _axis, _common_dtype, _staging, apply, as_value, astype
-from .elementwise import abs, equal, greater, multiply, power, sqrt, where
+from .elementwise import abs, equal, greater, multiply, not_equal, power, sqrt, where
 from .nn import matmul
 from .reduce import _dtype_name, max, min, sum
 from .shape import broadcast_to, concatenate, expand_dims, iota, reshape, stack, transpose
-from .stats import diagonal, trace  # noqa: F401  (re-exported by stage.linalg)
+from .stats import diagonal
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 SlogdetResult.__doc__ = """What `st.linalg.slogdet` returns, as NumPy's SlogdetResult.
@@ -53,8 +53,10 @@ def _contract(a, b, axes_a, axes_b):
     B = reshape(transpose(b, list(axes_b) + free_b), (k, n))
     if _dtype_name(A) in FLOATS:
         out = matmul(A, B)
-    else:                                    # integers: NumPy keeps them exact
+    else:                                    # integers: NumPy keeps them exact, in their dtype
         out = sum(expand_dims(A, 2) * expand_dims(B, 0), 1)
+        dt = _dtype_name(A)
+        out = not_equal(out, 0) if dt == "bool" else astype(out, dt)
     return reshape(out, shape)
 
 

@@ -10,7 +10,8 @@ from ..graph import StageTypeError
 from ..rep import Rep
 from ..types import FLOATS
 from .base import DEFAULT_FLOAT, _axes, _axis, _staging, apply, as_rep, as_value, astype
-from .elementwise import exp, log, maximum, minimum, negative, sqrt, square, stop_gradient
+from .elementwise import (exp, log, logical_not, maximum, minimum, negative, sqrt, square,
+                          stop_gradient, subtract)
 from .elementwise import where as _select      # (the reductions' own `where=` masks shadow it)
 from .shape import broadcast_to, full, reshape, squeeze
 
@@ -84,9 +85,14 @@ def _extremum(name, better, x, axis, out, keepdims, initial, where_):
         m = x
     elif name == "max":
         m = apply("max", x, axis=axes, keepdims=bool(keepdims))
-    else:
-        m = negative(apply("max", negative(x), axis=axes, keepdims=bool(keepdims)))
+    else:                   # the max of an order-reversing map, exact in every dtype
+        flip = _REVERSE[_dtype_name(x) if _dtype_name(x) in _REVERSE else "float"]
+        m = flip(apply("max", flip(x), axis=axes, keepdims=bool(keepdims)))
     return m if initial is None else better(m, initial)
+
+
+_REVERSE = {"float": negative, "bool": logical_not,
+            "int32": lambda v: subtract(-1, v), "int64": lambda v: subtract(-1, v)}  # (~v: no overflow)
 
 
 def max(x, axis=None, out=None, keepdims=False, initial=None, where=True):

@@ -23,6 +23,21 @@ def _truth(a):
     return a if _dtype_name(a) == "bool" else not_equal(a, 0)
 
 
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    from .ufuncs import isclose
+    return all(isclose(a, b, rtol, atol, equal_nan))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    a1, a2 = _value(a1), _value(a2)
+    if np.shape(a1) != np.shape(a2):
+        return _value(np.bool_(False))
+    same = equal(a1, a2)
+    if equal_nan:
+        same = same | (_isnan(a1) & _isnan(a2))
+    return all(same)
+
+
 def count_nonzero(a, axis=None, *, keepdims=False):
     return sum(_truth(a), axis, keepdims=keepdims)
 
@@ -91,12 +106,18 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     _no_out("quantile", out)
     if method != "linear":
         raise StageTypeError(f"quantile: method {method!r} is not supported (only 'linear')")
-    if isinstance(q, Rep) or builtins.any(isinstance(v, Rep) for v in np.ravel(
-            np.asarray(q, dtype=object))):
+    from .creation import _contains_rep
+    if _contains_rep(q):
         raise StageTypeError("quantile: q must be static (Python numbers or a NumPy array)")
     qs = np.asarray(q, np.float64)
     if np.any((qs < 0) | (qs > 1)):
         raise ValueError("Quantiles must be in the range [0, 1]")
+    if _dtype_name(_value(a)) == "bool":
+        raise TypeError("quantile of booleans is not supported (as in NumPy)")
+    if not isinstance(q, (int, float)):         # a strong q (a list or array) promotes, as NumPy
+        qdt = np.asarray(q).dtype
+        a = astype(_value(a), np.result_type(_dtype_name(_value(a)),
+                                             qdt if qdt.kind == "f" else np.float64).name)
     s, a, axes = _sorted_lines(a, axis)
     n = np.shape(s)[-1]
     if n == 0:
@@ -157,5 +178,5 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     return sum(diagonal(a, offset, axis1, axis2), -1, dtype=dtype)
 
 
-__all__ = ["count_nonzero", "any", "all", "ptp", "average", "quantile", "percentile", "median",
+__all__ = ["allclose", "array_equal", "count_nonzero", "any", "all", "ptp", "average", "quantile", "percentile", "median",
            "diagonal", "trace"]

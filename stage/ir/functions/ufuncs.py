@@ -11,8 +11,8 @@ import numpy as np
 from ..rep import Rep
 from ..types import FLOATS
 from .base import _common_dtype, _dtype_of, _nary, _staging, as_rep, astype
-from .elementwise import (abs, divide, equal, exp, greater, less, log1p, logical_and, maximum,
-                          mod, multiply, power, where)
+from .elementwise import (abs, divide, equal, exp, greater, less, less_equal, log1p, logical_and,
+                          logical_or, maximum, mod, multiply, power, where)
 
 _LOG2E = 1.0 / math.log(2.0)
 
@@ -117,6 +117,8 @@ def rint(x): return _nary("rint", x, float_only=True)
 
 def round(x, decimals=0):
     decimals = int(decimals)
+    if _dtype_of(x) == "bool":               # (NumPy rounds bools in float16: the default float)
+        x = astype(x, "float64")
     if _is_integral(x):
         if decimals >= 0:
             return x
@@ -156,6 +158,8 @@ def fabs(x):
 
 
 def reciprocal(x):
+    if _dtype_of(x) == "bool":
+        x = astype(x, "int64")
     if not _is_integral(x):
         (x,) = _convert(_common_dtype(x, float_only=True), x)
         return divide(1, x)
@@ -196,6 +200,13 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return where(isnan(x), nan, where(isinf(x), where(greater(x, 0), posinf, neginf), x))
 
 
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    a, b = _convert(_common_dtype(a, b, float_only=True), a, b)
+    close = less_equal(abs(a - b), atol + rtol * abs(b))
+    out = where(logical_and(isfinite(a), isfinite(b)), close, equal(a, b))
+    return logical_or(out, logical_and(isnan(a), isnan(b))) if equal_nan else out
+
+
 # -- NumPy's other names ------------------------------------------------------------------------------
 absolute = abs
 true_divide = divide
@@ -204,6 +215,8 @@ pow = power
 
 
 def positive(x):
+    if _common_dtype(x) == "bool":
+        raise TypeError("positive is not defined for booleans (as in NumPy)")
     return as_rep(x) if isinstance(x, Rep) or _staging(x) else np.positive(x)
 
 
@@ -212,4 +225,4 @@ __all__ = ["log2", "log10", "exp2", "cbrt", "sinh", "cosh", "arcsin", "arccos", 
            "isnan", "isinf", "isfinite", "signbit", "logical_xor", "ceil", "trunc", "fix", "rint",
            "round", "around", "logaddexp", "logaddexp2", "fabs", "reciprocal", "degrees",
            "radians", "rad2deg", "deg2rad", "heaviside", "nan_to_num", "absolute", "true_divide",
-           "remainder", "pow", "positive"]
+           "remainder", "pow", "positive", "isclose"]
