@@ -61,7 +61,7 @@ def select(condlist, choicelist, default=0):
     for cond, choice in reversed(list(zip(condlist, choicelist))):   # the first match wins
         c = as_value(cond)
         if (c.dtype if isinstance(c, Rep) else c.dtype.name) != "bool":
-            raise TypeError(f"invalid entry in condlist: should be boolean ndarray")
+            raise TypeError("invalid entry in condlist: should be boolean ndarray")
         out = _where3(c, as_value(choice, dt), out)
     shape = np.broadcast_shapes(*[np.shape(c) for c in condlist],
                                 *[np.shape(c) for c in choicelist], np.shape(default))

@@ -7,10 +7,10 @@ import numpy as np
 
 from ..graph import StageTypeError, current_scope
 from ..rep import Rep
-from ..types import INTS, canonical_dtype
-from .base import (DEFAULT_FLOAT, DEFAULT_INT, _axes, _axis, _common_dtype, _dtype_of, _is_weak,
-                   _shape, _staging, _weak_dtype, apply, as_rep, as_value, astype)
-from .elementwise import equal, greater_equal, less, logical_and, where
+from ..types import canonical_dtype
+from .base import (DEFAULT_FLOAT, DEFAULT_INT, _axes, _axis, _common_dtype, _dtype_of, _shape,
+                   _staging, _weak_dtype, apply, as_rep, as_value, astype)
+from .elementwise import equal
 
 
 def iota(shape, axis, dtype=DEFAULT_INT):

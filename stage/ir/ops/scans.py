@@ -7,7 +7,7 @@ import numpy as np
 from ..graph import StageValueError
 from ..types import INTS, TensorType
 from . import NONDIFF, OpDef, shape_error
-from .reduce import _kept_shape, _reduce_infer, _unreduce
+from .reduce import _reduce_infer, _unreduce
 from .. import functions as F
 
 

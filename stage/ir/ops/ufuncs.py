@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from . import NONDIFF, OpDef, defbinary, defcompare, defunary
+from . import NONDIFF, defbinary, defcompare, defunary
 from .. import functions as F
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
