@@ -150,13 +150,14 @@ def _conform(tree, dtypes):
 
 def _loop_carry(init, what):
     """The carries as staged values. A Python float carried next to floating-point arrays takes
-    the widest of their dtypes (a float64 program's `0.0` accumulator is float64, as NumPy's
-    weak-scalar rule makes it in `x64 + 0.0`); the body may still widen it."""
+    the widest of their dtypes (a float64 program's `0.0` accumulator is float64, a float32
+    program's float32, as NumPy's weak-scalar rule makes it in `x + 0.0`); alone it has the
+    default float64. The body may still widen it."""
     leaves, td = pytree.flatten(init)
     weak = [not isinstance(x, (Rep, np.ndarray, np.generic)) for x in leaves]
     strong = [as_rep(x).dtype for x, w in zip(leaves, weak) if not w]
     floats = [d for d in strong if d in ("float32", "float64")]
-    wide = "float64" if "float64" in floats else None
+    wide = max(floats, default=None)         # ("float64" > "float32")
     reps = [as_rep(x, wide) if w and wide and isinstance(x, float) else as_rep(x)
             for x, w in zip(leaves, weak)]
     for r in reps:

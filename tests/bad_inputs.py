@@ -153,7 +153,7 @@ def python_list_of_floats_is_static():
 @case("call")
 def int32_index_array():
     st = _st()
-    close(st.compile(lambda e, i: st.take(e, i))(np.arange(6.).reshape(3, 2), np.array([2, 0], np.int32)),
+    close(st.compile(lambda e, i: st.take(e, i, axis=0))(np.arange(6.).reshape(3, 2), np.array([2, 0], np.int32)),
           [[4, 5], [0, 1]])
 
 
@@ -510,7 +510,7 @@ def runtime_negative_index_in_range():
 @case("index", IndexError, "take")
 def take_out_of_range():
     st = _st()
-    st.compile(lambda e, i: st.take(e, i))(ones(4, 2), np.array([1, 4]))
+    st.compile(lambda e, i: st.take(e, i, axis=0))(ones(4, 2), np.array([1, 4]))
 
 
 @case("index")

@@ -427,7 +427,7 @@ def test_python_scalars_are_weak():
 @pytest.mark.parametrize("backend", ["interp", "native"])
 def test_indices_out_of_range_raise_index_error(backend):
     opts = {"backend": backend} if backend == "interp" else {"cxxflags": T.LIGHT_FLAGS}
-    fn = st.compile(lambda a, i, k: (a[i], st.take(a, k)), **opts)
+    fn = st.compile(lambda a, i, k: (a[i], st.take(a, k, axis=0)), **opts)
     a = np.arange(12.0).reshape(4, 3)
     out = fn(a, np.int64(-4), np.array([3, -4]))
     np.testing.assert_array_equal(out[0], a[-4])

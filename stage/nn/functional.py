@@ -247,7 +247,7 @@ def pad(x: ArrayLike, pad: Sequence[int], value: float = 0.0) -> Rep:
     pairs = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         pairs[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return F.pad(x, pairs, value)
+    return F.pad(x, pairs, constant_values=value)
 
 
 def batch_stats(x: ArrayLike) -> Tuple[Rep, Rep, Tuple[int, ...]]:

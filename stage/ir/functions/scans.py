@@ -117,8 +117,8 @@ def _broadcast_along(arr, indices, axis):
         raise StageTypeError(f"take_along_axis: indices must have as many dimensions as the array "
                              f"({np.ndim(indices)} vs {np.ndim(arr)})")
     try:
-        common = tuple(np.broadcast_shapes(*[(m,) for m in pair])[0]
-                       for pair in zip(np.shape(arr), np.shape(indices)))
+        common = tuple(1 if d == axis else np.broadcast_shapes((m,), (n,))[0]
+                       for d, (m, n) in enumerate(zip(np.shape(arr), np.shape(indices))))
     except ValueError:
         raise StageTypeError(f"take_along_axis: shapes {np.shape(arr)} and {np.shape(indices)} do "
                              f"not broadcast outside axis {axis}") from None
