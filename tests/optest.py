@@ -975,7 +975,7 @@ def _user_cases():
         U("where_scalar_then", lambda a, c: st.where(c, -1.0, a),
           lambda a, c: np.where(c, np.float64(-1), a), (x, cond)),
         U("where_two_scalars", lambda c: st.where(c, 1.0, 0.0),
-          lambda c: np.where(c, 1.0, 0.0).astype(np.float32), (cond,)),
+          lambda c: np.where(c, 1.0, 0.0), (cond,)),        # float64, as NumPy
         U("where_int_scalars", lambda c: st.where(c, 1, -2), lambda c: np.where(c, 1, -2), (cond,)),
         U("where_int_array", lambda c, k: st.where(c[0, :], k[:4], 0),
           lambda c, k: np.where(c[0, :], k[:4], 0), (cond, i64)),

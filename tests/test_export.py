@@ -47,7 +47,7 @@ def mlp_train_step(params, x, y, lr):
 def rnn_predict(p, xs, n):
     def body(i, h):
         return st.tanh(xs[i] @ p["wx"] + h @ p["wh"] + p["b"])
-    h = st.fori_loop(0, n, body, st.zeros((xs.shape[1], p["wh"].shape[0])))
+    h = st.fori_loop(0, n, body, st.zeros((xs.shape[1], p["wh"].shape[0]), xs.dtype))
     return h @ p["wo"]
 
 

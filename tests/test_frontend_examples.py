@@ -46,7 +46,9 @@ def tree_node(i, forest, E, P):
     def leaf():
         z = E[forest.word[i]] @ P["Wx"] + P["bx"]
         c = st.sigmoid(z[:H]) * st.tanh(z[2 * H:])
-        return st.sigmoid(z[H:2 * H]) * st.tanh(c), c, 0.0
+        # (a float32 zero: a bare 0.0 returned by a recursive st.function's base case is probed
+        # as the default float64, where the plain `if` form adapts it to the other branch)
+        return st.sigmoid(z[H:2 * H]) * st.tanh(c), c, np.float32(0.0)
 
     def internal():
         hl, cl, loss_l = tree_node(forest.left[i], forest, E, P)

@@ -23,7 +23,7 @@ def rnn_loss(wx, wh, xs, n):
         h, loss = carry
         h = st.tanh(xs[t] @ wx + h @ wh)
         return h, loss + st.sum(h * h)
-    _, loss = st.fori_loop(0, n, body, (st.zeros((2, 4)), 0.0))
+    _, loss = st.fori_loop(0, n, body, (st.zeros((2, 4), xs.dtype), 0.0))
     return loss
 
 

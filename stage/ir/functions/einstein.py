@@ -9,6 +9,7 @@ import string
 import numpy as np
 
 from ..graph import StageTypeError
+from ..rep import Rep  # noqa: F401  (the docstring's return annotation resolves here)
 from ..types import FLOATS
 from .base import _common_dtype, as_value, astype
 from .elementwise import multiply
