@@ -32,7 +32,7 @@ def _rnn_step(cell_kind):
             state = cell(x, state)
             h = state[0] if cell_kind == "lstm" else state
             return state, total + st.nn.cross_entropy(head(h), ys[t], reduction="sum")
-        h0 = st.zeros((B, H))
+        h0 = st.zeros((B, H), "float32")
         init = (h0, h0) if cell_kind == "lstm" else h0
         return st.fori_loop(0, n, body, (init, 0.0))[1]
     step = st.train_step(loss, model, st.optim.Adagrad(lr=0.1))
