@@ -11,8 +11,8 @@ is one native call; the schedule changes a runtime scalar, never the compiled co
 The corpus is the text of the 1,101 SST dev sentences (about 110,000 characters, one sentence a
 line), 90 % for training and the last 10 % for validation. The default run (1,500 steps of 16
 sequences) reaches a validation loss of 1.77 nats per character (guessing: ln 84 = 4.43; 2.10 at
-step 500, 1.86 at step 1000); it took 990 s on a shared 2-core machine under a load of about 10,
-so a few minutes on a quiet one.
+step 500, 1.86 at step 1000) in 420 to 990 s on a shared 2-core machine under a load of about 10
+(two runs; the same losses), so a few minutes on a quiet one.
 
     python examples/char_gpt.py [--steps 1500] [--batch 16] [--seed 0] [--sample 300]
 """
