@@ -70,10 +70,12 @@ from .ir.functions.selection import *  # noqa: E402,F401,F403
 from .ir.functions.indexing import getitem  # noqa: E402,F401
 from .ir.functions.linalg import *  # noqa: E402,F401,F403
 from .ir.functions.einstein import einsum  # noqa: E402,F401
+from .ir.functions.nanfuncs import *  # noqa: E402,F401,F403
 from . import linalg  # noqa: E402
 from .ir.functions.reduce import amax, amin, argmin, prod, std  # noqa: E402,F401
 from .ir.functions import ufuncs as _ufuncs, scans as _scans, stats as _stats, \
-    arrays as _arrays, creation as _creation, selection as _selection, linalg as _linalg  # noqa: E402
-__all__ += [n for m in (_ufuncs, _scans, _stats, _arrays, _creation, _selection, _linalg)
+    arrays as _arrays, creation as _creation, selection as _selection, linalg as _linalg, \
+    nanfuncs as _nanfuncs  # noqa: E402
+__all__ += [n for m in (_ufuncs, _scans, _stats, _arrays, _creation, _selection, _linalg, _nanfuncs)
             for n in m.__all__ if n not in __all__] + ["amax", "amin", "argmin", "prod", "std",
                                                         "einsum", "linalg"]

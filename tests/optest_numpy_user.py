@@ -170,7 +170,36 @@ def reduction_user_cases():
         U("diagonal", lambda a: st.diagonal(a, -1), lambda a: np.diagonal(a, -1), (x,)),
         U("diagonal_axes", lambda a: st.diagonal(a, 1, 2, 0), lambda a: np.diagonal(a, 1, 2, 0),
           (z,)),
-    ]
+    ] + _nan_user_cases(U, nan, x32, i32)
+
+
+def _nan_user_cases(U, nan, x32, i32):
+    """NumPy's NaN-ignoring reductions (gradients where no slice is all NaN) and their dispatch."""
+    allnan = np.array([[np.nan, np.nan], [1.0, np.nan]])
+    nan32 = np.where(x32 > 0.8, np.float32(np.nan), x32)
+    with np.errstate(all="ignore"):
+        return [
+            U("nansum_nanprod", lambda a: st.stack([st.nansum(a, 1), st.nanprod(a, 1)]),
+              lambda a: np.stack([np.nansum(a, 1), np.nanprod(a, 1)]), (nan,)),
+            U("nanmax_nanmin", lambda a: st.stack([st.nanmax(a, 0), st.nanmin(a, 0)]),
+              lambda a: np.stack([np.nanmax(a, 0), np.nanmin(a, 0)]), (nan,)),
+            U("nanmean_nanvar_nanstd", lambda a: st.stack([st.nanmean(a, 1), st.nanvar(a, 1, ddof=1),
+                                                           st.nanstd(a, 1)]),
+              lambda a: np.stack([np.nanmean(a, 1), np.nanvar(a, 1, ddof=1), np.nanstd(a, 1)]),
+              (nan,)),
+            U("nancumsum_nancumprod", lambda a: st.stack([st.nancumsum(a, 1), st.nancumprod(a, 1)]),
+              lambda a: np.stack([np.nancumsum(a, 1), np.nancumprod(a, 1)]), (nan,)),
+            U("nan_keepdims_f32", lambda a: st.nanmean(a, 0, keepdims=True) + st.nanmax(a),
+              lambda a: np.nanmean(a, 0, keepdims=True) + np.nanmax(a), (nan32,)),
+            U("nan_all_nan_slices", lambda a: st.stack([st.nanmax(a, 1), st.nanmean(a, 1),
+                                                        st.nanvar(a, 1), st.nansum(a, 1)]),
+              lambda a: np.stack([np.nanmax(a, 1), np.nanmean(a, 1), np.nanvar(a, 1),
+                                  np.nansum(a, 1)]), (allnan,), grad=False),
+            U("nan_ints", lambda a: st.stack([st.nansum(a, 0), st.nanmax(a, 0)]),
+              lambda a: np.stack([np.nansum(a, 0), np.nanmax(a, 0)]), (i32,)),
+            U("nan_numpy_dispatch", lambda a: np.nanmean(a, 1) + np.nanstd(a, 1),
+              lambda a: np.nanmean(a, 1) + np.nanstd(a, 1), (nan,)),
+        ]
 
 
 def scan_user_cases():

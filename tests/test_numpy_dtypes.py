@@ -26,7 +26,8 @@ UNARY = ["negative", "positive", "abs", "absolute", "fabs", "sign", "exp", "exp2
          "stack_self", "concatenate_self", "outer_self", "dot_self", "matmul_self", "inner_self",
          "vdot_self", "kron_self", "einsum_trace", "tensordot_self", "repeat2", "tile2", "roll1",
          "pad1", "clip01", "cumsum0", "sum0", "mean1", "var_ddof", "quantile", "percentile",
-         "zeros_like", "ones_like", "full_like", "take0", "where_self", "isclose_self"]
+         "zeros_like", "ones_like", "full_like", "take0", "where_self", "isclose_self", "nansum",
+         "nanprod", "nanmax", "nanmin", "nanmean", "nanvar", "nanstd", "nancumsum", "nancumprod"]
 BINARY = ["add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "remainder",
           "mod", "power", "maximum", "minimum", "fmax", "fmin", "arctan2", "hypot", "copysign",
           "logaddexp", "logaddexp2", "heaviside", "less", "less_equal", "greater",

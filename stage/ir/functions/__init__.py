@@ -29,12 +29,13 @@ from .selection import *     # noqa: F401,F403
 from .linalg import *        # noqa: F401,F403
 from .linalg import cholesky, det, inv, norm, slogdet, solve  # noqa: F401
 from .einstein import *      # noqa: F401,F403
+from .nanfuncs import *      # noqa: F401,F403
 from . import base as _base, elementwise as _elementwise, nn as _nn, reduce as _reduce, \
     shape as _shape_module, io as _io, ufuncs as _ufuncs, scans as _scans, stats as _stats, \
     arrays as _arrays, creation as _creation, selection as _selection, linalg as _linalg, \
-    einstein as _einstein, indexing as _indexing
+    einstein as _einstein, indexing as _indexing, nanfuncs as _nanfuncs
 from .docs import document as _document
 
 for _m in (_base, _elementwise, _shape_module, _reduce, _nn, _io, _ufuncs, _scans, _stats, _arrays,
-           _creation, _selection, _linalg, _einstein, _indexing):
+           _creation, _selection, _linalg, _einstein, _indexing, _nanfuncs):
     _document(vars(_m))      # annotations resolve in the module that defines each function

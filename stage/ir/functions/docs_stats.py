@@ -142,3 +142,34 @@ DOCS["array_equal"] = _reduction(
     "A bool scalar (False for different shapes, known while staging).",
     ["a1, a2 : Rep or array_like\n    The arrays.",
      "equal_nan : bool, default False\n    Whether NaN equals NaN."])
+
+# -- the NaN-ignoring reductions (nanfuncs.py) --------------------------------------------------------
+_NAN = " NaN elements are left out (no gradient flows to them); integers and bools as the plain one."
+for _name, _plain, _summary, _returns, _params in (
+        ("nansum", "sum", "The sum of `a` over `axis`, NaN counted as 0",
+         "As `sum`; an all-NaN slice sums to 0.", [_DTYPE, _OUT, _KEEP, _initial("Added."), _WHERE]),
+        ("nanprod", "prod", "The product of `a` over `axis`, NaN counted as 1",
+         "As `prod`; an all-NaN slice gives 1.",
+         [_DTYPE, _OUT, _KEEP, _initial("Multiplies the product."), _WHERE]),
+        ("nanmax", "max", "The maximum of `a` over `axis`, ignoring NaN",
+         "a's dtype; an all-NaN slice gives NaN (NumPy also warns).",
+         [_OUT, _KEEP, _initial("Compared with the result (then an all-NaN slice gives it)."),
+          _WHERE]),
+        ("nanmin", "min", "The minimum of `a` over `axis`, ignoring NaN",
+         "a's dtype; an all-NaN slice gives NaN (NumPy also warns).",
+         [_OUT, _KEEP, _initial("Compared with the result (then an all-NaN slice gives it)."),
+          _WHERE]),
+        ("nanmean", "mean", "The mean of the non-NaN elements of `a` over `axis`",
+         "Floating point; an all-NaN slice gives NaN (NumPy also warns).",
+         [_DTYPE, _OUT, _KEEP, _WHERE]),
+        ("nanvar", "var", "The variance of the non-NaN elements of `a` over `axis`",
+         "Floating point, divided by (non-NaN count - ddof); no degrees of freedom give inf or "
+         "NaN.", [_DTYPE, _OUT, _DDOF, _KEEP, _WHERE]),
+        ("nanstd", "std", "The standard deviation of the non-NaN elements of `a` over `axis`",
+         "Floating point: the square root of `nanvar`.", [_DTYPE, _OUT, _DDOF, _KEEP, _WHERE])):
+    DOCS[_name] = _reduction(_summary, _name, _returns + _NAN, [_A, _AXIS] + _params)
+for _name, _what, _one in (("nancumsum", "sums", "0"), ("nancumprod", "products", "1")):
+    DOCS[_name] = _reduction(
+        f"Cumulative {_what} of `a` along `axis`, NaN counted as {_one}", _name,
+        f"a's shape (flattened without an axis); integers and bools in int64.{_NAN}",
+        [_A, "axis : int, optional\n    The axis; default: the flattened array.", _DTYPE, _OUT])
