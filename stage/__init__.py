@@ -79,3 +79,18 @@ from .ir.functions import ufuncs as _ufuncs, scans as _scans, stats as _stats, \
 __all__ += [n for m in (_ufuncs, _scans, _stats, _arrays, _creation, _selection, _linalg, _nanfuncs)
             for n in m.__all__ if n not in __all__] + ["amax", "amin", "argmin", "prod", "std",
                                                         "einsum", "linalg"]
+
+# NumPy's constants, so NumPy code written against `st` reads the same (`x[:, st.newaxis]`)
+import numpy as _np  # noqa: E402
+
+newaxis = None
+"""`None`: in an index, a new axis of size 1 (as `numpy.newaxis`)."""
+pi = _np.pi
+"""The ratio of a circle's circumference to its diameter, as `numpy.pi`."""
+e = _np.e
+"""Euler's number, as `numpy.e`."""
+inf = _np.inf
+"""Positive infinity (a Python float), as `numpy.inf`."""
+nan = _np.nan
+"""Not a number (a Python float), as `numpy.nan`."""
+__all__ += ["newaxis", "pi", "e", "inf", "nan"]

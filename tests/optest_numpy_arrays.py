@@ -131,6 +131,12 @@ def creation_user_cases():
           (rng.standard_normal((2, 3, 3)),)),
         U("empty_like_zeros", lambda a: st.empty_like(a) * 0 + a, lambda a: a * 1, (x,)),
         U("copy", lambda a: st.copy(a) * 2, lambda a: np.copy(a) * 2, (x,)),
+        U("meshgrid_xy", lambda a, b: st.stack(st.meshgrid(a, b)) * st.pi,
+          lambda a, b: np.stack(np.meshgrid(a, b)) * np.pi, (x[0], x[1, :3])),
+        U("meshgrid_ij_sparse_np", lambda a, b, c: sum(np.meshgrid(a, b, c, indexing="ij",
+                                                                   sparse=True)),
+          lambda a, b, c: sum(np.meshgrid(a, b, c, indexing="ij", sparse=True)),
+          (x[0], x[1, :3], x[2, :2])),
     ]
 
 

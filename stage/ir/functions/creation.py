@@ -202,5 +202,22 @@ def triu(m, k=0):
     return _triangle(m, k, lower=False)
 
 
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """NumPy's coordinate matrices (a tuple): each 1-d `xi` laid along its own axis, the first two
+    swapped with indexing="xy", broadcast to the common shape unless sparse."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    n = len(xi)
+    one = (1,) * n
+    out = [reshape(as_value(x), one[:i] + (-1,) + one[i + 1:]) for i, x in enumerate(xi)]
+    if indexing == "xy" and n > 1:
+        out[0] = reshape(out[0], (1, -1) + one[2:])
+        out[1] = reshape(out[1], (-1, 1) + one[2:])
+    if sparse:
+        return tuple(out)
+    from .arrays import broadcast_arrays
+    return tuple(broadcast_arrays(*out))
+
+
 __all__ = ["array", "asarray", "copy", "empty", "empty_like", "arange", "linspace", "logspace",
-           "eye", "identity", "tri", "tril", "triu"]
+           "eye", "identity", "tri", "tril", "triu", "meshgrid"]

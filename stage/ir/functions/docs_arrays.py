@@ -180,3 +180,11 @@ DOCS["compress"] = _doc("The slices of `a` where `condition` is true", "compress
 DOCS["extract"] = _doc("The elements of `arr` where `condition` is true", "extract",
                        "Rep\n    1-d.", ["condition : array_like of bool\n    Static.",
                                          "arr : Rep or array_like\n    The values."])
+DOCS["meshgrid"] = _doc(
+    "Coordinate matrices from coordinate vectors", "meshgrid",
+    "tuple of Rep or numpy.ndarray\n    One array per input, shaped (len(x2), len(x1), ...) with "
+    "indexing \"xy\" (the first two swapped), (len(x1), len(x2), ...) with \"ij\".",
+    ["*xi : Rep or array_like\n    The coordinate vectors (flattened).",
+     "copy : bool, default True\n    Ignored (staged values are immutable).",
+     "sparse : bool, default False\n    Keep each result's size-1 axes (no broadcast).",
+     "indexing : {\"xy\", \"ij\"}, default \"xy\"\n    Cartesian or matrix indexing."])

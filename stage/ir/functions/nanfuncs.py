@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..rep import Rep  # noqa: F401  (the docstrings' return annotations resolve here)
 from ..types import FLOATS
 from .base import DEFAULT_FLOAT, _axes, astype
 from .elementwise import logical_not, sqrt, square, where as _select
