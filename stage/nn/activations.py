@@ -17,27 +17,6 @@ from ..ir.rep import Rep
 __all__ = ["gelu", "silu", "elu", "softplus", "mish", "hardtanh", "leaky_relu", "gelu_tanh"]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-# Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, below float32's resolution of erf's values
-_AS_P = 0.3275911
-_AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
-
-
-def _erf_composite(x):
-    """erf from exp and a rational polynomial (A&S 7.1.26), for when the IR has no erf op: odd
-    extension of 1 - t (a1 + a2 t + ... + a5 t^4) exp(-x^2), t = 1 / (1 + p |x|)."""
-    ax = F.abs(x)
-    t = 1.0 / (1.0 + _AS_P * ax)
-    poly = _AS_A[-1]
-    for a in reversed(_AS_A[:-1]):
-        poly = a + t * poly
-    y = 1.0 - t * poly * F.exp(-(ax * ax))
-    return F.where(x < 0, -y, y)
-
-
-def _erf(x):
-    """The IR's erf op where the function table has one (one libm call), else the composite."""
-    op = getattr(F, "erf", None)
-    return op(x) if op is not None else _erf_composite(x)
 
 
 def _arr(x):
@@ -108,7 +87,7 @@ def gelu(x: ArrayLike, approximate: str = "none") -> Rep:
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     x = _arr(x)
-    return 0.5 * x * (1 + _erf(x * (1 / math.sqrt(2.0))))
+    return 0.5 * x * (1 + F.erf(x * (1 / math.sqrt(2.0))))
 
 
 def silu(x: ArrayLike) -> Rep:
