@@ -344,6 +344,17 @@ def _cases():
         C("nll_loss", f(3, 4), target((3,), 1, ignore=0),            # every target ignored: 0/0
           params={"reduction": "mean", "ignore_index": 0}, grad=False))
 
+    # -- fused attention: blocks of 64 query rows (130 rows: three blocks, the last partial) ------
+    for qs, ks, vs, causal, o3 in [((5, 4), (7, 4), (7, 3), False, False),
+                                   ((2, 6, 3), (2, 4, 3), (2, 4, 2), True, False),
+                                   ((2, 1, 4, 3), (2, 1, 6, 3), (2, 1, 6, 5), True, False),
+                                   ((130, 4), (70, 4), (70, 3), True, True),
+                                   ((2, 70, 3), (2, 130, 3), (2, 130, 2), False, True)]:
+        prm = {"causal": causal, "scale": 0.6}
+        add(C("attention", f(*qs), f(*ks), f(*vs), params=prm, o3=o3),
+            C("attention_grad", f(*qs), f(*ks), f(*vs), f(*qs[:-1], vs[-1]), params=prm, o3=o3,
+              torch=False))
+
     # -- convolution and pooling (NCHW) -----------------------------------------------------------
     from stage.ir.ops.conv import out_size
 
@@ -728,6 +739,9 @@ def _torch_table():
     def clip(x, lo, hi):
         return torch.clamp(x, min=lo, max=hi)
 
+    def attention(q, k, v, causal, scale):
+        return TF.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
+
     def red(fn):
         def r(x, axis, keepdims):
             return fn(x, dim=axis, keepdim=keepdims) if axis else None
@@ -746,7 +760,7 @@ def _torch_table():
         "logical_not": torch.logical_not, "less": torch.lt, "less_equal": torch.le,
         "greater": torch.gt, "greater_equal": torch.ge, "equal": torch.eq, "not_equal": torch.ne,
         "logical_and": torch.logical_and, "logical_or": torch.logical_or, "where": torch.where,
-        "clip": clip, "astype": lambda x, dtype: x.to(tdt[dtype]),
+        "clip": clip, "attention": attention, "astype": lambda x, dtype: x.to(tdt[dtype]),
         "stop_gradient": lambda x: x.detach(),
         "sum": red(torch.sum), "max": red(torch.amax),
         "argmax": lambda x, axis: torch.argmax(x, dim=axis),

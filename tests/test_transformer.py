@@ -197,3 +197,19 @@ def test_transformer_encoder_and_decoder_train_like_torch(norm_first):
             # which Adam scales up to steps of +-lr in both frameworks alike
             a, b = np.delete(a, np.s_[16:32]), np.delete(b, np.s_[16:32])
         _close(a, b, 1e-4)
+
+
+def test_attention_without_a_mask_is_the_fused_op_and_keeps_no_scores():
+    """No mask (or the causal one) and no dropout: the forward and backward programs use the
+    fused `attention` / `attention_grad` ops (no softmax over an (L, S) score array); an explicit
+    mask takes the composite."""
+    q, k, v = _randn(2, 130, 8), _randn(2, 100, 8), _randn(2, 100, 4)
+
+    def loss(mask):
+        return lambda q, k, v: st.sum(F.scaled_dot_product_attention(
+            q, k, v, **({"attn_mask": np.ones((130, 100), bool)} if mask else {"is_causal": True})))
+    fused = st.compile(st.value_and_grad(loss(False), (0, 1, 2))).lower(q, k, v).source
+    assert "stage::attention(" in fused and "stage::attention_grad(" in fused
+    assert "softmax" not in fused and "130 * 100" not in fused
+    masked = st.compile(st.value_and_grad(loss(True), (0, 1, 2))).lower(q, k, v).source
+    assert "stage::attention" not in masked and "softmax" in masked

@@ -1,12 +1,13 @@
 """Scaled dot-product attention, as `torch.nn.functional.scaled_dot_product_attention`, and the
 attention of `MultiheadAttention` (masks in PyTorch's conventions).
 
-softmax(q k^T * scale + mask) v over the last two dimensions, batched over the leading ones, as
-the composite of the IR's batched matmul, masking `where`, softmax and matmul: the generated code
-keeps the (..., L, S) scores of the whole batch (for the backward pass too), which at a GPT's
-context lengths (L = S <= a few hundred) is a few hundred kilobytes. A fused kernel computing one
-block of scores at a time (flash attention) needs an op in the IR's table, which this module does
-not own; the causal mask is built from index views (`iota`) and takes no memory.
+softmax(q k^T * scale + mask) v over the last two dimensions, batched over the leading ones.
+Without a mask (or with the causal one) and without dropout it is the IR's fused `attention` op
+(stage/ir/ops/attention.py): one block of query rows at a time, the probabilities recomputed for
+the backward pass, never the (..., L, S) scores in memory. With an explicit mask or dropout it is
+the composite of batched matmul, masking `where`, softmax and matmul, which keeps the scores (for
+the backward pass too); the causal mask there is built from index views (`iota`) and takes no
+memory. `attention_weights` (MultiheadAttention's need_weights) is always the composite.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ..ir.hints import ArrayLike
 from ..ir.rep import Rep
 from ..ir.types import FLOATS
 
-__all__ = ["scaled_dot_product_attention", "attention_weights"]
+__all__ = ["scaled_dot_product_attention", "attention_weights", "fused_attention"]
 
 
 def _arr(x):
@@ -92,6 +93,16 @@ def attention_weights(query: ArrayLike, key: ArrayLike, attn_mask: Optional[Arra
     return F.softmax(s, -1)
 
 
+def fused_attention(q: Rep, k: Rep, v: Rep, causal: bool, scale: float) -> Rep:
+    """softmax(q k^T * scale [causal]) v as the IR's fused `attention` op: computed one block of
+    query rows at a time, and its gradient recomputes the probabilities instead of keeping the
+    (..., L, S) scores. The batch dimensions are broadcast first (the op wants them equal)."""
+    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    q, k, v = (x if x.shape[:-2] == batch else F.broadcast_to(x, batch + x.shape[-2:])
+               for x in (q, k, v))
+    return F.apply("attention", q, k, v, causal=bool(causal), scale=float(scale))
+
+
 def scaled_dot_product_attention(query: ArrayLike, key: ArrayLike, value: ArrayLike,
                                  attn_mask: Optional[ArrayLike] = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: Optional[float] = None,
@@ -140,6 +151,8 @@ def scaled_dot_product_attention(query: ArrayLike, key: ArrayLike, value: ArrayL
                          f"{dropout_p}")
     sc = float(scale) if scale is not None else 1 / math.sqrt(q.shape[-1])
     drop = dropout_p > 0 and training
+    if attn_mask is None and not drop and q.shape[-2] > 0 and k.shape[-2] > 0:
+        return fused_attention(q, k, v, is_causal, sc)
     p = attention_weights(q, k, attn_mask, is_causal, sc)
     if drop:
         from .functional import dropout

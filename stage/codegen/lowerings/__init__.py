@@ -92,4 +92,4 @@ def lowering(op: str) -> Rule:
 
 from . import (elementwise, reduce, linalg, shape, nn, conv, random,  # noqa: E402,F401
                effects, control, io, checkpoint, collective, parallel,  # (register lowerings)
-               ufuncs, scans, lapack)
+               ufuncs, scans, lapack, attention)
