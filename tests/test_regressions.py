@@ -246,3 +246,29 @@ def test_fuzz_h_an_unused_loop_is_not_differentiated(backend):
     dx, dy = st.compile(st.grad(f, argnums=(0, 1)), backend=backend)(
         np.float64(0.7), np.float64(0.9), np.zeros(0))
     assert float(dx) == 0.0 and float(dy) == 2.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dead_loop_carries_give_no_nan_gradient(backend):
+    """A carry nothing reads after the loop (here NaN from power(., nan)) used to send 0 * NaN
+    into the other gradients; loops drop such carries (stage.ir.carries). A carry read only by a
+    while loop's condition, or feeding a used carry, stays (PyTorch gives the same gradients)."""
+    def fori(x, y):
+        def body(i, c):
+            a, b, k = c
+            return a * 2.0 + k, st.power(st.abs(b) + 0.5, np.nan), k * 0.5
+        return st.sum(st.fori_loop(0, 3, body, (x, y, x))[0])
+
+    def while_(x, y):
+        def body(c):
+            n, a, b, dead = c
+            return n + 1, a * b, b * 1.5, dead / 0.0
+        return st.sum(st.while_loop(lambda c: c[0] < 3, body, (0, x, y, x))[1])
+    x, y = np.array([1.0, -2.0]), np.array([0.5, 3.0])
+    gx, gy = st.compile(st.grad(fori, (0, 1)), backend=backend)(x, y)
+    np.testing.assert_allclose(gx, [13.25, 13.25])      # a_3 = 2 (2 (3x) + x/2) + x/4
+    np.testing.assert_array_equal(gy, [0.0, 0.0])
+    gx, gy = st.compile(st.grad(while_, (0, 1)), backend=backend)(x, y)
+    # a_3 = x * y^3 * 1.5^3: d/dx = y^3 1.5^3, d/dy = 3 x y^2 1.5^3
+    np.testing.assert_allclose(gx, y ** 3 * 1.5 ** 3)
+    np.testing.assert_allclose(gy, 3 * x * y ** 2 * 1.5 ** 3)

@@ -9,6 +9,7 @@ from typing import Dict, List, Set
 
 from .graph import Block, Node, StageError, StageTypeError, Sym
 from .ops import OPS
+from .carries import prune_dead_carries
 
 
 def has_effects(node: Node) -> bool:
@@ -20,7 +21,15 @@ def has_effects(node: Node) -> bool:
 
 
 def dce(block: Block) -> Block:
-    """Remove nodes whose results are unused and which have no effects (in place; returns block)."""
+    """Remove nodes whose results are unused and which have no effects, and loop carries nothing
+    needs (`stage.ir.carries`), until none is left (in place; returns block)."""
+    _dce_nodes(block)
+    while prune_dead_carries(block, has_effects):
+        _dce_nodes(block)
+    return block
+
+
+def _dce_nodes(block: Block) -> Block:
     defs: Dict[int, Node] = {}
     for n in block.walk():
         for s in n.syms:

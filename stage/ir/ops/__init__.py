@@ -81,6 +81,10 @@ class OpDef:
     # accumulated by applying the op to the running sum (or into a ref) instead of adding a mostly-zero
     # array (a backend may update args[0]'s buffer in place when nothing else needs it).
     sparse_update: bool = False
+    # A loop: (position of the first carry among the args, of the first carry among each block's
+    # inputs); its results are the final carries, its last block the body returning the next ones.
+    # Passes read it to drop carries nothing needs (`stage.ir.carries`).
+    loop_carries: Optional[Tuple[int, int]] = None
 
     def __post_init__(self):
         assert self.kind in KINDS, (self.name, self.kind)

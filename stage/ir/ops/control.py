@@ -98,8 +98,9 @@ def _call_infer(ts):
 
 
 OpDef("cond", _cond_infer, None, "control", CONTROL, blocks=("then", "else"))
-OpDef("fori_loop", _fori_infer, None, "control", CONTROL, blocks=("body",))
-OpDef("while_loop", _while_infer, None, "control", CONTROL, blocks=("cond", "body"))
+OpDef("fori_loop", _fori_infer, None, "control", CONTROL, blocks=("body",), loop_carries=(2, 1))
+OpDef("while_loop", _while_infer, None, "control", CONTROL, blocks=("cond", "body"),
+      loop_carries=(0, 0))
 OpDef("remat", _remat_infer, None, "control", CONTROL, blocks=("body",))
 OpDef("fun", _fun_infer, None, "closure", CONTROL, blocks=("body",), nargs=0)
 OpDef("call", _call_infer, None, "call", CONTROL, effects=Effects(unknown=True))
