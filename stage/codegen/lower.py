@@ -177,7 +177,8 @@ class Lowering(Storage, Effects):
             for b in self.node_uses:
                 self._use_buffer(b)
             if stmts:                   # no comment above code that does not exist
-                fused = [m for m in self.fused_now if m is not n]
+                seen = {id(n)}          # a loop with several outputs fuses shared nodes once
+                fused = [m for m in self.fused_now if id(m) not in seen and not seen.add(id(m))]
                 self.out_list.append(Comment(self._describe(n, fused)))
                 self.out_list.extend(stmts)
         finally:

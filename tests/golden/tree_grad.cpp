@@ -86,7 +86,7 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
             }
             // call(x52, x70, x72)  (test_golden.py:35)
             x52(x70, x72);
-            // accum(x68, x76)  [backward of x69 = add(x64, x67)]  (test_golden.py:34); computes accum(x65, x76); x74 = multiply(x70, x70) : f32[3]; x75 = subtract(1.0, x74) : f32[3]; x76 = multiply(x73, x75) : f32[3]; x74 = multiply(x70, x70) : f32[3]; x75 = subtract(1.0, x74) : f32[3]; x76 = multiply(x73, x75) : f32[3]
+            // accum(x68, x76)  [backward of x69 = add(x64, x67)]  (test_golden.py:34); computes accum(x65, x76); x74 = multiply(x70, x70) : f32[3]; x75 = subtract(1.0, x74) : f32[3]; x76 = multiply(x73, x75) : f32[3]
             #pragma omp simd
             for (int64_t i0 = 0; i0 < 3; ++i0) {
               const float v74 = x70[i0] * x70[i0];
