@@ -121,7 +121,14 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, *operands: Any) -> An
         ok = [b for b in branches if b is not None]
         if not ok:
             raise failed
-        branches = [ok[0], ok[0]]           # probing a recursive function: the base case's type
+        # probing a recursive function: the base case's type, a Python float there taking the
+        # function's float dtype (NumPy's rule for the weak scalar it is added to on the way back)
+        fn = true_fn if branches[0] is not None else false_fn
+        wide = trace.probe_floats[-1] if trace.probe_floats else "float64"
+        have = [t.dtype for t in ok[0][0].result_types]
+        want = [wide if d in ("float32", "float64") else d for d in have]
+        base = ok[0] if want == have else _trace_fn(fn, td, types, want)
+        branches = [base, base]
     (tb, ttd), (fb, ftd) = branches
     if ttd != ftd or tb.result_types != fb.result_types:
         # retrace with the other branch's dtypes so weakly typed Python scalars adapt

@@ -16,6 +16,8 @@ import numpy as np
 from . import pytree
 from .control import _NeedResult, _conform, _where
 from .ir.functions import as_rep
+
+FLOAT_DTYPES = ("float32", "float64")
 from .ir.graph import StageError, StageTypeError, current_scope, current_trace, reflect, reify
 from .ir.rep import Rep
 from .ir.types import FunType, TensorType
@@ -107,8 +109,14 @@ class function:
             full = [Rep(next(it)) if _is_staged_leaf(x) else x for x in leaves]
             from .frontend import convert       # (frontend builds on this module)
             res = convert(self.fn)(*pytree.unflatten(td, full))
-            reps, out_td = _conform(res, [t.dtype for t in spec.out_types]
-                                    if spec is not None and spec.out_types else None)
+            if spec is not None and spec.out_types:
+                dtypes = [t.dtype for t in spec.out_types]
+            elif current_trace().probe_floats:     # probing: a bare Python float (a base case's
+                wide = current_trace().probe_floats[-1]     # 0.0) takes the arguments' float dtype
+                dtypes = [wide if isinstance(x, float) else None for x in pytree.flatten(res)[0]]
+            else:
+                dtypes = None
+            reps, out_td = _conform(res, dtypes)
             if spec is not None and spec.out_td is None:
                 spec.out_td = out_td
             return [r.exp for r in reps]
@@ -122,6 +130,8 @@ class function:
             spec.state = "probing"
             trace = current_trace()
             trace.probing += 1
+            floats = [t.dtype for t in in_types if getattr(t, "dtype", None) in FLOAT_DTYPES]
+            trace.probe_floats.append(max(floats, default="float64"))   # float64 > float32
             try:
                 block = reify(self._body(td, leaves, spec), in_types, parent=root, is_function=True)
             except _NeedResult:
@@ -131,6 +141,7 @@ class function:
                     f"@st.function(result=st.ShapeDtype(shape, dtype)){_where()}") from None
             finally:
                 trace.probing -= 1
+                trace.probe_floats.pop()
             spec.out_types = block.result_types
         spec.sym = current_trace().fresh(FunType(in_types, spec.out_types))
         spec.state = "typed"

@@ -291,3 +291,24 @@ def test_grad_inside_loop_body_and_epoch_as_one_call():
     np.testing.assert_allclose(w, [1.0, -2.0, 0.5, 0.3], atol=1e-3)
     np.testing.assert_allclose(f(w, X, Y, np.int64(7), np.float64(0.05)),
                                fi(w, X, Y, np.int64(7), np.float64(0.05)), rtol=1e-12)
+
+
+@st.function
+def _sum_to(x, n):
+    if n <= 0:                      # the base case returns a bare Python float
+        return 0.0
+    return x[n - 1] + _sum_to(x, n - 1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_recursive_base_case_python_float_takes_the_arguments_dtype(backend, dtype):
+    """A bare `0.0` base case is a weak scalar (NEP 50): the result keeps the arguments' float
+    dtype (float32 stays float32, as x[0] + 0.0 does in NumPy), it does not become float64."""
+    x = np.array([1.5, 2.0, 4.0], dtype)
+    fn = st.compile(lambda x, n: _sum_to(x, n) * 2, backend=backend)
+    out = fn(x, np.int64(3))
+    assert out.dtype == np.dtype(dtype) and out == 15.0
+    g = st.compile(st.grad(lambda x, n: _sum_to(x, n) * 2), backend=backend)(x, np.int64(2))
+    assert g.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(g, [2.0, 2.0, 0.0])

@@ -196,6 +196,9 @@ class Trace:
         self.root: Optional[Scope] = None
         self.defs: Dict[int, Node] = {}   # symbol id -> the node that binds it
         self.probing = 0          # > 0 while inferring a recursive function's result type
+        # the float dtype a Python float returned by the base case of each function being probed
+        # takes (the widest float among that function's arguments)
+        self.probe_floats: List[str] = []
 
     def fresh(self, type: Type) -> Sym:
         return Sym(next(self.counter), type, self)
