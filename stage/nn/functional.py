@@ -19,8 +19,9 @@ from .binding import current_binding
 
 IntOrPair = Union[int, Tuple[int, int]]
 
-__all__ = ["linear", "embedding", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "dropout",
-           "flatten", "pad", "cross_entropy", "log_softmax", "mse_loss", "nll_loss", "relu",
+__all__ = ["linear", "embedding", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d",
+           "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate", "batch_norm",
+           "dropout", "flatten", "pad", "cross_entropy", "log_softmax", "mse_loss", "nll_loss", "relu",
            "sigmoid", "softmax", "tanh", "leaky_relu", "gelu_tanh", "gelu", "silu", "elu",
            "softplus", "mish", "hardtanh", "layer_norm", "rms_norm", "group_norm",
            "scaled_dot_product_attention"]
@@ -90,56 +91,6 @@ def embedding(indices: ArrayLike, weight: ArrayLike, padding_idx: Optional[int] 
     pad = padding_index(padding_idx, as_rep(weight).shape[0])
     keep = F.expand_dims(F.not_equal(indices, pad), -1)
     return F.where(keep, rows, F.stop_gradient(rows))
-
-
-def conv2d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
-           stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1,
-           groups: int = 1) -> Rep:
-    """2-D convolution (cross-correlation) of NCHW images, as `torch.nn.functional.conv2d`.
-
-    With groups > 1 the input channels and the filters are split into that many groups, each
-    convolved separately (one convolution per group, outputs concatenated in order).
-
-    Parameters
-    ----------
-    x : Rep or array_like
-        (N, C_in, H, W).
-    weight : Rep or array_like
-        (C_out, C_in / groups, kH, kW).
-    bias : Rep or array_like, optional
-        (C_out,).
-    stride, padding, dilation : int or (int, int)
-        As `st.nn.Conv2d`.
-    groups : int, default 1
-        The number of channel groups.
-
-    Returns
-    -------
-    Rep
-        (N, C_out, H_out, W_out), see `st.nn.Conv2d`.
-
-    Raises
-    ------
-    StageTypeError
-        Channels that do not match the weight and `groups`.
-    """
-    x, weight = as_rep(x), as_rep(weight)
-    geo = {"stride": _pair(stride), "padding": _pair(padding)}
-    if _pair(dilation) != (1, 1):
-        geo["dilation"] = _pair(dilation)
-    groups = int(groups)
-    if groups == 1:
-        y = apply("conv2d", x, weight, **geo)
-    else:
-        o, c = weight.shape[0], x.shape[1] if x.ndim == 4 else None
-        if groups < 1 or o % groups or c is None or c != groups * weight.shape[1]:
-            raise StageTypeError(f"conv2d: groups={groups} needs input channels = groups x the "
-                                 f"weight's {weight.shape[1]} and filters divisible by groups "
-                                 f"(input {x.shape}, weight {weight.shape})")
-        cg, og = weight.shape[1], o // groups
-        y = F.concatenate([apply("conv2d", x[:, g * cg:(g + 1) * cg], weight[g * og:(g + 1) * og],
-                                 **geo) for g in range(groups)], axis=1)
-    return y if bias is None else y + F.reshape(bias, (1, -1, 1, 1))
 
 
 def _pool(op, x, kernel_size, stride, padding):
@@ -360,3 +311,5 @@ from .activations import (elu, gelu, gelu_tanh, hardtanh, leaky_relu, mish, silu
                           softplus)
 from .normalize import group_norm, layer_norm, rms_norm  # noqa: E402
 from .attention import scaled_dot_product_attention  # noqa: E402
+from .convolution import conv1d, conv2d, conv_transpose2d  # noqa: E402
+from .resampling import adaptive_avg_pool1d, adaptive_avg_pool2d, interpolate  # noqa: E402
