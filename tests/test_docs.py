@@ -118,7 +118,7 @@ def test_every_public_name_is_exported():
 
 DOCTEST_MODULES = ["stage.compile", "stage.control", "stage.cps.api", "stage.ir.functions",
                    "stage.nn.module", "stage.nn.containers", "stage.nn.layers", "stage.nn.conv",
-                   "stage.nn.rnn",
+                   "stage.nn.pooling", "stage.nn.rnn",
                    "stage.optim.optimizer", "stage.train", "stage.safetensors", "stage.trees",
                    "stage.datasets", "stage.progress", "stage.checkpointing",
                    "stage.distributed.sampler"]

@@ -1,8 +1,8 @@
 """Layers: parameters named, shaped and initialised as in PyTorch, so state dicts move both ways.
 
 Linear, Embedding, Dropout, Flatten, Unflatten and ReLU/Tanh/Sigmoid here; more activations in
-`activation.py`, convolution and pooling in `conv.py`, normalisation in `norm.py`, recurrent cells
-in `rnn.py`.
+`activation.py`, convolution in `conv.py`, pooling and resizing in `pooling.py`, normalisation in
+`norm.py`, recurrent cells in `rnn.py`.
 """
 from __future__ import annotations
 
