@@ -94,9 +94,24 @@ def _transformer_grad():
     return st.value_and_grad(loss, (0, 1)), (np.ones((2, 5, 8), f32), np.ones((2, 2, 5, 4), f32))
 
 
+def _resize_step():
+    """Conv1d ('same', reflect padding), a transposed convolution with output_padding, adaptive
+    average pooling (uneven windows) and nearest upsampling (a take and a repeat), trained."""
+    nn = st.nn
+    seq = nn.Sequential(nn.Conv1d(2, 3, 4, padding="same", padding_mode="reflect"),
+                        nn.AdaptiveAvgPool1d(3), nn.Upsample(scale_factor=1.5))
+    img = nn.Sequential(nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1),
+                        nn.AdaptiveAvgPool2d((3, 4)), nn.Upsample(scale_factor=2))
+    model = nn.ModuleList([seq, img])
+    step = st.train_step(lambda s, x: st.sum(seq(s) ** 2) + st.sum(img(x) ** 2), model,
+                         st.optim.SGD(lr=0.01))
+    return step, (np.ones((2, 2, 7), f32), np.ones((1, 2, 3, 4), f32))
+
+
 PROGRAMS = dict({f"golden_{k}": v for k, v in GOLDEN.items()},
                 rnn=_rnn_step("rnn"), lstm=_rnn_step("lstm"), tree=_tree_step(), cnn=_cnn_step(),
-                checkpointed=_checkpointed(), transformer=_transformer_grad())
+                checkpointed=_checkpointed(), transformer=_transformer_grad(),
+                resize=_resize_step())
 
 
 _SOURCES = {}

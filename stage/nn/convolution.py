@@ -37,13 +37,13 @@ def ntuple(v: IntOrTuple, n: int, name: str, fn: str) -> Tuple[int, ...]:
         A sequence of another length, naming the argument `name` of `fn`.
     """
     if isinstance(v, str):
-        raise ValueError(f"{fn}: {name} must be an int or {n} ints, got {v!r}")
+        raise ValueError(f"{fn}: {name} must be an int or a tuple of {n}, got {v!r}")
     try:
         t = (int(v),) * n if not hasattr(v, "__len__") else tuple(int(a) for a in v)
     except (TypeError, ValueError):
-        raise ValueError(f"{fn}: {name} must be an int or {n} ints, got {v!r}") from None
+        raise ValueError(f"{fn}: {name} must be an int or a tuple of {n}, got {v!r}") from None
     if len(t) != n:
-        raise ValueError(f"{fn}: {name} must be an int or {n} ints, got {tuple(v)}")
+        raise ValueError(f"{fn}: {name} must be an int or a tuple of {n}, got {tuple(v)}")
     return t
 
 
@@ -269,9 +269,11 @@ def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] 
         raise ValueError(f"{fn}: output_padding {op} must be smaller than either stride {s} or "
                          f"dilation {d}")
     groups, (c_in, c_og) = int(groups), weight.shape[:2]
-    if groups < 1 or c_in % groups or x.shape[1] != c_in:
-        raise StageTypeError(f"{fn}: the input has {x.shape[1]} channels, the weight {weight.shape}"
-                             f" expects {c_in} (in_channels, divisible by groups={groups})")
+    if x.shape[1] != c_in:
+        raise StageTypeError(f"{fn}: the input has {x.shape[1]} channels, the weight "
+                             f"{weight.shape} expects {c_in} (its first dimension)")
+    if groups < 1 or c_in % groups:
+        raise StageTypeError(f"{fn}: groups={groups} must divide the input's {c_in} channels")
     hw, khw = x.shape[2:], weight.shape[2:]
     out_hw = tuple(transposed_size(hw[i], khw[i], s[i], p[i], op[i], d[i]) for i in range(2))
     if min(out_hw) < 1:

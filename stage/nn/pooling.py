@@ -188,8 +188,8 @@ class Upsample(Module):
             raise ValueError(f"Upsample: size and scale_factor must be positive, got "
                              f"{size if size is not None else scale_factor}")
         self.size, self.mode = size, mode
-        self.scale_factor = float(scale_factor) if np.ndim(scale_factor) == 0 and \
-            scale_factor is not None else scale_factor
+        self.scale_factor = scale_factor if scale_factor is None else float(scale_factor) \
+            if np.ndim(scale_factor) == 0 else tuple(float(f) for f in scale_factor)
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, x):

@@ -44,16 +44,18 @@ def _check_ndim(x: Rep, ndims: Sequence[int], shapes: str, fn: str) -> None:
         raise StageTypeError(f"{fn}: input must be {shapes}, got shape {x.shape}")
 
 
-def _output_sizes(output_size: SizeSpec, spatial: Sequence[int], fn: str) -> Tuple[int, ...]:
+def _output_sizes(output_size: SizeSpec, spatial: Sequence[int], fn: str,
+                  name: str = "output_size") -> Tuple[int, ...]:
     """output_size (an int, or one entry per spatial axis, None keeping that axis) as ints."""
     k = len(spatial)
     sizes = (output_size,) * k if output_size is None or np.ndim(output_size) == 0 \
         else tuple(output_size)
     if len(sizes) != k:
-        raise ValueError(f"{fn}: output_size must be an int or {k} entries, got {output_size}")
+        raise ValueError(f"{fn}: {name} must be an int or a tuple of {k} for {k} spatial "
+                         f"dimensions, got {output_size}")
     out = tuple(n if s is None else int(s) for s, n in zip(sizes, spatial))
     if min(out) < 1:
-        raise ValueError(f"{fn}: output_size must be positive, got {output_size}")
+        raise ValueError(f"{fn}: {name} must be positive, got {output_size}")
     return out
 
 
@@ -249,7 +251,7 @@ def interpolate(x: ArrayLike, size: SizeSpec = None,
         if recompute_scale_factor:
             raise ValueError("interpolate: recompute_scale_factor is not meaningful with an "
                              "explicit size")
-        out = _output_sizes(size, spatial, "interpolate (size)")
+        out = _output_sizes(size, spatial, "interpolate", "size")
     else:
         scales = (float(scale_factor),) * k if np.ndim(scale_factor) == 0 \
             else tuple(float(s) for s in scale_factor)
