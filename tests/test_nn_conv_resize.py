@@ -21,7 +21,7 @@ CASES = [
     (lambda T: T.Conv1d(4, 4, 3, padding=2, padding_mode="reflect"), "x1"),
     (lambda T: T.Conv1d(4, 2, 3, padding=1, padding_mode="circular"), "x1"),
     (lambda T: T.Conv2d(3, 2, 3, padding=(1, 2), padding_mode="replicate"), "x2"),
-    (lambda T: T.Conv2d(3, 4, (3, 2), padding="same", dilation=(1, 2)), "x2"),
+    (lambda T: T.Conv2d(3, 4, (3, 2), padding="same", dilation=(2, 1)), "x2"),   # 2 + 2, 0 + 1
     (lambda T: T.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), "x2"),
     (lambda T: T.ConvTranspose2d(3, 6, (2, 3), stride=(1, 2), padding=(0, 1), output_padding=(0, 1),
                                  groups=3, bias=False, dilation=(2, 1)), "x2"),
