@@ -268,7 +268,7 @@ def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] 
     if any(o >= max(a, b) for o, a, b in zip(op, s, d)):
         raise ValueError(f"{fn}: output_padding {op} must be smaller than either stride {s} or "
                          f"dilation {d}")
-    groups, (c_in, c_og) = int(groups), weight.shape[:2]
+    groups, c_in = int(groups), weight.shape[0]
     if x.shape[1] != c_in:
         raise StageTypeError(f"{fn}: the input has {x.shape[1]} channels, the weight "
                              f"{weight.shape} expects {c_in} (its first dimension)")

@@ -21,8 +21,8 @@ IntOrPair = Union[int, Tuple[int, int]]
 
 __all__ = ["linear", "embedding", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d",
            "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate", "batch_norm",
-           "dropout", "flatten", "pad", "cross_entropy", "log_softmax", "mse_loss", "nll_loss", "relu",
-           "sigmoid", "softmax", "tanh", "leaky_relu", "gelu_tanh", "gelu", "silu", "elu",
+           "dropout", "flatten", "pad", "cross_entropy", "log_softmax", "mse_loss", "nll_loss",
+           "relu", "sigmoid", "softmax", "tanh", "leaky_relu", "gelu_tanh", "gelu", "silu", "elu",
            "softplus", "mish", "hardtanh", "layer_norm", "rms_norm", "group_norm",
            "scaled_dot_product_attention"]
 

@@ -68,7 +68,12 @@ class AvgPool2d(MaxPool2d):
         return Fn.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
-class AdaptiveAvgPool2d(Module):
+class _AdaptiveAvgPool(Module):
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPool):
     """Average pooling of NCHW images to a fixed output size, as `torch.nn.AdaptiveAvgPool2d`.
 
     Output (i, j) averages rows floor(i H / H_out) .. ceil((i + 1) H / H_out) - 1 and the columns
@@ -104,11 +109,8 @@ class AdaptiveAvgPool2d(Module):
     def forward(self, x):
         return Fn.adaptive_avg_pool2d(x, self.output_size)
 
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
-
-class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+class AdaptiveAvgPool1d(_AdaptiveAvgPool):
     """Average pooling of (N, C, L) sequences to a fixed length, as `torch.nn.AdaptiveAvgPool1d`.
 
     Parameters
@@ -128,7 +130,7 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """
 
     def __init__(self, output_size: Union[int, Sequence[int]]):
-        Module.__init__(self)
+        super().__init__()
         if output_size is None:
             raise ValueError("AdaptiveAvgPool1d: output_size must be an int, got None")
         R._output_sizes(output_size, (1,), type(self).__name__)

@@ -172,7 +172,8 @@ def nearest_indices(n: int, m: int, scale: Optional[float], exact: bool = False)
         return i
     if not exact and m == 2 * n:
         return i >> 1
-    s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n) / np.float32(m)
+    s = np.float32(1.0 / scale) if scale is not None and scale > 0 else \
+        np.float32(n) / np.float32(m)
     if exact:       # (i + 0.5) * s in double, floorf: rounded to float first
         src = np.floor(((i + 0.5) * np.float64(s)).astype(np.float32))
     else:
