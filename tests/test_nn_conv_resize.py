@@ -152,6 +152,7 @@ def test_bad_arguments_raise_errors_naming_them():
         (lambda: nn.Upsample(), ValueError, "size and scale_factor"),
         (lambda: nn.Upsample(size=4, scale_factor=2), ValueError, "size and scale_factor"),
         (lambda: nn.Upsample(scale_factor=-2), ValueError, "positive"),
+        (lambda: nn.Upsample(size=(4, None)), ValueError, "positive"),
         (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), NotImplementedError, "bilinear"),
     ]
     for make, exc, words in ctor_errors:

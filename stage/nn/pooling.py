@@ -186,7 +186,8 @@ class Upsample(Module):
                                       f"{', '.join(map(repr, R.INTERPOLATE_MODES))})")
         if (size is None) == (scale_factor is None):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
-        if min(np.ravel(size if size is not None else scale_factor)) <= 0:
+        given = np.ravel(np.asarray(size if size is not None else scale_factor, dtype=object))
+        if not all(isinstance(v, (int, float, np.integer, np.floating)) and v > 0 for v in given):
             raise ValueError(f"Upsample: size and scale_factor must be positive, got "
                              f"{size if size is not None else scale_factor}")
         self.size, self.mode = size, mode
