@@ -81,7 +81,7 @@ def test_results_identical_for_any_thread_count(restore_threads):
     grads = at_counts(f, *MANY_ARGS)
     src = g.last.source + f.last.source
     # the code really is parallel: loops split, reductions in chunks, kernels on the pool
-    assert src.count("stage::parallel_for(") >= 4
+    assert src.count("stage::parallel_loop(") >= 4
     assert re.search(r"part\d+\[\d+\]", src)
     assert_identical(res)
     assert_identical(grads)
@@ -99,10 +99,10 @@ def test_results_identical_for_any_thread_count(restore_threads):
 def test_small_loops_stay_serial_large_ones_split():
     small = st.compile(lambda x: st.tanh(x) * 2.0)
     small(np.ones(64, np.float32))
-    assert "parallel_for" not in small.last.source
+    assert "parallel_loop" not in small.last.source
     big = st.compile(lambda x: st.tanh(x) * 2.0)
     big(np.ones(1 << 18, np.float32))
-    assert "stage::parallel_for(" in big.last.source
+    assert "stage::parallel_loop(" in big.last.source
     assert not parallel.worth(64, 11) and parallel.worth(1 << 18, 11)
     assert parallel.reduction_chunks(64, 64) == 1
     header = (RUNTIME_DIR / "stage" / "parallel.h").read_text()

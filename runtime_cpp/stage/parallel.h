@@ -99,6 +99,24 @@ inline void parallel_for(int64_t n, int64_t grain, F&& body) {
   run_parts(parts, [&](int64_t p) { body(n * p / parts, n * (p + 1) / parts); });
 }
 
+// Generated loops (`grain` iterations are one PARALLEL_GRAIN of work, so n / grain counts grains)
+// with fewer than COLD_GRAINS grains run on the caller alone while the pool's workers sleep:
+// waking one (a futex wake, then the kernel scheduling it) costs more than such a loop saves.
+// Once a bigger loop or a kernel has woken them, they poll for a while (STAGE_SPIN_US) and the
+// small loops that follow are shared out. Either way the parts and the results are the same.
+constexpr int64_t COLD_GRAINS = 8;
+
+template <class F>
+inline void parallel_loop(int64_t n, int64_t grain, F&& body) {
+#if !defined(STAGE_PARALLEL_OPENMP)
+  if (n < COLD_GRAINS * std::max<int64_t>(grain, 1) && !stage_pool_warm()) {
+    if (n > 0) body(int64_t(0), n);
+    return;
+  }
+#endif
+  parallel_for(n, grain, static_cast<F&&>(body));
+}
+
 // Iterations per part for a loop whose iterations cost `work` each (see PARALLEL_GRAIN)
 inline int64_t grain_for(double work) {
   return std::max<int64_t>(1, (int64_t)(double(PARALLEL_GRAIN) / std::max(work, 1.0)));

@@ -19,6 +19,8 @@ STAGE_POOL_API void stage_pool_set_size(int n);
 STAGE_POOL_API int stage_pool_available(void);
 // run every part once, on up to nparts threads (the caller included); returns when all are done
 STAGE_POOL_API void stage_pool_run(stage_pool_fn fn, void* ctx, int64_t nparts);
+// whether a worker is awake (running or polling for the next region) rather than asleep
+STAGE_POOL_API int stage_pool_warm(void);
 // a native call starts / ends (idle workers spin briefly only while calls run, else sleep)
 STAGE_POOL_API void stage_pool_call_begin(void);
 STAGE_POOL_API void stage_pool_call_end(void);

@@ -226,6 +226,11 @@ STAGE_POOL_API int stage_pool_available(void) {
   return stage_pool::ensure_init();
 }
 
+STAGE_POOL_API int stage_pool_warm(void) {
+  stage_pool::Pool& p = stage_pool::pool();
+  return p.workers.load(std::memory_order_relaxed) > p.sleepers.load(std::memory_order_relaxed);
+}
+
 STAGE_POOL_API void stage_pool_call_begin(void) {
   stage_pool::pool().calls.fetch_add(1, std::memory_order_relaxed);
 }

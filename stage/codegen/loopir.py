@@ -10,7 +10,7 @@ Parallel loops: a `For` whose `parallel` is set (its grain: iterations per threa
 stage's thread pool, each thread over a contiguous range of its iterations; a `Parallel` statement
 runs its body once per range `[lo, hi)` of an index space, for nests whose parallel dimension is not
 the outermost loop (a reduction over the batch, kept per channel). Both print as one call of
-`stage::parallel_for` (runtime_cpp/stage/parallel.h) with the loop as a lambda.
+`stage::parallel_loop` (runtime_cpp/stage/parallel.h) with the loop as a lambda.
 """
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def _render(stmts, indent, used, out):
             inner = For(s.var, hi, s.body, s.pragma, start=lo)
             _render([Parallel(lo, hi, s.extent, s.parallel, [inner])], indent, used, out)
         elif isinstance(s, Parallel):
-            out.append(f"{pad}stage::parallel_for({s.extent}, {s.grain}, [&](int64_t {s.lo}, "
+            out.append(f"{pad}stage::parallel_loop({s.extent}, {s.grain}, [&](int64_t {s.lo}, "
                        f"int64_t {s.hi}) {{")
             _render(s.body, indent + 1, used, out)
             out.append(pad + "});")
