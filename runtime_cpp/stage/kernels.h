@@ -444,7 +444,9 @@ inline void scatter_add(T* out, const I* idx, const T* v, int64_t outer, int64_t
 }
 
 }  // namespace stage
-#include "conv.h"   // convolution, pooling, counter-based random numbers
+#include "conv.h"   // convolution
+#include "pooling.h"   // max and average pooling
+#include "random.h"   // counter-based random numbers
 #include "attention.h"   // fused scaled dot-product attention
 #include "checkpoint.h"   // checkpointing schedules of loops under grad
 #include "scans.h"  // cumulative sums and products, argmin, argsort, gathers along an axis
