@@ -1,6 +1,6 @@
 """Convolution and pooling: runtime kernels of runtime_cpp/stage/conv.h and pooling.h (im2col +
-one gemm per chunk of images; tiled pooling). Each op is one row of `_KERNELS`: the runtime function, the geometry it is
-given, and the order of its pointer arguments."""
+one gemm per chunk of images; tiled pooling). Each op is one row of `_KERNELS`: the runtime
+function, the geometry it is given, and the order of its pointer arguments."""
 from ...ir.ops.conv import NO_DILATION
 from ..cpp import ctype
 from . import Kernel, register
