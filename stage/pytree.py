@@ -63,53 +63,57 @@ def flatten(tree: Any, is_leaf: Optional[Callable[[Any], bool]] = None) -> Tuple
         The leaves and the structure, so that ``unflatten(td, leaves)`` rebuilds the tree.
     """
     leaves: List[Any] = []
-    append = leaves.append
+    return leaves, _flatten(tree, leaves.append, is_leaf)
 
-    def rec(x):
-        t = type(x)
-        if is_leaf is not None and is_leaf(x):
-            append(x)
-            return LEAF
-        if t is tuple:
-            return TreeDef("tuple", None, tuple([rec(c) for c in x]))
-        if t is list:
-            return TreeDef("list", None, tuple([rec(c) for c in x]))
-        if t is dict:
-            keys = tuple(sorted(x))
-            return TreeDef("dict", keys, tuple([rec(x[k]) for k in keys]))
-        if x is None:
-            return NONE
-        if isinstance(x, tuple) and hasattr(x, "_fields"):
-            return TreeDef("namedtuple", t, tuple([rec(c) for c in x]))
-        if isinstance(x, (tuple, list)):
-            return TreeDef(type(x).__name__ if isinstance(x, list) else "tuple", None,
-                           tuple([rec(c) for c in x]))
-        if isinstance(x, dict):
-            keys = tuple(sorted(x))
-            return TreeDef("dict", keys, tuple([rec(x[k]) for k in keys]))
+
+def _flatten(x: Any, append, is_leaf) -> TreeDef:
+    # module-level, as `_build`: a closure calling itself would be a reference cycle per call
+    t = type(x)
+    if is_leaf is not None and is_leaf(x):
         append(x)
         return LEAF
-    return leaves, rec(tree)
+    if t is tuple:
+        return TreeDef("tuple", None, tuple([_flatten(c, append, is_leaf) for c in x]))
+    if t is list:
+        return TreeDef("list", None, tuple([_flatten(c, append, is_leaf) for c in x]))
+    if t is dict:
+        keys = tuple(sorted(x))
+        return TreeDef("dict", keys, tuple([_flatten(x[k], append, is_leaf) for k in keys]))
+    if x is None:
+        return NONE
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return TreeDef("namedtuple", t, tuple([_flatten(c, append, is_leaf) for c in x]))
+    if isinstance(x, (tuple, list)):
+        return TreeDef(type(x).__name__ if isinstance(x, list) else "tuple", None,
+                       tuple([_flatten(c, append, is_leaf) for c in x]))
+    if isinstance(x, dict):
+        keys = tuple(sorted(x))
+        return TreeDef("dict", keys, tuple([_flatten(x[k], append, is_leaf) for k in keys]))
+    append(x)
+    return LEAF
 
 
 def unflatten(td: TreeDef, leaves: Sequence[Any]) -> Any:
     """The pytree of structure `td` with the given `leaves` (the inverse of `flatten`)."""
-    it = iter(leaves)
+    return _build(td, iter(leaves))
 
-    def rec(t):
-        if t.kind == "leaf":
-            return next(it)
-        if t.kind == "none":
-            return None
-        kids = [rec(c) for c in t.children]
-        if t.kind == "namedtuple":
-            return t.meta(*kids)
-        if t.kind == "tuple":
-            return tuple(kids)
-        if t.kind == "list":
-            return kids
-        return dict(zip(t.meta, kids))
-    return rec(td)
+
+def _build(t: TreeDef, it) -> Any:
+    # a module-level function, not a closure calling itself: that closure would be a reference
+    # cycle holding the leaves until the garbage collector ran (outputs of compiled functions
+    # stayed alive a call longer, and every call left a cycle to collect)
+    if t.kind == "leaf":
+        return next(it)
+    if t.kind == "none":
+        return None
+    kids = [_build(c, it) for c in t.children]
+    if t.kind == "namedtuple":
+        return t.meta(*kids)
+    if t.kind == "tuple":
+        return tuple(kids)
+    if t.kind == "list":
+        return kids
+    return dict(zip(t.meta, kids))
 
 
 def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:

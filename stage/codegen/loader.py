@@ -15,6 +15,7 @@ import numpy as np
 from .. import pytree
 from ..executable import Executable
 from ..threads import apply_default
+from .outputs import Outputs
 
 ERRORS = {1: IndexError, 2: ValueError, 3: RecursionError, 4: MemoryError, 5: RuntimeError,
           7: KeyboardInterrupt}
@@ -49,7 +50,7 @@ class NativeExecutable(Executable):
         # Ctrl-C stops a running program (KeyboardInterrupt) when it has loops or recursion to
         # poll in; straight-line programs finish soon enough and skip the two sigaction calls.
         catch(int(any(n.blocks for n in program.block.walk())))
-        self._out = [(np.dtype(t.dtype), t.shape) for t in out_types]
+        self._outputs = Outputs([(np.dtype(t.dtype), t.shape) for t in out_types])
         self._name = program.name
         self._setup_inputs()
         # (leaf, written): the fast path asks cffi for a writable buffer where the program writes
@@ -91,8 +92,9 @@ class NativeExecutable(Executable):
 
     def _call(self, ptrs: List):
         fb = self.ffi.from_buffer
-        outs = [np.empty(shape, dt) for dt, shape in self._out]
+        outs = self._outputs.take()
         rc = self._entry(*ptrs, *[fb(o) for o in outs])
+        self._outputs.keep(outs)
         if rc:
             msg = self.ffi.string(self.lib.stage_last_error()).decode(errors="replace")
             raise ERRORS.get(rc, RuntimeError)(f"{self._name}: {msg}")
