@@ -222,18 +222,56 @@ def compare(ref: Dict[str, Any], got: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def check(ref_loss, ref_snap, loss, snap, tol, params=True) -> Dict[str, Any]:
-    """Loss, parameters and optimizer state (keys starting with "m") against the reference's;
-    `params` False (or a reason) skips the parameters (an optimizer with another eps formula)."""
+    """Loss, parameters and optimizer state (keys starting with "m") against the reference's.
+
+    `params` True compares every parameter; False (or a reason) skips them (an optimizer with
+    another eps formula); a float `noise` compares them except the elements whose reference first
+    moment ("m_" + name) is at most `noise` x the largest first moment of the model: gradients
+    that are zero in exact arithmetic (an attention's key bias) are rounding noise, and Adam's
+    first update, about lr x sign(gradient), turns noise into a full step of either sign."""
     state_keys = [k for k in ref_snap if k.startswith("m")]
     param_keys = [k for k in ref_snap if k not in state_keys]
     rl = abs(loss - ref_loss) / max(abs(ref_loss), 1e-30)
-    p = compare({k: ref_snap[k] for k in param_keys}, snap) if params is True else \
-        {"max_rel": None, "worst": None, "skipped": params or "skipped"}
+    if params is True:
+        p = compare({k: ref_snap[k] for k in param_keys}, snap)
+    elif isinstance(params, float):
+        p = compare_where_gradient(ref_snap, snap, param_keys, params)
+    else:
+        p = {"max_rel": None, "worst": None, "skipped": params or "skipped"}
     s = compare({k: ref_snap[k] for k in state_keys}, snap) if state_keys else None
     ok = rl <= tol and (p["max_rel"] is None or p["max_rel"] <= tol) and \
         (s is None or s["max_rel"] <= tol)
     return {"loss": loss, "ref_loss": ref_loss, "loss_rel": rl, "params": p, "state": s,
             "tol": tol, "ok": ok}
+
+
+def compare_where_gradient(ref, got, keys, noise) -> Dict[str, Any]:
+    """`compare` over the elements of `keys` whose reference first moment ref["m_" + key] is above
+    `noise` x the largest one (every key must have one); how many were left out."""
+    import numpy as np
+    top = max(float(np.max(np.abs(ref["m_" + k]))) for k in keys)
+    kept_ref, kept_got, left = {}, {}, 0
+    for k in keys:
+        keep = np.abs(np.asarray(ref["m_" + k])) > noise * top
+        left += int(keep.size - keep.sum())
+        kept_ref[k] = np.asarray(ref[k])[keep]
+        kept_got[k] = np.asarray(got[k])[keep] if np.shape(got[k]) == keep.shape else got[k]
+    res = compare(kept_ref, kept_got)
+    total = sum(np.size(ref[k]) for k in keys)
+    res["left_out"] = f"{left} of {total} elements with gradients below {noise:g} x the largest"
+    return res
+
+
+def check_failure(v: str, c: Dict[str, Any]) -> str:
+    """The message of a peer whose first step is not stage's (it is then not timed)."""
+    p, s = c["params"], c["state"]
+    parts = [f"loss {c['loss']:.7g} vs stage's {c['ref_loss']:.7g} (rel. {c['loss_rel']:.1e})"]
+    if p["max_rel"] is not None:
+        parts.append(f"parameters rel. {p['max_rel']:.1e} ({p['worst']})")
+    if s is not None:
+        parts.append(f"optimizer state rel. {s['max_rel']:.1e} ({s['worst']})")
+    return (f"CheckFailed: {v}'s first step differs from stage's beyond tol {c['tol']:g}: " +
+            "; ".join(parts))
 
 
 TOL = 1e-4
@@ -274,8 +312,12 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
         if v == "stage":
             ref = (loss, snap)
         elif ref is not None and model.check:
-            out["checks"][v] = check(ref[0], ref[1], loss, snap, TOL,
-                                     getattr(r, "check_params", True))
+            out["checks"][v] = c = check(ref[0], ref[1], loss, snap, TOL,
+                                         getattr(r, "check_params", True))
+            if not c["ok"]:                  # computes something else: loud, and not timed
+                out["failed"][v] = check_failure(v, c)
+                print(f"[{model.name}] {out['failed'][v]}", file=sys.stderr, flush=True)
+                del runners[v]
     for n in threads:
         count = {}
         # Idle BLAS / OpenMP / Eigen worker threads spin for a while before they sleep (OpenBLAS

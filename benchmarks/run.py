@@ -70,6 +70,8 @@ def worker(mode, model, variants="", threads="1", quick=False, env=None, timeout
     res["loadavg"] = [load0, os.getloadavg()[0]]
     if "error" in res:
         print(f"  ! {mode} {model} {variants}: {res['error'].strip().splitlines()[-1:]}", flush=True)
+    for v, err in res.get("failed", {}).items():     # could not run, or failed the first-step check
+        print(f"  ! {model} {v} not timed: {(err.strip().splitlines() or ['?'])[-1]}", flush=True)
     return res
 
 
