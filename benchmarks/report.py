@@ -415,9 +415,9 @@ CPU time / wall time of the repetitions (one thread should be ~1.0 for every sys
   [`peers_jax.py`](peers_jax.py).
 - Before timing, every peer's first step is compared with stage's (loss, parameters after the step,
   and the optimizer state, which holds the squared clipped gradients for Adagrad; for SGD the
-  gradients (p0 − p1)/lr; for AdamW both moments, and the parameters except where the gradient is
-  rounding noise, since Adam's first step is about lr × sign(g)) — see *Correctness checks*. A peer
-  that differs beyond the tolerance is reported as failed and not timed.
+  gradients (p0 − p1)/lr; for AdamW both moments, and the parameters except where the gradient
+  is rounding noise, since Adam's first step is about lr × sign(g)) — see *Correctness checks*. A
+  peer that differs beyond the tolerance is reported as failed and not timed.
 - Steady state: after a warm-up, {'3' if res['mode'] == 'quick' else '6'} repetitions (TreeLSTM:
   {'2' if res['mode'] == 'quick' else '5'} chunks of trees; a slow peer stops after ~12–30 s, at least 2)
   per implementation, **interleaved** (the order rotates every repetition); each repetition lasts

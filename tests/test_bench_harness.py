@@ -1,6 +1,7 @@
 """benchmarks/harness.py's first-step check: a peer that computes other numbers than stage is
 reported failed and never timed; parameters can be compared except where the gradient is rounding
-noise (Adam's first step turns noise into a full step of either sign). Fake runners: no compiling."""
+noise (Adam's first step turns noise into a full step of either sign). Fake runners, no compiling.
+"""
 import sys
 from pathlib import Path
 
