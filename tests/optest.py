@@ -344,6 +344,13 @@ def _cases():
         C("nll_loss", f(3, 4), target((3,), 1, ignore=0),            # every target ignored: 0/0
           params={"reduction": "mean", "ignore_index": 0}, grad=False))
 
+    # -- GELU (one op; its derivative another): both forms, around the kinks of nothing ----------
+    for mode in ("none", "tanh"):
+        add(C("gelu", f(4, 5, dom={"scale": 3.0}), params={"approximate": mode}),
+            C("gelu_grad", f(4, 5, dom={"scale": 3.0}), f(4, 5), params={"approximate": mode},
+              torch=False),
+            C("gelu", f(3, 4, view="T"), params={"approximate": mode}))
+
     # -- fused attention: blocks of 64 query rows (130 rows: three blocks, the last partial) ------
     for qs, ks, vs, causal, o3 in [((5, 4), (7, 4), (7, 3), False, False),
                                    ((2, 6, 3), (2, 4, 3), (2, 4, 2), True, False),
@@ -739,6 +746,9 @@ def _torch_table():
     def clip(x, lo, hi):
         return torch.clamp(x, min=lo, max=hi)
 
+    def gelu(x, approximate):
+        return TF.gelu(x, approximate=approximate)
+
     def attention(q, k, v, causal, scale):
         return TF.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
 
@@ -760,7 +770,7 @@ def _torch_table():
         "logical_not": torch.logical_not, "less": torch.lt, "less_equal": torch.le,
         "greater": torch.gt, "greater_equal": torch.ge, "equal": torch.eq, "not_equal": torch.ne,
         "logical_and": torch.logical_and, "logical_or": torch.logical_or, "where": torch.where,
-        "clip": clip, "attention": attention, "astype": lambda x, dtype: x.to(tdt[dtype]),
+        "clip": clip, "attention": attention, "gelu": gelu, "astype": lambda x, dtype: x.to(tdt[dtype]),
         "stop_gradient": lambda x: x.detach(),
         "sum": red(torch.sum), "max": red(torch.amax),
         "argmax": lambda x, axis: torch.argmax(x, dim=axis),

@@ -228,6 +228,22 @@ inline float tanh(float x) {
 inline double tanh(double x) { return std::tanh(x); }
 
 template <class T> inline T sigmoid(T x) { return T(1) / (T(1) + exp(-x)); }
+// GELU and g times its derivative (stage/ir/ops/gelu.py): x Phi(x), or with tanh_form GPT-2's
+// 0.5 x (1 + tanh(c (x + a x^3))), c = sqrt(2 / pi), a = 0.044715
+template <class T> inline T gelu(T x, bool tanh_form) {
+  if (tanh_form)
+    return T(0.5) * x * (T(1) + tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)));
+  return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));
+}
+template <class T> inline T gelu_grad(T x, T g, bool tanh_form) {
+  if (tanh_form) {
+    const T c = T(0.7978845608028654), a = T(0.044715);
+    const T t = tanh(c * (x + a * x * x * x));
+    return g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * c * (T(1) + T(3) * a * x * x));
+  }
+  return g * (T(0.5) * (T(1) + std::erf(x * T(0.7071067811865476))) +
+              x * exp(T(-0.5) * x * x) * T(0.3989422804014327));
+}
 template <class T> inline T relu(T x) { return x > T(0) ? x : T(0); }
 template <class T> inline T sign(T x) { return T((x > T(0)) - (x < T(0))); }
 template <class T> inline T clip(T x, T lo, T hi) { return std::min(std::max(x, lo), hi); }

@@ -6,17 +6,13 @@ the gradient of the branch not taken is 0 rather than 0 * inf = NaN.
 """
 from __future__ import annotations
 
-import math
-
-from ..ir import functions as F
 import numpy as np
 
+from ..ir import functions as F
 from ..ir.hints import ArrayLike
 from ..ir.rep import Rep
 
 __all__ = ["gelu", "silu", "elu", "softplus", "mish", "hardtanh", "leaky_relu", "gelu_tanh"]
-
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def _arr(x):
@@ -57,8 +53,7 @@ def gelu_tanh(x: ArrayLike) -> Rep:
     Rep
         x's shape.
     """
-    x = _arr(x)
-    return 0.5 * x * (1 + F.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+    return F.apply("gelu", _arr(x), approximate="tanh")
 
 
 def gelu(x: ArrayLike, approximate: str = "none") -> Rep:
@@ -86,8 +81,7 @@ def gelu(x: ArrayLike, approximate: str = "none") -> Rep:
         return gelu_tanh(x)
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    x = _arr(x)
-    return 0.5 * x * (1 + F.erf(x * (1 / math.sqrt(2.0))))
+    return F.apply("gelu", _arr(x), approximate="none")     # one op, its derivative another
 
 
 def silu(x: ArrayLike) -> Rep:

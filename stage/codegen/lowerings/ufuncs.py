@@ -3,8 +3,8 @@ classification helpers of runtime.h accept integers too)."""
 from . import Elementwise, register
 
 
-def ew(op, expr):
-    register(op, Elementwise(expr))
+def ew(op, expr, cost=1):
+    register(op, Elementwise(expr, cost))
 
 
 ew("log2", "std::log2({0})")
@@ -34,3 +34,13 @@ ew("isinf", "stage::is_inf({0})")
 ew("isfinite", "stage::is_finite({0})")
 ew("signbit", "stage::sign_bit({0})")
 ew("logical_xor", "{0} != {1}")
+
+# -- GELU and its derivative (stage/ir/ops/gelu.py; runtime.h)
+def _gelu(fn):
+    def expr(a, T, approximate):
+        return f"stage::{fn}<{T}>({', '.join(a)}, {'true' if approximate == 'tanh' else 'false'})"
+    return expr
+
+
+ew("gelu", _gelu("gelu"), cost=12)
+ew("gelu_grad", _gelu("gelu_grad"), cost=16)

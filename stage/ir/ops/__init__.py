@@ -148,4 +148,4 @@ def defcompare(name, ref):
 
 from . import (elementwise, reduce, linalg, shape, nn, effects, conv, random,  # noqa: E402,F401
                control, io, checkpoint, collective, parallel,                # (register ops)
-               ufuncs, scans, lapack, attention)
+               ufuncs, scans, lapack, attention, gelu)
