@@ -104,7 +104,9 @@ inline void parallel_for(int64_t n, int64_t grain, F&& body) {
 // waking one (a futex wake, then the kernel scheduling it) costs more than such a loop saves.
 // Once a bigger loop or a kernel has woken them, they poll for a while (STAGE_SPIN_US) and the
 // small loops that follow are shared out. Either way the parts and the results are the same.
-constexpr int64_t COLD_GRAINS = 8;
+// 16: the char-LSTM's and min-char-rnn's Adagrad updates (9 grains, 2-5 us of vector work) made
+// their steps 2-4% slower at 2 threads with 8 (benchmarks/bench_scaling.py).
+constexpr int64_t COLD_GRAINS = 16;
 
 template <class F>
 inline void parallel_loop(int64_t n, int64_t grain, F&& body) {
