@@ -31,8 +31,11 @@ class Outputs:
                      for dt, shape in self._specs]
         self._kept: List[List[np.ndarray]] = [[] for _ in self._specs]
         self._lock = threading.Lock()      # a check and its take happen together (threads)
+        self._any = any(self._big)
 
     def take(self) -> List[np.ndarray]:
+        if not self._any:                  # small outputs only: nothing to look for
+            return [np.empty(shape, dt) for dt, shape in self._specs]
         outs = []
         with self._lock:
             for (dt, shape), big, kept in zip(self._specs, self._big, self._kept):
@@ -46,6 +49,8 @@ class Outputs:
         return outs
 
     def keep(self, outs: List[np.ndarray]):
+        if not self._any:
+            return
         with self._lock:
             for a, big, kept in zip(outs, self._big, self._kept):
                 if big:
