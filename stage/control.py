@@ -36,6 +36,13 @@ def _where():
     return f" (at {loc})" if loc else ""
 
 
+def probe_float() -> str:
+    """The float dtype a Python float returned while a recursive function's result type is probed
+    takes: the widest float among that function's arguments (float64 when there is none)."""
+    floats = current_trace().probe_floats
+    return floats[-1] if floats else "float64"
+
+
 def _trace_fn(fn, in_td, in_types, out_dtypes=None, parent=None, is_function=False):
     """Reify `fn` over pytree inputs; returns (block, output treedef)."""
     out = {}
@@ -124,7 +131,7 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, *operands: Any) -> An
         # probing a recursive function: the base case's type, a Python float there taking the
         # function's float dtype (NumPy's rule for the weak scalar it is added to on the way back)
         fn = true_fn if branches[0] is not None else false_fn
-        wide = trace.probe_floats[-1] if trace.probe_floats else "float64"
+        wide = probe_float()
         have = [t.dtype for t in ok[0][0].result_types]
         want = [wide if d in ("float32", "float64") else d for d in have]
         base = ok[0] if want == have else _trace_fn(fn, td, types, want)

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import pytree
-from .control import _NeedResult, _conform, _where
+from .control import _NeedResult, _conform, _where, probe_float
 from .ir.functions import as_rep
 
 FLOAT_DTYPES = ("float32", "float64")
@@ -111,8 +111,8 @@ class function:
             res = convert(self.fn)(*pytree.unflatten(td, full))
             if spec is not None and spec.out_types:
                 dtypes = [t.dtype for t in spec.out_types]
-            elif current_trace().probe_floats:     # probing: a bare Python float (a base case's
-                wide = current_trace().probe_floats[-1]     # 0.0) takes the arguments' float dtype
+            elif spec is not None and spec.state == "probing":   # a base case's bare 0.0
+                wide = probe_float()
                 dtypes = [wide if isinstance(x, float) else None for x in pytree.flatten(res)[0]]
             else:
                 dtypes = None
