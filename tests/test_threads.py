@@ -265,6 +265,35 @@ def test_idle_threads_sleep(restore_threads):
     assert time.process_time() - t0 < 0.1       # nothing spins meanwhile
 
 
+LINGER_CHECK = r"""
+import time, numpy as np, stage as st
+from stage.threads import _pool
+st.set_num_threads(2)
+warm = _pool().stage_pool_warm
+f = st.compile(lambda x: st.tanh(x) * 2.0)
+x = np.ones(1 << 20, np.float32)
+awake = 0
+for _ in range(10):
+    f(x)                             # a parallel loop: the worker is awake when the call ends
+    time.sleep(0.02)
+    awake += bool(warm())            # 20 ms later: still polling for the next call?
+time.sleep(0.3)                      # beyond any linger: asleep
+print(awake, bool(warm()))
+"""
+
+
+@pytest.mark.parametrize("linger_us, lingers", [("100000", True), ("0", False)])
+def test_awake_threads_linger_for_the_next_call_then_sleep(linger_us, lingers):
+    # back-to-back steps find the pool awake (no futex wake-up per call); it sleeps soon after
+    env = dict(os.environ, STAGE_LINGER_US=linger_us)
+    out = subprocess.run([sys.executable, "-c", LINGER_CHECK], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    awake, warm_later = out.stdout.split()
+    assert (int(awake) >= 8) if lingers else (int(awake) <= 2), out.stdout
+    assert warm_later == "False"
+
+
 def test_defaults_and_bad_values():
     code = "import stage as st; print(st.get_num_threads())"
     env = {k: v for k, v in os.environ.items() if k != "STAGE_NUM_THREADS"}
