@@ -318,14 +318,24 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
                 out["failed"][v] = check_failure(v, c)
                 print(f"[{model.name}] {out['failed'][v]}", file=sys.stderr, flush=True)
                 del runners[v]
+    # Every repetition runs each implementation at each thread count, adjacent in time (thread
+    # counts interleaved, not one after the other), so stage's own 1 -> n speed-up, like each
+    # peer / stage ratio, compares repetitions a moment apart on a machine whose speed drifts.
+    # Idle BLAS / OpenMP / Eigen worker threads spin for a while before they sleep (OpenBLAS
+    # about 2^28 cycles): around a measurement with more than one thread, pause so one runtime's
+    # spinning threads do not steal the cores from the next one.
+    names = list(runners)
+    count = {}
+    last_n = [1]
+
+    def pause(n):
+        if max(n, last_n[0]) > 1:
+            time.sleep(model.cooldown_s)
+        last_n[0] = n
+
     for n in threads:
-        count = {}
-        # Idle BLAS / OpenMP / Eigen worker threads spin for a while before they sleep (OpenBLAS
-        # about 2^28 cycles); with more than one thread, pause between implementations so one
-        # runtime's spinning threads do not steal the cores from the next one.
-        pause = (lambda: time.sleep(model.cooldown_s)) if n > 1 else (lambda: None)
         for v, r in runners.items():
-            pause()
+            pause(n)
             set_threads(r, v, n)
             if hasattr(r, "warmup"):
                 r.warmup(model.warmup_work)
@@ -336,41 +346,53 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
             t0 = time.perf_counter()
             r.run(model.warmup_units)
             est = (time.perf_counter() - t0) / model.warmup_units
-            count[v] = max(3, min(200000, round(model.target_s / max(est, 1e-9))))
-        times = {v: [] for v in runners}
-        cpu = {v: [] for v in runners}
-        others = {v: [] for v in runners}
-        spent = {v: 0.0 for v in runners}
-        names = list(runners)
-        for rep in range(model.reps):
-            k = rep % len(names)
+            count[(v, n)] = max(3, min(200000, round(model.target_s / max(est, 1e-9))))
+    times = {(v, n): [] for v in runners for n in threads}
+    cpu = {c: [] for c in times}
+    others = {c: [] for c in times}
+    spent = {c: 0.0 for c in times}
+    for rep in range(model.reps):
+        k = rep % len(names)
+        for n in (threads if rep % 2 == 0 else threads[::-1]):
             for v in names[k:] + names[:k]:
-                if rep >= 2 and spent[v] > model.budget_s:
+                c = (v, n)
+                if rep >= 2 and spent[c] > model.budget_s:
                     continue                               # a slow peer: fewer repetitions
-                work = model.work(rep) if model.work is not None else count[v]
-                units = model.units(rep) if model.work is not None else count[v]
-                pause()
+                work = model.work(rep) if model.work is not None else count[c]
+                units = model.units(rep) if model.work is not None else count[c]
+                pause(n)
+                set_threads(runners[v], v, n)
                 with Meter() as m:
                     runners[v].run(work)
-                spent[v] += m.wall
-                times[v].append(m.wall / units)
-                cpu[v].append(m.cpu_per_wall)
-                others[v].append(m.others)
-        flags = {v: [o > BUSY_CORES for o in others[v]] for v in runners}
-        out["times"][str(n)] = {v: summary(ts, flags[v]) | {
-            "all": ts, "units_per_rep": count.get(v), "cpu_per_wall": cpu[v],
-            "cpu_per_wall_median": statistics.median(cpu[v]) if cpu[v] else None,
-            "other_cores": others[v], "loadavg": os.getloadavg()[0]}
-            for v, ts in times.items()}
+                spent[c] += m.wall
+                times[c].append(m.wall / units)
+                cpu[c].append(m.cpu_per_wall)
+                others[c].append(m.others)
+    flags = {c: [o > BUSY_CORES for o in others[c]] for c in times}
+    for n in threads:
+        out["times"][str(n)] = {v: summary(times[(v, n)], flags[(v, n)]) | {
+            "all": times[(v, n)], "units_per_rep": count.get((v, n)),
+            "cpu_per_wall": cpu[(v, n)],
+            "cpu_per_wall_median": statistics.median(cpu[(v, n)]) if cpu[(v, n)] else None,
+            "other_cores": others[(v, n)], "loadavg": os.getloadavg()[0]}
+            for v in runners if times[(v, n)]}
         # ratios per repetition (same repetition, adjacent in time; flagged pairs left out when
         # enough are not), then their median
-        if "stage" in times:
-            for v in times:
-                rs = [a / b for a, b in zip(times[v], times["stage"])]
-                fl = [a or b for a, b in zip(flags[v], flags["stage"])]
-                out["times"][str(n)][v]["ratio_to_stage"] = summary(rs, fl)
+        if "stage" in runners:
+            for v in runners:
+                out["times"][str(n)][v]["ratio_to_stage"] = _ratios(
+                    times[(v, n)], times[("stage", n)], flags[(v, n)], flags[("stage", n)])
+            if n != threads[0]:                            # stage's own speed-up, the same way
+                out.setdefault("stage_speedup", {})[str(n)] = _ratios(
+                    times[("stage", threads[0])], times[("stage", n)],
+                    flags[("stage", threads[0])], flags[("stage", n)])
     out["maxrss_mb"] = maxrss_mb()
     return out
+
+
+def _ratios(a, b, fa, fb):
+    """Summary of a[i] / b[i] over repetitions, flagged pairs left out when enough are not."""
+    return summary([x / y for x, y in zip(a, b)], [p or q for p, q in zip(fa, fb)])
 
 
 def _graph_breaks_since(before):

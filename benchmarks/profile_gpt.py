@@ -48,7 +48,9 @@ def stage_part(name: str) -> str:
     return PARTS[3]
 
 
-def stage_profile(steps):
+def stage_profile(steps, threads=(1,)):
+    """{threads: (ms per step, {part: seconds}, {node: (seconds, calls)})}, the thread counts
+    interleaved over three rounds (the median round's step time and profile)."""
     import stage as st
     from stage.codegen import lower
     hook = getattr(lower.Lowering, "_profile_end", None)
@@ -70,22 +72,27 @@ def stage_profile(steps):
         vocab, init, data = b.setup(4)
         r = b.StageGPT(vocab, init, data)
         step = st.train_step(lambda x, y: r.model.loss(x, y), r.model, r.opt, profile=True)
-        st.set_num_threads(1)
-        for i in range(2):
-            step(*data[i])
-        step.compiled.profile()                         # reset
-        t0 = time.perf_counter()
-        for i in range(steps):
-            step(*data[i % len(data)])
-        total = (time.perf_counter() - t0) / steps
-        prof = step.compiled.profile()
+        rounds = {n: [] for n in threads}
+        for _ in range(3 if len(threads) > 1 else 1):
+            for n in threads:
+                st.set_num_threads(n)
+                for i in range(2):
+                    step(*data[i])
+                step.compiled.profile()                 # reset
+                t0 = time.perf_counter()
+                for i in range(steps):
+                    step(*data[i % len(data)])
+                rounds[n].append(((time.perf_counter() - t0) / steps, step.compiled.profile()))
     finally:
         lower.Lowering._profile_end = hook
-    parts = collections.Counter()
-    for name, (sec, _) in prof.items():
-        parts[stage_part(name)] += sec / steps
-    top = sorted(((s / steps, c / steps, n) for n, (s, c) in prof.items()), reverse=True)[:12]
-    return total, parts, top
+    out = {}
+    for n, rs in rounds.items():
+        total, prof = sorted(rs, key=lambda r: r[0])[len(rs) // 2]
+        parts = collections.Counter()
+        for name, (sec, _) in prof.items():
+            parts[stage_part(name)] += sec / steps
+        out[n] = (total, parts, {k: (sec / steps, c / steps) for k, (sec, c) in prof.items()})
+    return out
 
 
 TORCH_KERNELS = {"aten::mm": PARTS[0], "aten::addmm": PARTS[0], "aten::bmm": PARTS[0],
@@ -121,8 +128,13 @@ def torch_profile(steps):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--threads", help="e.g. 1,2: stage alone at each thread count, side by side "
+                    "(which parts scale)")
     a = ap.parse_args(argv)
-    s_total, s_parts, top = stage_profile(a.steps)
+    if a.threads:
+        return scaling(a.steps, [int(t) for t in a.threads.split(",")])
+    s_total, s_parts, nodes = stage_profile(a.steps)[1]
+    top = sorted(((s, c, n) for n, (s, c) in nodes.items()), reverse=True)[:12]
     t_total, t_parts = torch_profile(a.steps)
     print(f"GPT step at one thread (batch {b.BATCH}): stage {1e3 * s_total:.1f} ms (a profiling "
           f"build), torch eager {1e3 * t_total:.1f} ms (under torch.profiler)\n")
@@ -134,6 +146,27 @@ def main(argv=None):
     print("\nstage's heaviest nodes (ms per step, calls per step, node):")
     for sec, calls, name in top:
         print(f"  {1e3 * sec:7.2f} {calls:4.0f}x  {name[:140]}")
+
+
+def scaling(steps, threads):
+    res = stage_profile(steps, threads)
+    one, many = res[threads[0]], res[threads[-1]]
+    print(f"GPT step (batch {b.BATCH}), stage's profiling build: " + ", ".join(
+        f"{n} thread(s) {1e3 * r[0]:.1f} ms" for n, r in res.items()) +
+        f" ({one[0] / many[0]:.2f}x)\n")
+    head = " | ".join(f"{n} thr ms" for n in threads)
+    print(f"| part of the step | {head} | speed-up |\n|---|{'---|' * len(threads)}---|")
+    rows = PARTS + ["rest (calls, Python, loops' control)"]
+    for p in rows:
+        t = [(r[0] - sum(r[1].values())) if p == rows[-1] else r[1][p] for r in res.values()]
+        print(f"| {p} | " + " | ".join(f"{1e3 * x:.2f}" for x in t) +
+              f" | {t[0] / max(t[-1], 1e-12):.2f}x |")
+    print(f"\nnodes that lose most at {threads[-1]} threads against perfect scaling "
+          f"(ms per step at {threads[0]} / {threads[-1]}, calls, node):")
+    loss = sorted(((many[2][k][0] - v[0] * threads[0] / threads[-1], k) for k, v in one[2].items()
+                   if k in many[2]), reverse=True)[:15]
+    for lost, k in loss:
+        print(f"  {1e3 * one[2][k][0]:7.2f} {1e3 * many[2][k][0]:7.2f} {one[2][k][1]:4.0f}x  {k[:130]}")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,8 @@ def steady_table(res):
 def summary_table(res):
     """Per model and thread count: the fastest peer, its median, and stage's median measured in the
     same process (peer / stage ratios of adjacent repetitions); and stage's own scaling (its time
-    at 1 thread over its time at n, both in the PyTorch process)."""
+    at 1 thread over its time at n in adjacent repetitions of the PyTorch process: the thread
+    counts are interleaved)."""
     threads = res["threads"]
     kernel = (res["meta"].get("openblas") or {}).get("kernel", "?")
     out = ["| model | " + " | ".join(
@@ -112,9 +113,11 @@ def summary_table(res):
             peers = [(timing(m, v, n)[1]["median"], v) for v in variants(m)
                      if not v.startswith("stage") and timing(m, v, n)[1]]
             scale = []
-            if n > 1:
+            if n > 1:                 # per-repetition ratios of adjacent repetitions (harness)
+                sp = ((m.get("steady") or {}).get("stage_speedup") or {}).get(str(n))
                 t1, tn = timing(m, "stage", threads[0])[0], timing(m, "stage", n)[0]
-                scale = [f"{t1['median'] / tn['median']:.2f}" if t1 and tn else "–"]
+                scale = [f"{sp['median']:.2f}" if sp else
+                         f"{t1['median'] / tn['median']:.2f}" if t1 and tn else "–"]
             if not peers:
                 cells += ["–", "–", "–"] + scale
                 continue

@@ -10,7 +10,8 @@ Models: rnn, lstm, tree, cnn (batch 100), cnn500 (batch 500), mlp, minrnn, overh
 GPT of examples/char_gpt.py). Per model, each
 in its own subprocess (see harness.py):
 
-1. steady state, stage and the PyTorch variants interleaved, one thread and then all cores;
+1. steady state, stage and the PyTorch variants interleaved, and one thread and all cores
+   interleaved within each repetition (stage's own 1 -> n speed-up compares adjacent repetitions);
 2. steady state, stage and JAX interleaved, one process per thread count (XLA's thread pool is fixed
    when JAX is imported: the one-thread process is pinned to one CPU);
    when OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE is set, stage alone once more with both unset (the

@@ -61,3 +61,32 @@ def test_a_peer_that_differs_fails_loudly_and_is_not_timed(capsys):
     assert "bad" not in out["times"]["1"] and runners["bad"].runs == 0
     assert runners["good"].runs > 0 and "good" in out["times"]["1"]
     assert "CheckFailed: bad" in capsys.readouterr().err
+
+
+class _Threaded(_Runner):
+    """Takes 2 ms per unit at one thread and 1 ms at two; logs the thread count of every run."""
+
+    def __init__(self, log):
+        super().__init__(1.0)
+        self.n, self.log = 1, log
+
+    def set_threads(self, n):
+        self.n = n
+
+    def run(self, n):
+        self.log.append(self.n)
+        import time
+        time.sleep(n * 0.002 / self.n)
+        return 0.0
+
+
+def test_thread_counts_interleave_and_stage_speedup_is_per_repetition():
+    log = []
+    model = harness.Model(name="fake", title="fake", unit="step", reps=4,
+                          variants={"stage": lambda: _Threaded(log)}, target_s=0.01,
+                          warmup_units=1, budget_s=10.0, cooldown_s=0.0)
+    out = harness.steady(model, ["stage"], [1, 2])
+    timed = log[-8:]                 # after the calibration runs: 4 repetitions x 2 thread counts
+    assert timed == [1, 2, 2, 1, 1, 2, 2, 1]      # adjacent in time, order alternating
+    sp = out["stage_speedup"]["2"]
+    assert sp["n"] == 4 and 1.5 < sp["median"] < 2.5
