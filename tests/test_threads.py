@@ -1,7 +1,6 @@
 """Threads: generated loops, kernels and split products run on stage's pool with results identical
 for any thread count; the pool survives errors, concurrent callers and fork, sleeps when idle; the
 defaults and the exported library's set_num_threads. (Speed is benchmarks/' business.)"""
-import ctypes
 import os
 import re
 import subprocess
