@@ -95,6 +95,25 @@ def test_results_identical_for_any_thread_count(restore_threads):
     np.testing.assert_array_equal(tk, X[IDX])
 
 
+def test_products_split_over_their_long_inner_dimension(restore_threads):
+    # K much longer than M and N: the sum over K is split into slices (each thread reads its own
+    # part of both operands), the partial products added in a fixed order: identical for any
+    # thread count, and equal to NumPy's product within float32 rounding, transposes included
+    r = np.random.default_rng(7)
+    x = r.standard_normal((100, 784)).astype(np.float32)
+    w = r.standard_normal((784, 128)).astype(np.float32)
+    p = r.standard_normal((64, 8192)).astype(np.float32)
+    q = r.standard_normal((8192, 48)).astype(np.float32)
+    f = st.compile(lambda x, w, xt, wt, p, q: (x @ w, st.transpose(xt) @ st.transpose(wt), p @ q,
+                                               x @ w + 1.0))
+    args = (x, w, np.ascontiguousarray(x.T), np.ascontiguousarray(w.T), p, q)
+    res = at_counts(f, *args)
+    assert_identical(res)
+    xw = x.astype(np.float64) @ w
+    for got, want in zip(res[0], (xw, xw, p.astype(np.float64) @ q, xw + 1.0)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-3)
+
+
 def test_small_loops_stay_serial_large_ones_split():
     small = st.compile(lambda x: st.tanh(x) * 2.0)
     small(np.ones(64, np.float32))
@@ -284,7 +303,9 @@ print(awake, bool(warm()))
 @pytest.mark.parametrize("linger_us, lingers", [("100000", True), ("0", False)])
 def test_awake_threads_linger_for_the_next_call_then_sleep(linger_us, lingers):
     # back-to-back steps find the pool awake (no futex wake-up per call); it sleeps soon after
-    env = dict(os.environ, STAGE_LINGER_US=linger_us)
+    # (a long STAGE_SPIN_US too: on a loaded machine the caller's own part may outlast the
+    # worker's by more than the default 50 us, and the worker would sleep inside the call)
+    env = dict(os.environ, STAGE_LINGER_US=linger_us, STAGE_SPIN_US="100000")
     out = subprocess.run([sys.executable, "-c", LINGER_CHECK], env=env, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr
