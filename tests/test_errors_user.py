@@ -73,7 +73,7 @@ def test_op_error_inside_a_user_module_gets_the_innermost_module():
 
 def test_other_layers_check_their_inputs():
     cases = [(st.nn.Conv2d(3, 4, 3), np.ones((2, 1, 5, 5), np.float32), "got 1 channels"),
-             (st.nn.Conv2d(3, 4, 3), np.ones((3, 5, 5), np.float32), "got 3-d input"),
+             (st.nn.Conv2d(3, 4, 3), np.ones((5, 5), np.float32), "got 2-d input"),
              (st.nn.BatchNorm2d(4), np.ones((2, 3, 5, 5), np.float32), "got 3 features"),
              (st.nn.Embedding(5, 2), np.ones(3, np.float32), r"integer indices, got f32\[3\]"),
              (st.nn.LSTMCell(4, 3), np.ones((2, 5), np.float32), r"\(input_size=4\), got f32\[2,5\]"),

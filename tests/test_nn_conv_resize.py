@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 rng = np.random.default_rng(0)
 
 # (make(torch.nn or st.nn), input name); the inputs: x1 (N, C, L), x2 (N, C, H, W), x3 (C, H, W),
-# x4 (N, C, H, W) with sizes that tile, x5 (N, C, D, H, W)
+# x4 (N, C, H, W) with sizes that tile, x5 (N, C, D, H, W), x6 (C, L)
 CASES = [
     (lambda T: T.Conv1d(4, 6, 3, stride=2, padding=1, groups=2), "x1"),
     (lambda T: T.Conv1d(4, 3, 4, padding="same", bias=False), "x1"),        # padded 1 + 2
@@ -44,9 +44,16 @@ CASES = [
     (lambda T: T.Upsample(scale_factor=3), "x1"),
     (lambda T: T.Upsample(size=7, mode="nearest-exact"), "x1"),
     (lambda T: T.Upsample(scale_factor=(2, 1, 1.5)), "x5"),
+    # unbatched inputs, as PyTorch: (C, *spatial) in, no batch dimension out
+    (lambda T: T.Conv2d(3, 2, 3, padding=1, stride=(2, 1)), "x3"),
+    (lambda T: T.Conv2d(3, 4, 2, padding_mode="reflect", padding=1, groups=1), "x3"),
+    (lambda T: T.ConvTranspose2d(3, 2, 2, stride=2), "x3"),
+    (lambda T: T.Conv1d(4, 2, 3, padding="same"), "x6"),
+    (lambda T: T.MaxPool2d(2, stride=1), "x3"),
+    (lambda T: T.AvgPool2d(3, stride=2, padding=1), "x3"),
 ]
 SHAPES = {"x1": (2, 4, 11), "x2": (2, 3, 5, 7), "x3": (3, 5, 7), "x4": (2, 3, 6, 8),
-          "x5": (1, 2, 3, 2, 4)}
+          "x5": (1, 2, 3, 2, 4), "x6": (4, 9)}
 
 
 class Inputs(nn.Module):

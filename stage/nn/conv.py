@@ -59,8 +59,10 @@ class _ConvNd(Module):
 
     def _check(self, x):
         c, nd = self.in_channels, self.nd
-        got = np.shape(x)[1] if np.ndim(x) == nd + 2 else None
-        check_input(got == c, f"input {self.layout.replace('C', str(c), 1)} (in_channels={c}), "
+        got = np.shape(x)[np.ndim(x) - nd - 1] if np.ndim(x) in (nd + 1, nd + 2) else None
+        batched = self.layout.replace('C', str(c), 1)
+        check_input(got == c, f"input {batched} or {batched.replace('(N, ', '(')} unbatched "
+                    f"(in_channels={c}), "
                     "got " + (f"{got} channels" if got is not None else f"{np.ndim(x)}-d input")
                     + f" (input {input_type(x)})")
 
@@ -130,8 +132,8 @@ class Conv1d(_ConvNd):
 
     Shape
     -----
-    - Input: (N, C_in, L_in).
-    - Output: (N, C_out, L_out) with
+    - Input: (N, C_in, L_in), or (C_in, L_in) unbatched.
+    - Output: (N, C_out, L_out) (unbatched: (C_out, L_out)) with
       L_out = floor((L_in + 2 padding - dilation (kL - 1) - 1) / stride + 1).
 
     Raises
@@ -205,8 +207,8 @@ class Conv2d(_ConvNd):
 
     Shape
     -----
-    - Input: (N, C_in, H_in, W_in).
-    - Output: (N, C_out, H_out, W_out) with
+    - Input: (N, C_in, H_in, W_in), or (C_in, H_in, W_in) unbatched.
+    - Output: (N, C_out, H_out, W_out) (unbatched: (C_out, H_out, W_out)) with
       H_out = floor((H_in + 2 padding[0] - dilation[0] (kH - 1) - 1) / stride[0] + 1), and W_out
       likewise.
 
@@ -280,8 +282,8 @@ class ConvTranspose2d(_ConvNd):
 
     Shape
     -----
-    - Input: (N, C_in, H_in, W_in).
-    - Output: (N, C_out, H_out, W_out) with H_out = (H_in - 1) stride[0] - 2 padding[0] +
+    - Input: (N, C_in, H_in, W_in), or (C_in, H_in, W_in) unbatched.
+    - Output: (N, C_out, H_out, W_out) (unbatched: 3-d) with H_out = (H_in - 1) stride[0] - 2 padding[0] +
       dilation[0] (kH - 1) + output_padding[0] + 1, and W_out likewise.
 
     Raises

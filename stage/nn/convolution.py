@@ -10,7 +10,8 @@ convolve with no padding.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple, Union
+import functools
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 from ..ir import functions as F
 from ..ir.functions import apply, as_rep
@@ -18,7 +19,8 @@ from ..ir.graph import StageTypeError
 from ..ir.hints import ArrayLike
 from ..ir.rep import Rep
 
-__all__ = ["conv1d", "conv2d", "conv_transpose2d", "ntuple", "conv_padding", "pad_for_mode"]
+__all__ = ["conv1d", "conv2d", "conv_transpose2d", "ntuple", "conv_padding", "pad_for_mode",
+           "unbatched"]
 
 IntOrTuple = Union[int, Sequence[int]]
 Padding = Union[int, Sequence[int], str]
@@ -26,6 +28,21 @@ Padding = Union[int, Sequence[int], str]
 # PyTorch's padding_mode -> NumPy's pad mode
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
                  "circular": "wrap"}
+
+
+def unbatched(nd: int) -> Callable:
+    """PyTorch's unbatched inputs for a function of (N, C, *spatial) arrays with `nd` spatial
+    dimensions: a (C, *spatial) input runs as a batch of one, and the result loses that batch
+    dimension again (`conv2d` of a (3, 32, 32) image gives (C_out, H_out, W_out))."""
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def call(x, *args, **kwargs):
+            x = as_rep(x)
+            if x.ndim == nd + 1:
+                return F.squeeze(fn(F.expand_dims(x, 0), *args, **kwargs), 0)
+            return fn(x, *args, **kwargs)
+        return call
+    return wrap
 
 
 def ntuple(v: IntOrTuple, n: int, name: str, fn: str) -> Tuple[int, ...]:
@@ -104,11 +121,13 @@ def pad_for_mode(x: Rep, pairs: Sequence[Tuple[int, int]], mode: str, fn: str) -
 def _check_ndim(x: Rep, weight: Rep, nd: int, fn: str) -> None:
     if x.ndim != nd + 2:
         raise StageTypeError(f"{fn}: input must be {nd + 2}-d (N, C, {'H, W' if nd == 2 else 'L'})"
-                             f", got shape {x.shape}")
+                             f" or {nd + 1}-d (C, {'H, W' if nd == 2 else 'L'}), got shape "
+                             f"{x.shape}")
     if weight.ndim != nd + 2:
         raise StageTypeError(f"{fn}: weight must be {nd + 2}-d, got shape {weight.shape}")
 
 
+@unbatched(2)
 def conv2d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1,
            groups: int = 1) -> Rep:
@@ -120,7 +139,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
     Parameters
     ----------
     x : Rep or array_like
-        (N, C_in, H, W).
+        (N, C_in, H, W), or (C_in, H, W) unbatched (the result is then 3-d too).
     weight : Rep or array_like
         (C_out, C_in / groups, kH, kW).
     bias : Rep or array_like, optional
@@ -169,6 +188,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
     return y if bias is None else y + F.reshape(bias, (1, -1, 1, 1))
 
 
+@unbatched(1)
 def conv1d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
            stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1,
            groups: int = 1) -> Rep:
@@ -178,7 +198,7 @@ def conv1d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
     Parameters
     ----------
     x : Rep or array_like
-        (N, C_in, L).
+        (N, C_in, L), or (C_in, L) unbatched (the result is then 2-d too).
     weight : Rep or array_like
         (C_out, C_in / groups, kL).
     bias : Rep or array_like, optional
@@ -219,6 +239,7 @@ def transposed_size(n: int, k: int, s: int, p: int, op: int, d: int) -> int:
     return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
+@unbatched(2)
 def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0,
                      output_padding: IntOrTuple = 0, groups: int = 1,
@@ -229,7 +250,7 @@ def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: Optional[ArrayLike] 
     Parameters
     ----------
     x : Rep or array_like
-        (N, C_in, H, W).
+        (N, C_in, H, W), or (C_in, H, W) unbatched (the result is then 3-d too).
     weight : Rep or array_like
         (C_in, C_out / groups, kH, kW), PyTorch's layout for transposed convolutions.
     bias : Rep or array_like, optional

@@ -16,6 +16,7 @@ from ..ir.graph import StageTypeError
 from ..ir.hints import ArrayLike
 from ..ir.rep import Rep
 from .binding import current_binding
+from .convolution import unbatched
 
 IntOrPair = Union[int, Tuple[int, int]]
 
@@ -99,6 +100,7 @@ def _pool(op, x, kernel_size, stride, padding):
     return apply(op, as_rep(x), kernel_size=k, stride=s, padding=_pair(padding))
 
 
+@unbatched(2)
 def max_pool2d(x: ArrayLike, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None,
                padding: IntOrPair = 0) -> Rep:
     """Max pooling over NCHW images, as `torch.nn.functional.max_pool2d`.
@@ -106,7 +108,7 @@ def max_pool2d(x: ArrayLike, kernel_size: IntOrPair, stride: Optional[IntOrPair]
     Parameters
     ----------
     x : Rep or array_like
-        (N, C, H, W).
+        (N, C, H, W), or (C, H, W) unbatched.
     kernel_size : int or (int, int)
         The window.
     stride : int or (int, int), optional
@@ -122,6 +124,7 @@ def max_pool2d(x: ArrayLike, kernel_size: IntOrPair, stride: Optional[IntOrPair]
     return _pool("max_pool2d", x, kernel_size, stride, padding)
 
 
+@unbatched(2)
 def avg_pool2d(x: ArrayLike, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None,
                padding: IntOrPair = 0) -> Rep:
     """Average pooling over NCHW images, as `torch.nn.functional.avg_pool2d`; zero padding counts
@@ -130,7 +133,7 @@ def avg_pool2d(x: ArrayLike, kernel_size: IntOrPair, stride: Optional[IntOrPair]
     Parameters
     ----------
     x : Rep or array_like
-        (N, C, H, W).
+        (N, C, H, W), or (C, H, W) unbatched.
     kernel_size : int or (int, int)
         The window.
     stride : int or (int, int), optional

@@ -29,8 +29,8 @@ class MaxPool2d(Module):
 
     Shape
     -----
-    - Input: (N, C, H_in, W_in).
-    - Output: (N, C, H_out, W_out), H_out = floor((H_in + 2 padding - kernel_size) / stride + 1).
+    - Input: (N, C, H_in, W_in) or (C, H_in, W_in).
+    - Output: (N, C, H_out, W_out) or (C, H_out, W_out), H_out = floor((H_in + 2 padding - kernel_size) / stride + 1).
     """
 
     def __init__(self, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None,
@@ -41,8 +41,9 @@ class MaxPool2d(Module):
     def forward(self, x):
         return Fn.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}"
+    def extra_repr(self):                   # as PyTorch's (the options stage has fixed included)
+        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
+                f"padding={self.padding}, dilation=1, ceil_mode=False")
 
 
 class AvgPool2d(MaxPool2d):
@@ -60,9 +61,13 @@ class AvgPool2d(MaxPool2d):
 
     Shape
     -----
-    - Input: (N, C, H_in, W_in).
-    - Output: (N, C, H_out, W_out), as `MaxPool2d`.
+    - Input: (N, C, H_in, W_in) or (C, H_in, W_in).
+    - Output: (N, C, H_out, W_out) or (C, H_out, W_out), as `MaxPool2d`.
     """
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
+                f"padding={self.padding}")
 
     def forward(self, x):
         return Fn.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
