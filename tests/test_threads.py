@@ -114,6 +114,28 @@ def test_products_split_over_their_long_inner_dimension(restore_threads):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-3)
 
 
+def test_reductions_over_a_leading_axis_in_chunks(restore_threads):
+    # bias gradients and the like (column sums; N, H, W of NCHW) sum fixed chunks of the leading
+    # axis on the threads into partial outputs, added in chunk order: identical for any thread
+    # count, NaNs kept by max, integers in int64, as NumPy
+    r = np.random.default_rng(3)
+    x = r.standard_normal((512, 128)).astype(np.float32)
+    y = r.standard_normal((100, 10, 24, 24)).astype(np.float32)
+    z = r.standard_normal((300, 7, 40)).astype(np.float32)
+    z[17, 3, 5] = np.nan
+    ii = r.integers(-5, 5, (2000, 33)).astype(np.int32)
+    f = st.compile(lambda x, y, z, ii: (x.sum(axis=0), y.sum(axis=(0, 2, 3)), st.max(z, axis=(0, 2)),
+                                        ii.sum(axis=0), st.tanh(x).mean(axis=0), st.min(y, axis=0)))
+    res = at_counts(f, x, y, z, ii)
+    assert f.last.source.count("std::vector<") == 6          # every one of them in chunks
+    assert_identical(res)
+    want = (x.sum(0), y.sum((0, 2, 3)), np.max(z, axis=(0, 2)), ii.sum(0), np.tanh(x).mean(0),
+            y.min(0))
+    for got, w in zip(res[0], want):
+        assert got.dtype == w.dtype
+        np.testing.assert_allclose(got, w, rtol=1e-4, atol=1e-3)
+
+
 def test_small_loops_stay_serial_large_ones_split():
     small = st.compile(lambda x: st.tanh(x) * 2.0)
     small(np.ones(64, np.float32))

@@ -116,6 +116,18 @@ def loop_nest(extents: Sequence[Union[int, str]], body_of, pragma_inner: Optiona
     return body
 
 
+def find_loop(stmts: Sequence[Stmt], var: str) -> Optional[For]:
+    """The (first) loop over `var` in a statement list, searched depth first."""
+    for st in stmts:
+        if isinstance(st, For):
+            if st.var == var:
+                return st
+            hit = find_loop(st.body, var)
+            if hit is not None:
+                return hit
+    return None
+
+
 def render(stmts: Sequence[Stmt], indent: int = 0, used=None) -> List[str]:
     """C++ lines of a statement list. `used`: symbol ids in use (for `Line.needs`)."""
     out: List[str] = []

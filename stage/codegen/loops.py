@@ -18,7 +18,9 @@ from ..ir.ops import OPS
 from . import parallel
 from .cpp import ctype, literal
 from .layout import Layout, contiguous_strides
-from .loopir import For, Line, Parallel, Stmt
+from . import reduce_split
+from .loopir import Line, Stmt
+from .reduce_split import counted_nest as _nest
 from .lowerings import LOWERINGS
 
 
@@ -44,25 +46,6 @@ def _collapse(dims):
                 continue
         out.append((n, kind, st))
     return out
-
-
-def _nest(extents, body: List[Stmt], inner_pragma: Optional[str], start_var=0) -> List[Stmt]:
-    """Counted loops i{start_var}.. over extents around body, the pragma on the innermost."""
-    for k in reversed(range(len(extents))):
-        body = [For(f"i{start_var + k}", extents[k], body,
-                    inner_pragma if k == len(extents) - 1 else None)]
-    return body
-
-
-def _find_loop(stmts: List[Stmt], var: str) -> Optional[For]:
-    for st in stmts:
-        if isinstance(st, For):
-            if st.var == var:
-                return st
-            hit = _find_loop(st.body, var)
-            if hit is not None:
-                return hit
-    return None
 
 
 def _work(nodes) -> int:
@@ -283,7 +266,7 @@ class LoopEmitter:
             return stmts, expr
         work = _work(nodes) * x.type.size
         if scalar_out:
-            chunked = self._chunked(out.base, T, init, combine, dims, work,
+            chunked = reduce_split.chunked(self.lw, out.base, T, init, combine, dims, work,
                                     lambda acc: reduction(acc, *element()))
             if chunked is not None:
                 return head + chunked
@@ -296,6 +279,11 @@ class LoopEmitter:
         needs_init = ntrail == 0 or any(k == "r" for _, k, _ in dims[:split])
         accumulate = into is not None
         stmts: List[Stmt] = list(head)
+        if dims and dims[0][1] == "r" and split > 0:      # over a leading dimension: in chunks?
+            chunked = reduce_split.chunked_kept(self.lw, out, T, init, combine, dims, work, ntrail, idx[0],
+                                         reduction, element)
+            if chunked is not None:
+                return stmts + ([] if accumulate else self.fill(out, init)) + chunked
         if needs_init and not accumulate:
             stmts += self.fill(out, init)
         o = out.at(idx[0])
@@ -303,59 +291,16 @@ class LoopEmitter:
             acc = lw.fresh("acc")
             last = [Line(f"{o} = {combine(o, acc) if needs_init or accumulate else acc};")]
             if split == 0:           # everything reduced (into a 0-d ref): maybe in chunks
-                chunked = self._chunked(acc, T, init, combine, dims, work,
+                chunked = reduce_split.chunked(self.lw, acc, T, init, combine, dims, work,
                                         lambda a: reduction(a, *element()))
                 if chunked is not None:
                     return stmts + [Line(f"{T} {acc} = {init};")] + chunked + last
             decls, clause, body, after = reduction(acc, *element())
             inner = [Line(f"{T} {acc} = {init};")] + decls + \
                 _nest([d[0] for d in dims[split:]], body, f"omp simd {clause}", split) + after + last
-            return stmts + self._split_kept(_nest([d[0] for d in dims[:split]], inner, None), dims,
+            return stmts + reduce_split.split_kept(self.lw, _nest([d[0] for d in dims[:split]], inner, None), dims,
                                             work)
         body_stmts, expr = element()
         inner = [Line(s) for s in body_stmts] + [Line(f"{o} = {combine(o, expr)};")]
-        return stmts + self._split_kept(_nest([d[0] for d in dims[:split]], inner, "omp simd"),
+        return stmts + reduce_split.split_kept(self.lw, _nest([d[0] for d in dims[:split]], inner, "omp simd"),
                                         dims, work)
-
-    def _split_kept(self, nest: List[Stmt], dims, work: float) -> List[Stmt]:
-        """A reduction's nest on several threads along its longest kept dimension: each thread
-        computes its own outputs, every one in the serial order (the same result for any number of
-        threads). Unchanged when not worth it."""
-        kept = [k for k, d in enumerate(dims) if d[1] == "k"]
-        if not kept:
-            return nest
-        k = max(kept, key=lambda j: (dims[j][0], -j))
-        per_iter = work / dims[k][0]
-        if not parallel.worth(dims[k][0], per_iter):
-            return nest
-        g = parallel.grain(per_iter)
-        if k == 0:
-            nest[0].parallel = g
-            return nest
-        loop = _find_loop(nest, f"i{k}")
-        lo, hi = self.lw.fresh("lo"), self.lw.fresh("hi")
-        loop.start, loop.extent = lo, hi
-        return [Parallel(lo, hi, dims[k][0], g, nest)]
-
-    def _chunked(self, target: str, T: str, init: str, combine, dims, work: float, make):
-        """target = combine(target, the reduction over all of dims), computed as partial results
-        over fixed chunks of the outermost dimension on several threads, combined in chunk order;
-        None when not worth it. `make(acc)` gives the reduction's (declarations, simd clause, loop
-        body, after the loop) into the accumulator `acc`."""
-        if not dims:
-            return None
-        extent = dims[0][0]
-        nch = parallel.reduction_chunks(extent, work)
-        if nch < 2:
-            return None
-        lw = self.lw
-        c, c2, part, acc = lw.fresh("c"), lw.fresh("c"), lw.fresh("part"), lw.fresh("acc")
-        decls, clause, body, after = make(acc)
-        nest = _nest([d[0] for d in dims], body, f"omp simd {clause}")
-        nest[0].start = f"{c} * {extent} / {nch}"
-        nest[0].extent = f"({c} + 1) * {extent} / {nch}"
-        chunk = [Line(f"{T} {acc} = {init};")] + decls + nest + after + \
-            [Line(f"{part}[{c}] = {acc};")]
-        return [Line(f"{T} {part}[{nch}];"),
-                For(c, nch, chunk, parallel=1),
-                For(c2, nch, [Line(f"{target} = {combine(target, f'{part}[{c2}]')};")])]

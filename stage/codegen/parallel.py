@@ -18,6 +18,7 @@ import math
 
 GRAIN = 1 << 15            # element-operations; the runtime's stage::PARALLEL_GRAIN (parallel.h)
 MAX_CHUNKS = 64            # partial results of a reduction to one value (on the stack)
+MAX_PARTIAL = 1 << 18      # elements of the partial outputs of a reduction kept along some axes
 
 
 def grain(work_per_iteration: float) -> int:
