@@ -322,16 +322,17 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
     # counts interleaved, not one after the other), so stage's own 1 -> n speed-up, like each
     # peer / stage ratio, compares repetitions a moment apart on a machine whose speed drifts.
     # Idle BLAS / OpenMP / Eigen worker threads spin for a while before they sleep (OpenBLAS
-    # about 2^28 cycles): around a measurement with more than one thread, pause so one runtime's
-    # spinning threads do not steal the cores from the next one.
+    # about 2^28 cycles): when any measurement uses more than one thread, pause before every
+    # one, so one runtime's spinning threads do not steal the cores from the next. Before every
+    # one, not only the multi-threaded ones: an idle pause itself slows the next second of work
+    # on a VM (a one-thread char-RNN step 5% after 0.15 s idle), which made one-core steps look
+    # slower at 2 threads than at 1 when only the 2-thread repetitions followed a pause.
     names = list(runners)
     count = {}
-    last_n = [1]
 
     def pause(n):
-        if max(n, last_n[0]) > 1:
+        if max(threads) > 1:
             time.sleep(model.cooldown_s)
-        last_n[0] = n
 
     for n in threads:
         for v, r in runners.items():
