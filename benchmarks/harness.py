@@ -330,13 +330,13 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
     names = list(runners)
     count = {}
 
-    def pause(n):
+    def pause():
         if max(threads) > 1:
             time.sleep(model.cooldown_s)
 
     for n in threads:
         for v, r in runners.items():
-            pause(n)
+            pause()
             set_threads(r, v, n)
             if hasattr(r, "warmup"):
                 r.warmup(model.warmup_work)
@@ -361,7 +361,7 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
                     continue                               # a slow peer: fewer repetitions
                 work = model.work(rep) if model.work is not None else count[c]
                 units = model.units(rep) if model.work is not None else count[c]
-                pause(n)
+                pause()
                 set_threads(runners[v], v, n)
                 with Meter() as m:
                     runners[v].run(work)

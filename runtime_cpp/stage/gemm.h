@@ -112,6 +112,14 @@ inline void matvec(const T* A, int64_t lda, const T* b, T* C, int64_t incc, int6
 
 template <class T> struct same { using type = T; };   // keeps an argument out of deduction
 
+// One single-threaded BLAS product C = op(A) op(B) + beta C (row-major; int sizes, as CBLAS takes)
+template <class T>
+inline void gemm_call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+                      const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)N, (int)K, T(1), A, (int)lda,
+            B, (int)ldb, beta, C, (int)ldc);
+}
+
 // Multiply-adds per block of a product split between threads: each block repacks the operand it
 // shares with the others, which costs about 1/40 of this much work.
 constexpr double GEMM_BLOCK_WORK = double(1 << 22);
@@ -130,8 +138,7 @@ inline void gemm_ksplit(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const
                         const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   const int64_t blocks = std::min<int64_t>({int64_t(double(M) * N * K / GEMM_BLOCK_WORK), K / 64, 8});
   if (blocks <= 1) {
-    blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)N, (int)K, T(1), A, (int)lda,
-              B, (int)ldb, beta, C, (int)ldc);
+    gemm_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   std::vector<T> partial(size_t(blocks - 1) * size_t(M * N));
@@ -140,9 +147,8 @@ inline void gemm_ksplit(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t lo = edge(b), n = edge(b + 1) - lo;
       T* out = b == 0 ? C : partial.data() + (b - 1) * M * N;
-      blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)N, (int)n, T(1),
-                ta ? A + lo * lda : A + lo, (int)lda, tb ? B + lo : B + lo * ldb, (int)ldb,
-                b == 0 ? beta : T(0), out, b == 0 ? (int)ldc : (int)N);
+      gemm_call(ta, tb, M, N, n, ta ? A + lo * lda : A + lo, lda, tb ? B + lo : B + lo * ldb, ldb,
+                b == 0 ? beta : T(0), out, b == 0 ? ldc : N);
     }
   });
   parallel_for(M, std::max<int64_t>(1, PARALLEL_GRAIN / (N * (blocks - 1))), [&](int64_t i0, int64_t i1) {
@@ -166,8 +172,7 @@ inline void gemm_blocks(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const
   const int64_t D = rows ? M : N;
   const int64_t blocks = std::min<int64_t>({int64_t(double(M) * N * K / GEMM_BLOCK_WORK), D / 32, 16});
   if (blocks <= 1) {
-    blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)N, (int)K, T(1), A, (int)lda,
-              B, (int)ldb, beta, C, (int)ldc);
+    gemm_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   auto edge = [&](int64_t b) { return b == blocks ? D : (D * b / blocks) & ~int64_t(15); };
@@ -175,11 +180,9 @@ inline void gemm_blocks(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t lo = edge(b), n = edge(b + 1) - lo;
       if (rows)
-        blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)n, (int)N, (int)K, T(1),
-                  ta ? A + lo : A + lo * lda, (int)lda, B, (int)ldb, beta, C + lo * ldc, (int)ldc);
+        gemm_call(ta, tb, n, N, K, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
       else
-        blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)n, (int)K, T(1), A,
-                  (int)lda, tb ? B + lo * ldb : B + lo, (int)ldb, beta, C + lo, (int)ldc);
+        gemm_call(ta, tb, M, n, K, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
     }
   });
 }

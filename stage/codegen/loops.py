@@ -266,8 +266,8 @@ class LoopEmitter:
             return stmts, expr
         work = _work(nodes) * x.type.size
         if scalar_out:
-            chunked = reduce_split.chunked(self.lw, out.base, T, init, combine, dims, work,
-                                    lambda acc: reduction(acc, *element()))
+            chunked = reduce_split.chunked(lw, out.base, T, init, combine, dims, work,
+                                           lambda acc: reduction(acc, *element()))
             if chunked is not None:
                 return head + chunked
             decls, clause, body, after = reduction(out.base, *element())
@@ -280,27 +280,23 @@ class LoopEmitter:
         accumulate = into is not None
         stmts: List[Stmt] = list(head)
         if dims and dims[0][1] == "r" and split > 0:      # over a leading dimension: in chunks?
-            chunked = reduce_split.chunked_kept(self.lw, out, T, init, combine, dims, work, ntrail, idx[0],
-                                         reduction, element)
+            chunked = reduce_split.chunked_kept(lw, out, T, init, combine, dims, work, ntrail,
+                                                idx[0], reduction, element)
             if chunked is not None:
                 return stmts + ([] if accumulate else self.fill(out, init)) + chunked
         if needs_init and not accumulate:
             stmts += self.fill(out, init)
         o = out.at(idx[0])
+        overwrite = not (needs_init or accumulate)
+        acc = None
         if ntrail:
             acc = lw.fresh("acc")
-            last = [Line(f"{o} = {combine(o, acc) if needs_init or accumulate else acc};")]
             if split == 0:           # everything reduced (into a 0-d ref): maybe in chunks
-                chunked = reduce_split.chunked(self.lw, acc, T, init, combine, dims, work,
-                                        lambda a: reduction(a, *element()))
+                chunked = reduce_split.chunked(lw, acc, T, init, combine, dims, work,
+                                               lambda a: reduction(a, *element()))
                 if chunked is not None:
-                    return stmts + [Line(f"{T} {acc} = {init};")] + chunked + last
-            decls, clause, body, after = reduction(acc, *element())
-            inner = [Line(f"{T} {acc} = {init};")] + decls + \
-                _nest([d[0] for d in dims[split:]], body, f"omp simd {clause}", split) + after + last
-            return stmts + reduce_split.split_kept(self.lw, _nest([d[0] for d in dims[:split]], inner, None), dims,
-                                            work)
-        body_stmts, expr = element()
-        inner = [Line(s) for s in body_stmts] + [Line(f"{o} = {combine(o, expr)};")]
-        return stmts + reduce_split.split_kept(self.lw, _nest([d[0] for d in dims[:split]], inner, "omp simd"),
-                                        dims, work)
+                    return stmts + [Line(f"{T} {acc} = {init};")] + chunked + \
+                        [Line(f"{o} = {acc if overwrite else combine(o, acc)};")]
+        nest = reduce_split.kept_nest(lw, o, T, init, combine, dims, ntrail, reduction, element,
+                                      acc, overwrite)
+        return stmts + reduce_split.split_kept(lw, nest, dims, work)

@@ -22,6 +22,27 @@ def counted_nest(extents, body: List[Stmt], inner_pragma: Optional[str], start_v
                      names=[f"i{start_var + k}" for k in range(len(extents))])
 
 
+def kept_nest(lw, o: str, T: str, init: str, combine, dims, ntrail: int, reduction, element,
+              acc: Optional[str] = None, overwrite: bool = False) -> List[Stmt]:
+    """The loop nest of a reduction that keeps some dimensions, into the output element `o`: for
+    every kept index, o = combine(o, the reduction over the `ntrail` trailing reduced dimensions)
+    in an accumulator (`acc`, fresh if None; with `overwrite`, o = the accumulator), or, with no
+    trailing reduced dimension, o = combine(o, each element) in the innermost (simd) loop.
+    `reduction` and `element` are LoopEmitter.reduce's: the accumulation's parts, and the fused
+    element's statements and value."""
+    split = len(dims) - ntrail
+    if not ntrail:
+        body_stmts, expr = element()
+        return counted_nest([d[0] for d in dims], [Line(s) for s in body_stmts] +
+                            [Line(f"{o} = {combine(o, expr)};")], "omp simd")
+    acc = acc or lw.fresh("acc")
+    decls, clause, body, after = reduction(acc, *element())
+    inner = [Line(f"{T} {acc} = {init};")] + decls + \
+        counted_nest([d[0] for d in dims[split:]], body, f"omp simd {clause}", split) + after + \
+        [Line(f"{o} = {acc if overwrite else combine(o, acc)};")]
+    return counted_nest([d[0] for d in dims[:split]], inner, None)
+
+
 def split_kept(lw, nest: List[Stmt], dims, work: float) -> List[Stmt]:
     """A reduction's nest on several threads along its longest kept dimension: each thread
     computes its own outputs, every one in the serial order (the same result for any number of
@@ -56,22 +77,10 @@ def chunked_kept(lw, out: Layout, T: str, init: str, combine, dims, work: float,
     nch = parallel.reduction_chunks(extent, work)
     if nch < 2 or extent < 8 or size > parallel.MAX_PARTIAL // nch:
         return None
-    lw = lw
     c, c2, j, j2 = lw.fresh("c"), lw.fresh("c"), lw.fresh("j"), lw.fresh("j")
     part, pc = lw.fresh("part"), lw.fresh("pc")
     o = Layout(pc, out.dtype, out.shape, contiguous_strides(out.shape)).at(index)
-    split = len(dims) - ntrail
-    if ntrail:
-        acc = lw.fresh("acc")
-        decls, clause, body, after = reduction(acc, *element())
-        inner = [Line(f"{T} {acc} = {init};")] + decls + \
-            counted_nest([d[0] for d in dims[split:]], body, f"omp simd {clause}", split) + after + \
-            [Line(f"{o} = {combine(o, acc)};")]
-        nest = counted_nest([d[0] for d in dims[:split]], inner, None)
-    else:
-        body_stmts, expr = element()
-        nest = counted_nest([d[0] for d in dims], [Line(s) for s in body_stmts] +
-                     [Line(f"{o} = {combine(o, expr)};")], "omp simd")
+    nest = kept_nest(lw, o, T, init, combine, dims, ntrail, reduction, element)
     nest[0].start = f"{c} * {extent} / {nch}"
     nest[0].extent = f"({c} + 1) * {extent} / {nch}"
     chunk = [Line(f"{T}* {pc} = {part}.data() + {c} * {size};"),
