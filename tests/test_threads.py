@@ -336,6 +336,42 @@ def test_awake_threads_linger_for_the_next_call_then_sleep(linger_us, lingers):
     assert warm_later == "False"
 
 
+AFFINITY_CHECK = r"""
+import ctypes, threading, time, stage as st
+from stage.threads import _pool
+st.set_num_threads(2)
+lib = _pool()
+PART = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
+lib.stage_pool_run.argtypes = [PART, ctypes.c_void_p, ctypes.c_int64]
+ran = []
+@PART
+def part(ctx, p, n):
+    ran.append((p, threading.get_native_id()))
+    time.sleep(0.001)                # (without the GIL) time for the other thread to claim its part
+lib.stage_pool_call_begin()          # as inside a native call: the worker polls between regions
+for _ in range(5):
+    lib.stage_pool_run(part, None, 2)
+ran.clear()
+for _ in range(200):
+    lib.stage_pool_run(part, None, 2)
+lib.stage_pool_call_end()
+me = threading.get_native_id()
+print(sum(t == me for p, t in ran if p == 0), sum(t != me for p, t in ran if p == 1))
+"""
+
+
+def test_each_thread_runs_its_own_part_region_after_region():
+    # part 0 on the caller and part 1 on the worker in every region (both are awake: neither
+    # part is left for the other to take), so a loop's range is in the cache of the thread that
+    # wrote it in the last loop (claiming the next free part, the worker got part 0 about 1 time
+    # in 20 here, or whenever it saw the region before the caller)
+    env = dict(os.environ, STAGE_SPIN_US="100000", STAGE_LINGER_US="100000")
+    out = subprocess.run([sys.executable, "-c", AFFINITY_CHECK], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["200", "200"], out.stdout
+
+
 def test_defaults_and_bad_values():
     code = "import stage as st; print(st.get_num_threads())"
     env = {k: v for k, v in os.environ.items() if k != "STAGE_NUM_THREADS"}
