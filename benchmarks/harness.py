@@ -326,7 +326,11 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
     # one, so one runtime's spinning threads do not steal the cores from the next. Before every
     # one, not only the multi-threaded ones: an idle pause itself slows the next second of work
     # on a VM (a one-thread char-RNN step 5% after 0.15 s idle), which made one-core steps look
-    # slower at 2 threads than at 1 when only the 2-thread repetitions followed a pause.
+    # slower at 2 threads than at 1 when only the 2-thread repetitions followed a pause. After
+    # the pause, an unmeasured eighth of the repetition brings the cores back to speed: timed
+    # from the first step after 0.3 s idle, the MLP step measured 1.50x from 1 to 2 threads,
+    # with the warm-up 1.62x (the vCPUs of a KVM guest run slowly for a while after idling,
+    # and at 2 threads two of them have idled).
     names = list(runners)
     count = {}
 
@@ -363,6 +367,8 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
                 units = model.units(rep) if model.work is not None else count[c]
                 pause()
                 set_threads(runners[v], v, n)
+                if model.work is None:
+                    runners[v].run(max(1, count[c] // 8))   # back at speed (see above)
                 with Meter() as m:
                     runners[v].run(work)
                 spent[c] += m.wall
