@@ -86,8 +86,11 @@ def test_thread_counts_interleave_and_stage_speedup_is_per_repetition():
                           variants={"stage": lambda: _Threaded(log)}, target_s=0.01,
                           warmup_units=1, budget_s=10.0, cooldown_s=0.0)
     out = harness.steady(model, ["stage"], [1, 2])
-    timed = log[-8:]                 # after the calibration runs: 4 repetitions x 2 thread counts
+    # after the calibration runs: 4 repetitions x 2 thread counts, each timed run after an
+    # unmeasured warm-up at its thread count
+    warm, timed = log[-16::2], log[-15::2]
     assert timed == [1, 2, 2, 1, 1, 2, 2, 1]      # adjacent in time, order alternating
+    assert warm == timed
     assert len(out["times"]["2"]["stage"]["all"]) == 4
     sp = out["stage_speedup"]["2"]          # (repetitions other processes disturbed left out)
     assert 1.5 < sp["median"] < 2.5

