@@ -39,11 +39,18 @@ def tree_loss(w, left, right, feat, root):
     return st.sum(tree_sum(root, left, right, feat, w))
 
 
+def sgd_step(w, b, x, y, lr):
+    loss, (gw, gb) = st.value_and_grad(mlp_loss, argnums=(0, 1))(w, b, x, y)
+    return loss, w - lr * gw, b - lr * gb          # w's gradient product adds into w - ...
+
+
 f32 = np.float32
 CASES = {
     "mlp_step": (st.value_and_grad(mlp_loss, argnums=(0, 1)),
                  (np.ones((8, 4), f32), np.ones(4, f32), np.ones((16, 8), f32),
                   np.zeros(16, np.int64))),
+    "sgd_step": (sgd_step, (np.ones((8, 4), f32), np.ones(4, f32), np.ones((16, 8), f32),
+                            np.zeros(16, np.int64), f32(0.1))),
     "rnn_loop_grad": (st.value_and_grad(rnn_loss, argnums=(0, 1)),
                       (np.ones((3, 4), f32), np.ones((4, 4), f32), np.ones((5, 2, 3), f32),
                        np.int64(5))),

@@ -44,7 +44,8 @@ inline void blas_gemv(int ta, int M, int N, double alpha, const double* A, int l
   STAGE_BLAS(cblas_dgemv)(RowMajor, ta, M, N, alpha, A, lda, x, incx, beta, y, incy);
 }
 
-// C[M,N] = op(A)[M,K] @ op(B)[K,N] + beta * C, row-major, op = transpose when ta/tb.
+// C[M,N] = alpha op(A)[M,K] @ op(B)[K,N] + beta * C (alpha: 1 unless a sum the product is added into
+// scales it, codegen/fusion.py), row-major, op = transpose when ta/tb.
 // Small products run as plain loops (a BLAS call costs more than the work); vectors use gemv.
 // -- matrix-vector products with explicit vector registers (GCC/clang vector extensions) --------------
 template <class T> struct vec64 { typedef T type __attribute__((vector_size(64))); };
@@ -112,11 +113,12 @@ inline void matvec(const T* A, int64_t lda, const T* b, T* C, int64_t incc, int6
 
 template <class T> struct same { using type = T; };   // keeps an argument out of deduction
 
-// One single-threaded BLAS product C = op(A) op(B) + beta C (row-major; int sizes, as CBLAS takes)
+// One single-threaded BLAS product C = alpha op(A) op(B) + beta C (row-major; int sizes, as CBLAS
+// takes)
 template <class T>
 inline void gemm_call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
-                      const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)N, (int)K, T(1), A, (int)lda,
+                      const T* B, int64_t ldb, T beta, T* C, int64_t ldc, T alpha) {
+  blas_gemm(ta ? Trans : NoTrans, tb ? Trans : NoTrans, (int)M, (int)N, (int)K, alpha, A, (int)lda,
             B, (int)ldb, beta, C, (int)ldc);
 }
 
@@ -128,17 +130,17 @@ constexpr double GEMM_BLOCK_WORK = double(1 << 22);
 // C is wider than tall), each one single-threaded gemm: the blocks depend on the shape alone, so
 // every element of C is computed by the same gemm call whatever the number of threads -- and
 // OpenBLAS's own threads, which would run next to stage's, are never used.
-// C = beta C + op(A) op(B) with K much longer than M and N (a layer's forward product over a
+// C = beta C + alpha op(A) op(B) with K much longer than M and N (a layer's forward product over a
 // batch: x[100, 784] @ w[784, 128]): split the sum over K, so each thread reads its own slice of
 // both operands (a split of rows or columns makes every thread read all of one of them: the
 // cold minibatch, from memory), into partial products added in a fixed order afterwards. The
 // slices depend on the shape alone: the same result for any thread count.
 template <class T>
 inline void gemm_ksplit(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
-                        const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+                        const T* B, int64_t ldb, T beta, T* C, int64_t ldc, T alpha) {
   const int64_t blocks = std::min<int64_t>({int64_t(double(M) * N * K / GEMM_BLOCK_WORK), K / 64, 8});
   if (blocks <= 1) {
-    gemm_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    gemm_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, alpha);
     return;
   }
   std::vector<T> partial(size_t(blocks - 1) * size_t(M * N));
@@ -148,7 +150,7 @@ inline void gemm_ksplit(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const
       const int64_t lo = edge(b), n = edge(b + 1) - lo;
       T* out = b == 0 ? C : partial.data() + (b - 1) * M * N;
       gemm_call(ta, tb, M, N, n, ta ? A + lo * lda : A + lo, lda, tb ? B + lo : B + lo * ldb, ldb,
-                b == 0 ? beta : T(0), out, b == 0 ? ldc : N);
+                b == 0 ? beta : T(0), out, b == 0 ? ldc : N, alpha);
     }
   });
   parallel_for(M, std::max<int64_t>(1, PARALLEL_GRAIN / (N * (blocks - 1))), [&](int64_t i0, int64_t i1) {
@@ -163,16 +165,16 @@ inline void gemm_ksplit(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const
 
 template <class T>
 inline void gemm_blocks(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
-                        const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+                        const T* B, int64_t ldb, T beta, T* C, int64_t ldc, T alpha) {
   if (K >= 4 * std::max(M, N)) {             // short and wide operands: split the sum over K
-    gemm_ksplit<T>(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    gemm_ksplit<T>(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, alpha);
     return;
   }
   const bool rows = M >= N;
   const int64_t D = rows ? M : N;
   const int64_t blocks = std::min<int64_t>({int64_t(double(M) * N * K / GEMM_BLOCK_WORK), D / 32, 16});
   if (blocks <= 1) {
-    gemm_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    gemm_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, alpha);
     return;
   }
   auto edge = [&](int64_t b) { return b == blocks ? D : (D * b / blocks) & ~int64_t(15); };
@@ -180,16 +182,18 @@ inline void gemm_blocks(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t lo = edge(b), n = edge(b + 1) - lo;
       if (rows)
-        gemm_call(ta, tb, n, N, K, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
+        gemm_call(ta, tb, n, N, K, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc,
+                  alpha);
       else
-        gemm_call(ta, tb, M, n, K, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+        gemm_call(ta, tb, M, n, K, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc, alpha);
     }
   });
 }
 
 template <class T>
 inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
-                   const T* B, int64_t ldb, typename same<T>::type beta, T* C, int64_t ldc) {
+                   const T* B, int64_t ldb, typename same<T>::type beta, T* C, int64_t ldc,
+                   typename same<T>::type alpha = 1) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     for (int64_t i = 0; i < M; ++i)
@@ -202,7 +206,7 @@ inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A
       if (beta == T(0)) for (int64_t j = 0; j < N; ++j) c[j] = T(0);
       else if (beta != T(1)) for (int64_t j = 0; j < N; ++j) c[j] *= beta;
       for (int64_t k = 0; k < K; ++k) {
-        const T a = ta ? A[k * lda + i] : A[i * lda + k];
+        const T a = alpha * (ta ? A[k * lda + i] : A[i * lda + k]);
         if (!tb) {
           const T* b = B + k * ldb;
 #pragma omp simd
@@ -218,7 +222,7 @@ inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A
   // Matrix-vector products (a tree node, a batch-1 time step) run as register-blocked vector loops:
   // they are bandwidth-bound, and a BLAS call would add its overhead and wake its worker threads
   // (which, thousands of times per run, costs more than the product).
-  if (N == 1 && M * K <= (int64_t(1) << 22)) {
+  if (N == 1 && M * K <= (int64_t(1) << 22) && alpha == T(1)) {
     for (int64_t i = 0; i < M; ++i) C[i * ldc] = beta == T(0) ? T(0) : beta * C[i * ldc];
     const int64_t incb = (tb || ldb == 1) ? 1 : ldb;
     if (!ta && incb == 1) matvec(A, lda, B, C, ldc, M, K);          // C[i] += A[i, :] . b
@@ -228,7 +232,7 @@ inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A
         for (int64_t k = 0; k < K; ++k) C[i * ldc] += (ta ? A[k * lda + i] : A[i * lda + k]) * B[k * incb];
     return;
   }
-  if (M == 1 && N * K <= (int64_t(1) << 22)) {
+  if (M == 1 && N * K <= (int64_t(1) << 22) && alpha == T(1)) {
     for (int64_t j = 0; j < N; ++j) C[j] = beta == T(0) ? T(0) : beta * C[j];
     const int64_t inca = ta ? lda : 1;
     if (!tb) vecmat(A, inca, B, ldb, C, N, K);                       // C += sum_k a[k] B[k, :]
@@ -239,16 +243,16 @@ inline void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A
     return;
   }
   if (N == 1) {   // y[M] = op(A) x, x = column 0 of op(B)
-    if (ta) blas_gemv(Trans, (int)K, (int)M, T(1), A, (int)lda, B, tb ? 1 : (int)ldb, beta, C, (int)ldc);
-    else blas_gemv(NoTrans, (int)M, (int)K, T(1), A, (int)lda, B, tb ? 1 : (int)ldb, beta, C, (int)ldc);
+    if (ta) blas_gemv(Trans, (int)K, (int)M, alpha, A, (int)lda, B, tb ? 1 : (int)ldb, beta, C, (int)ldc);
+    else blas_gemv(NoTrans, (int)M, (int)K, alpha, A, (int)lda, B, tb ? 1 : (int)ldb, beta, C, (int)ldc);
     return;
   }
   if (M == 1) {   // y[N] = op(B)^T a, a = row 0 of op(A)
-    if (tb) blas_gemv(NoTrans, (int)N, (int)K, T(1), B, (int)ldb, A, ta ? (int)lda : 1, beta, C, 1);
-    else blas_gemv(Trans, (int)K, (int)N, T(1), B, (int)ldb, A, ta ? (int)lda : 1, beta, C, 1);
+    if (tb) blas_gemv(NoTrans, (int)N, (int)K, alpha, B, (int)ldb, A, ta ? (int)lda : 1, beta, C, 1);
+    else blas_gemv(Trans, (int)K, (int)N, alpha, B, (int)ldb, A, ta ? (int)lda : 1, beta, C, 1);
     return;
   }
-  gemm_blocks<T>(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+  gemm_blocks<T>(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, alpha);
 }
 
 }  // namespace stage

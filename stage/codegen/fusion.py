@@ -5,7 +5,9 @@ shape, a reduction of it, an effect writing it (an accumulation into a ref, an i
 input), or an op whose lowering `fuses` it, is inlined there: a chain of elementwise ops becomes one
 loop with one statement per op and no intermediate buffers. An op whose lowering has an `into` rule
 (a matmul: a gemm with beta = 1; a sum; a deferred outer product; an indexing gradient) and whose
-single use is an effect of a combine it supports is computed straight into the effect's target.
+single use is an effect of a combine it supports is computed straight into the effect's target. An
+elementwise sum with a matrix product as one term (`p - lr * (x.T @ d)`, `x + h @ w`) fills its
+buffer with the other terms and has the product added there by the gemm (`Epilogue`).
 
 Everything is decided from the two tables: what an op is (`stage.ir.ops`) and how the backend
 lowers it (`codegen.lowerings`).
@@ -13,9 +15,9 @@ lowers it (`codegen.lowerings`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
-from ..ir.graph import Block, Const, Node, Sym
+from ..ir.graph import Block, Const, Exp, Node, Sym
 from ..ir.inplace import written_inputs
 from ..ir.ops import OPS
 from ..ir.types import RefType
@@ -31,6 +33,21 @@ class FusionPlan:
     # effects on arrays of one shape emitted together at the last of each group, with the nodes
     # moved into that loop
     effect_groups: List[Tuple[List[Node], List[Node]]] = field(default_factory=list)
+    epilogues: Dict[int, "Epilogue"] = field(default_factory=dict)    # node id -> its product term
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    """A materialised elementwise sum (`signs` ops, fused into one loop) one of whose terms is
+    `sign * scale * product` for a product whose lowering has `scaled_into` (a matmul): the sum's
+    loop fills its buffer with the other terms (`term` read as 0), then the product is added there
+    scaled (a gemm with beta = 1), instead of being written to a buffer of its own and read back.
+    Saves a pass over the product and its buffer: the MLP's `w - lr * (x.T @ d)` (a 400 KB
+    gradient) ran 30 us faster per step at one thread."""
+    product: Node
+    term: Sym                   # the product, or the inlined scale * product
+    sign: int
+    scale: Optional[Exp]        # a 0-d factor of the term, None for 1
 
 
 def _is_elementwise(n: Node) -> bool:
@@ -94,7 +111,55 @@ def plan(block: Block) -> FusionPlan:
                 p.defers = p.defers or low.deferred
     p.effect_groups = _effect_groups(block, p.inlined, users, uses)
     p.blank_refs = _deferred_only_refs(block, p.inlined) if p.defers else set()
+    made = {n.syms[0].id: n for n in block.walk() if len(n.syms) == 1}
+    for n in block.walk():
+        ep = _epilogue(n, p.inlined, uses, home, crossing, made)
+        if ep is not None:
+            p.epilogues[id(n)] = ep
+            p.inlined.add(id(ep.product))
     return p
+
+
+def _epilogue(u: Node, inlined: Set[int], uses, home, crossing, made) -> Optional[Epilogue]:
+    """u's product term, when u is a materialised float sum of the product's shape with one."""
+    if len(u.syms) != 1 or id(u) in inlined or not OPS[u.op].signs:
+        return None
+    t = u.sym.type
+    if t.dtype not in ("float32", "float64") or not t.shape:
+        return None
+
+    def producer(e: Exp) -> Optional[Node]:
+        return made.get(e.id) if isinstance(e, Sym) else None
+
+    def product(e: Exp, consumer: Node) -> Optional[Node]:
+        q = producer(e)
+        if q is None or id(q) in inlined or uses.get(e.id) != 1 or e.type != t or \
+                home.get(e.id) != home.get(u.sym.id) or (id(q), id(consumer)) in crossing:
+            return None
+        low = LOWERINGS.get(q.op)
+        return q if low is not None and low.scaled_into is not None else None
+
+    stack = [(u, 1)]
+    while stack:                         # the sum's inlined terms, depth first
+        n, sign = stack.pop()
+        for a, sg in zip(n.args, OPS[n.op].signs):
+            q = producer(a)
+            if q is None:
+                continue
+            found = product(a, n)
+            if found is not None:
+                return Epilogue(found, a, sign * sg, None)
+            if id(q) not in inlined or a.type != t or not _is_elementwise(q):
+                continue
+            if OPS[q.op].signs:
+                stack.append((q, sign * sg))
+            elif OPS[q.op].product:       # scale * product, the scale 0-d
+                for k in (0, 1):
+                    c, m = q.args[k], q.args[1 - k]
+                    if c.type.shape == () and c.type.dtype == t.dtype and \
+                            (found := product(m, q)) is not None:
+                        return Epilogue(found, a, sign * sg, c)
+    return None
 
 
 def _update_crossings(block: Block) -> Set[Tuple[int, int]]:

@@ -58,10 +58,11 @@ class LoopEmitter:
         self.lw = lw
 
     # ------------------------------------------------------------------------------ fused trees
-    def _tree(self, root, shape, expand_root=False):
+    def _tree(self, root, shape, expand_root=False, zero=None):
         """The inlined nodes computing `root` -- an expression, or a list of them sharing nodes --
         in post-order, and its leaves' layouts (broadcast). With expand_root, root's own node is
-        computed in the loop too (the node being lowered)."""
+        computed in the loop too (the node being lowered). `zero`: a sym read as 0 (a term the
+        loop leaves out, see `elementwise_node`)."""
         roots = root if isinstance(root, list) else [root]
         lw = self.lw
         nodes: List[Node] = []
@@ -83,11 +84,12 @@ class LoopEmitter:
         stack = [(r, False) for r in reversed(roots)]
         while stack:
             e, done = stack.pop()
-            p = inlined(e)
+            p = None if zero is not None and e is zero else inlined(e)
             if p is None:
                 k = key(e)
                 if k not in leaf_ix:
-                    lay = lw.layout(e)
+                    lay = lw.layout(e) if e is not zero else Layout(
+                        literal(0, e.type.dtype), e.type.dtype, (), (), kind="scalar")
                     if lay.shape != tuple(shape):
                         lay = lay.broadcast_to(shape)
                     leaf_ix[k] = len(leaves)
@@ -104,9 +106,10 @@ class LoopEmitter:
         lw.note_fused(nodes)
         return nodes, leaf_ix, leaves, key
 
-    def _statements(self, nodes, leaf_ix, key, root, loads: List[str]) -> Tuple[List[str], object]:
+    def _statements(self, nodes, leaf_ix, key, root, loads: List[str],
+                    zero: Optional[Sym] = None) -> Tuple[List[str], object]:
         """One statement per fused op; returns (statements, expression of the root's value, or the
-        list of the roots' values)."""
+        list of the roots' values). A sum with the `zero` term leaves it out."""
         fused = {n.sym.id for n in nodes}
 
         def val(e):
@@ -118,13 +121,21 @@ class LoopEmitter:
             T = ctype(n.sym.type.dtype)
             expr = LOWERINGS[n.op].expr
             args = [val(a) for a in n.args]
-            expr = expr(args, T, **n.params) if callable(expr) else \
-                expr.format(*args, T=T, **n.params)
+            signs = OPS[n.op].signs
+            if zero is not None and signs and any(a is zero for a in n.args):
+                kept = [(v, sg) for v, sg, a in zip(args, signs, n.args) if a is not zero]
+                expr = " ".join(("-" if sg < 0 else "+" if k else "") + (f"({v})" if sg < 0 else v)
+                                for k, (v, sg) in enumerate(kept)) or literal(0, T)
+            else:
+                expr = expr(args, T, **n.params) if callable(expr) else \
+                    expr.format(*args, T=T, **n.params)
             stmts.append(f"const {T} v{n.sym.id} = {expr};")
         return stmts, ([val(r) for r in root] if isinstance(root, list) else val(root))
 
     # ------------------------------------------------------------------------------ elementwise
-    def elementwise_node(self, n: Node) -> List[Stmt]:
+    def elementwise_node(self, n: Node, zero: Optional[Sym] = None) -> List[Stmt]:
+        """The loop computing n into fresh storage; with `zero`, n's value with that inlined term
+        of it read as 0 (the rest of a sum a product is then added to, see fusion.Epilogue)."""
         lw = self.lw
         t = n.sym.type
         if t.shape == ():
@@ -139,13 +150,14 @@ class LoopEmitter:
                 stmts = stmts + [f"{T} {n.sym.name} = {expr};"]
             return [Line(s) for s in stmts]
         out = lw.define(n.sym)
-        return self.elementwise(out, n.sym, expand_root=True)
+        return self.elementwise(out, n.sym, expand_root=True, zero=zero)
 
-    def elementwise(self, target: Layout, root: Exp, accumulate=False, expand_root=False):
+    def elementwise(self, target: Layout, root: Exp, accumulate=False, expand_root=False,
+                    zero=None):
         """target[...] (+)= root, for every element of target's shape."""
-        nodes, leaf_ix, leaves, key = self._tree(root, target.shape, expand_root)
+        nodes, leaf_ix, leaves, key = self._tree(root, target.shape, expand_root, zero)
         return self._loop(target, leaves, lambda loads: self._statements(
-            nodes, leaf_ix, key, root, loads), accumulate, _work(nodes))
+            nodes, leaf_ix, key, root, loads, zero), accumulate, _work(nodes))
 
     def copy(self, target: Layout, src: Layout) -> List[Stmt]:
         if src.shape != target.shape:

@@ -21,7 +21,7 @@ from ..ir.printer import format_node
 from ..ir.types import FunType, RefType, TensorType
 from . import fusion, memory
 from .context import Context
-from .cpp import ctype, param_type, signature
+from .cpp import ctype, literal, param_type, signature
 from .effects import Effects
 from .layout import Layout, contiguous_strides
 from .loopir import Comment, FrameDecl, Line, Stmt, render
@@ -164,7 +164,9 @@ class Lowering(Storage, Effects):
         try:
             with self.collect(scope=False) as stmts:
                 timer = self._profile_start(n)
-                if isinstance(rule, Elementwise):
+                if isinstance(rule, Elementwise) and id(n) in self.plan.epilogues:
+                    self.emit_all(self._sum_with_product(n, self.plan.epilogues[id(n)]))
+                elif isinstance(rule, Elementwise):
                     self.emit_all(self.loops.elementwise_node(n))
                 elif isinstance(rule, Reduction):
                     self.emit_all(self.loops.reduce(n))
@@ -184,6 +186,20 @@ class Lowering(Storage, Effects):
         finally:
             self.node_uses = outer_uses
             self.fused_now = outer_fused
+
+    def _sum_with_product(self, n: Node, ep: fusion.Epilogue) -> List[Stmt]:
+        """n's buffer filled with the other terms of its sum, then the product added (scaled)."""
+        stmts = self.loops.elementwise_node(n, zero=ep.term)
+        dtype = n.sym.type.dtype
+        if ep.scale is None:
+            alpha = literal(ep.sign, dtype)
+        else:
+            c = self.scalar(ep.scale)
+            alpha = c if ep.sign > 0 else f"-{c}" if c.isidentifier() else f"-({c})"
+        term = self.producers[ep.term.id]
+        self.note_fused([ep.product] + ([term] if term is not ep.product else []))
+        return stmts + lowering(ep.product.op).scaled_into(self.context, ep.product,
+                                                           self.store[n.sym.id], alpha)
 
     def _describe(self, n: Node, fused: List[Node]) -> str:
         """The provenance comment: the node, the user's line, the nodes fused into its loop."""

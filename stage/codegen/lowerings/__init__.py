@@ -22,7 +22,10 @@ Any entry may say how its result is computed straight into an accumulation or an
 instead of a buffer: `into(ctx, node, target, accumulate)` for the effects whose `combine` is listed
 in `into_combine` ("add": gradient accumulation into a ref, "replace": `st.assign`), `deferred` when
 that update is deferred until the target is read (rank-1 products), and `fuses(node, sym)` when an
-elementwise producer of an argument may be computed inside this op's own loop.
+elementwise producer of an argument may be computed inside this op's own loop. `scaled_into(ctx,
+node, target, alpha)` adds alpha times the result to a target already holding the other terms of
+the sum the result is one term of (a gemm with beta = 1: `p - lr * (x.T @ d)`, `x + h @ w`; see
+`codegen.fusion`).
 
 `ctx` is a `codegen.context.Context`: the small documented interface a rule may use.
 """
@@ -38,6 +41,7 @@ class Rule:
     into_combine: Tuple[str, ...] = field(default=(), kw_only=True)
     deferred: bool = field(default=False, kw_only=True)
     fuses: Optional[Callable[..., bool]] = field(default=None, kw_only=True)
+    scaled_into: Optional[Callable[..., Any]] = field(default=None, kw_only=True)
 
 
 @dataclass

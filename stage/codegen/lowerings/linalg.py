@@ -28,17 +28,17 @@ def _as_matrix(strides, rows, cols):
     return None
 
 
-def _matmul(ctx, node, out=None, beta=0):
+def _matmul(ctx, node, out=None, beta=0, alpha=None):
     a, b = node.args
     C = out or ctx.out(node.sym)
-    stmts = _products(ctx, ctx.layout(a), ctx.layout(b), C, beta)
+    stmts = _products(ctx, ctx.layout(a), ctx.layout(b), C, beta, alpha)
     if stmts is None:       # an operand BLAS cannot read in place is copied to a contiguous buffer
         stmts = _products(ctx, ctx.layout(a, contiguous=True), ctx.layout(b, contiguous=True), C,
-                          beta)
+                          beta, alpha)
     return stmts
 
 
-def _products(ctx, la, lb, C, beta):
+def _products(ctx, la, lb, C, beta, alpha):
     if la.kind != "ptr" or lb.kind != "ptr":      # a broadcast scalar: BLAS needs memory
         return None
     ash, ast = la.shape, la.strides
@@ -59,7 +59,9 @@ def _products(ctx, la, lb, C, beta):
     A, B = la.pointer(), lb.pointer()
 
     def gemm(M, A, B, C):
-        return ctx.call("stage::matmul", fa[0], fb[0], M, n, k, A, fa[1], B, fb[1], beta, C, n)
+        scale = () if alpha is None else (alpha,)
+        return ctx.call("stage::matmul", fa[0], fb[0], M, n, k, A, fa[1], B, fb[1], beta, C, n,
+                        *scale)
     if not nb:
         return [gemm(m, A, B, C)]
     if all(s == 0 for s in bbst) and fa[0] == "false" and \
@@ -96,11 +98,14 @@ def _rows_collapse(batch, bstrides, mshape, mstrides):
     return True
 
 
-# into an accumulation (beta = 1) or an in-place update (beta = 0): a gemm straight into the target
+# into an accumulation (beta = 1) or an in-place update (beta = 0): a gemm straight into the target;
+# one term of a sum: alpha times it added to the target holding the other terms (beta = 1)
 register("matmul", Kernel(
     _matmul, into=lambda ctx, node, target, accumulate: _matmul(
         ctx, node, out=target.pointer(), beta=literal(1, target.dtype) if accumulate else 0),
-    into_combine=("add", "replace")))
+    into_combine=("add", "replace"),
+    scaled_into=lambda ctx, node, target, alpha: _matmul(
+        ctx, node, out=target.pointer(), beta=literal(1, target.dtype), alpha=alpha)))
 
 
 def _outer(ctx, node):

@@ -20,6 +20,10 @@ interpreter, CPS, the printer) registers its rules keyed by the op's name.
 - `effects` says what an op reads and writes besides its arguments' values (see `Effects`); a pure op
   (no effects, no blocks) is CSE'd and may be removed when unused.
 - `domain` describes valid inputs for the generated tests (e.g. `positive`).
+- `signs` marks an elementwise op whose output is the sum of its arguments times these signs (add
+  (1, 1), subtract (1, -1), negative (-1,)), and `product` one whose output is the product of its
+  two arguments (multiply): a backend may regroup such sums (add a matrix product that is one term
+  of a sum, scaled, straight into the sum's buffer).
 - `sparse_update` marks ops computing `args[0]` plus an update of a few positions (the gradients of
   indexing and gathers), which gradient accumulation applies to the running sum instead of adding a
   mostly-zero array.
@@ -85,6 +89,9 @@ class OpDef:
     # inputs); its results are the final carries, its last block the body returning the next ones.
     # Passes read it to drop carries nothing needs (`stage.ir.carries`).
     loop_carries: Optional[Tuple[int, int]] = None
+    # out = sum of signs[i] * args[i] (add, subtract, negative); out = args[0] * args[1] (multiply)
+    signs: Optional[Tuple[int, ...]] = None
+    product: bool = False
 
     def __post_init__(self):
         assert self.kind in KINDS, (self.name, self.kind)
@@ -131,14 +138,15 @@ def _ew_infer(name, float_only, out_dtype=None, same_dtype=True):
     return infer
 
 
-def defunary(name, ref, grad, *, float_only=True, domain=None, out_dtype=None):
+def defunary(name, ref, grad, *, float_only=True, domain=None, out_dtype=None, **linear):
     return OpDef(name, _ew_infer(name, float_only, out_dtype), ref, "elementwise", grad,
-                 domain=domain or {}, nargs=1)
+                 domain=domain or {}, nargs=1, **linear)
 
 
-def defbinary(name, ref, grad, *, float_only=False, domain=None, out_dtype=None, simplify=None):
+def defbinary(name, ref, grad, *, float_only=False, domain=None, out_dtype=None, simplify=None,
+              **linear):
     return OpDef(name, _ew_infer(name, float_only, out_dtype), ref, "elementwise", grad,
-                 domain=domain or {}, nargs=2, simplify=simplify)
+                 domain=domain or {}, nargs=2, simplify=simplify, **linear)
 
 
 def defcompare(name, ref):

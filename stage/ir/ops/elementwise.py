@@ -29,11 +29,11 @@ def _where0(mask, g):
 
 # -- arithmetic ---------------------------------------------------------------------------------------
 defbinary("add", np.add, lambda g, out, a, b: (g, g),
-          simplify=_identity_if((0, 1), 0))
+          simplify=_identity_if((0, 1), 0), signs=(1, 1))
 defbinary("subtract", np.subtract, lambda g, out, a, b: (g, -g),
-          simplify=_identity_if((1,), 0))
+          simplify=_identity_if((1,), 0), signs=(1, -1))
 defbinary("multiply", np.multiply, lambda g, out, a, b: (g * b, g * a),
-          simplify=_identity_if((0, 1), 1))
+          simplify=_identity_if((0, 1), 1), product=True)
 defbinary("divide", np.divide, lambda g, out, a, b: (g / b, -g * out / b),
           float_only=True, simplify=_identity_if((1,), 1))
 defbinary("power", np.power,
@@ -56,7 +56,7 @@ def _split_ties(g, wins, ties):
     return ga, g - ga
 
 
-defunary("negative", np.negative, lambda g, out, a: (-g,), float_only=False)
+defunary("negative", np.negative, lambda g, out, a: (-g,), float_only=False, signs=(-1,))
 defunary("exp", np.exp, lambda g, out, a: (g * out,))
 defunary("log", np.log, lambda g, out, a: (g / a,), domain={"positive": True})
 defunary("sqrt", np.sqrt, lambda g, out, a: (g / (2 * out),),
