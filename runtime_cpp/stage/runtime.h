@@ -15,6 +15,9 @@
 #include <type_traits>
 #include <time.h>
 #include <csignal>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace stage {
 
@@ -47,8 +50,13 @@ inline int64_t check_index(int64_t i, int64_t n, const char* where) {
 // ------------------------------------------------------------------------------------------ arena
 // A bump allocator in chunks that stay allocated between calls: frames are pushed and popped in
 // stack order (a function's buffers live exactly as long as its call), so nothing is freed per op.
+// Chunks are 2 MiB or more, 2 MiB-aligned and asked for transparent huge pages (Linux's default
+// `madvise` mode gives them only to memory that asks): on 4 KiB pages the char GPT's 10 MB of
+// buffers missed the TLB -- in a VM every miss walks two page tables -- and its step ran 20-50%
+// slower at one thread and 15-40% slower at two.
 
 struct Arena {
+  static constexpr size_t HUGE_PAGE = size_t(1) << 21;
   struct Chunk { char* mem; size_t size; };
   Chunk chunks[64];
   int nchunks = 0, cur = -1;
@@ -66,10 +74,15 @@ struct Arena {
       }
       if (nchunks == 64) fail(MEMORY_ERROR, "stage arena: too many chunks (%lld bytes requested)",
                               (long long)bytes);
-      size_t size = std::max(bytes, nchunks ? chunks[nchunks - 1].size * 2 : size_t(1) << 20);
+      size_t size = std::max(bytes, nchunks ? chunks[nchunks - 1].size * 2 : HUGE_PAGE);
       void* mem = nullptr;
-      if (posix_memalign(&mem, 64, size) != 0)
+      const bool huge = size >= HUGE_PAGE;
+      if (huge) size = (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+      if (posix_memalign(&mem, huge ? HUGE_PAGE : 64, size) != 0)
         fail(MEMORY_ERROR, "stage arena: out of memory allocating %lld bytes", (long long)size);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+      if (huge) madvise(mem, size, MADV_HUGEPAGE);
+#endif
       for (int i = nchunks; i > cur + 1; --i) chunks[i] = chunks[i - 1];
       chunks[cur + 1] = Chunk{(char*)mem, size};
       ++nchunks; ++cur; used = 0;
