@@ -6,18 +6,18 @@
 // stage (kernels.h), so OpenBLAS's own threads never run next to these (no 2 x 2 threads on 2
 // cores).
 //
-// A region is `nparts` independent parts. The caller wakes up to nparts - 1 workers and then
-// claims parts itself like any worker (a claim word tagged with the region's generation), so
-// a worker that is slow to wake (a busy machine) never holds the caller up: the caller runs the
-// parts nobody has claimed. Each thread asks for its own part first (see run_parts). Which thread runs a part never changes a result (callers split work
-// the same way for any thread count). Idle workers spin for a short while only while a native
-// call is running (the next loop of the same call usually follows within microseconds), then sleep
-// on a futex. A worker awake when a call ends polls a little longer (200 us) for the next call:
-// back-to-back training steps then find it awake, where a futex wake-up costs tens of
-// microseconds (80-90 us on a KVM guest: the MLP's first product ran 1.3x faster at 2 threads
-// instead of 1.5x); a call that never woke the pool leaves it asleep. Nested regions (a kernel's
-// parallel loop inside a parallel example) and a second caller while the pool is busy run serially
-// on the calling thread.
+// A region is `nparts` independent parts. The caller wakes up to nparts - 1 workers and then claims
+// parts itself like any worker (a claim word tagged with the region's generation), so a worker that
+// is slow to wake (a busy machine) never holds the caller up: the caller runs the parts nobody has
+// claimed. Each thread asks for its own part first (see run_parts). Which thread runs a part never
+// changes a result (callers split work the same way for any thread count). Idle workers spin for a
+// short while only while a native call is running (the next loop of the same call usually follows
+// within microseconds), then sleep on a futex. A worker awake when a call ends polls a little
+// longer (200 us) for the next call: back-to-back training steps then find it awake, where a futex
+// wake-up costs tens of microseconds (80-90 us on a KVM guest: the MLP's first product ran 1.3x
+// faster at 2 threads instead of 1.5x); a call that never woke the pool leaves it asleep. Nested
+// regions (a kernel's parallel loop inside a parallel example) and a second caller while the pool
+// is busy run serially on the calling thread.
 #pragma once
 #include "pool.h"
 #include <atomic>
@@ -118,11 +118,12 @@ inline Pool& pool() {
 inline thread_local bool in_region = false;
 
 // Claim and run parts of region `g` until none is left. A region of at most 32 parts claims a bit
-// per part and every thread first asks for its own part (`home`: the caller 0, worker i part i + 1),
-// so loop after loop the same thread works on the same range of the data -- the rows it wrote in the
-// last loop are in its own cache. (Taking the next free part, whichever thread came first got part
-// 0 about half the time: the MLP's forward product then read the weights the other core had just
-// updated.) Parts their thread has not claimed go to whoever is free.
+// per part and every thread first asks for its own part (`home`: the caller 0, worker i part
+// i + 1), so loop after loop the same thread works on the same range of the data: the rows it
+// wrote in the last loop are in its own cache. (Taking the next free part, the worker got part 0
+// whenever it saw the region first, about 1 region in 20: the MLP's forward product then read
+// weights the other core had just updated.) Parts their thread has not claimed go to whoever is
+// free.
 inline void run_parts(Pool& p, uint32_t g, int home) {
   for (;;) {
     uint64_t c = p.claim.load(std::memory_order_acquire);
