@@ -8,5 +8,5 @@ setup(
     packages=find_packages(include=["stage", "stage.*"]) + ["stage.runtime_cpp"],
     package_dir={"stage.runtime_cpp": "runtime_cpp"},
     package_data={"stage": ["py.typed", "codegen/templates/*.j2", "datasets/data/*"],
-                  "stage.runtime_cpp": ["stage/*.h"]},
+                  "stage.runtime_cpp": ["stage/*.h", "python/*.cpp"]},
 )

@@ -103,6 +103,7 @@ class Compiled:
                     len(self._cache) + 1, reason, (t1 - t0) * 1e3,
                     "built" if self.backend == "native" else "ready", (time.perf_counter() - t1) * 1e3)
         exe.key = key
+        exe.c_plan = exe.make_c_plan()
         self._cache[key] = exe
         return exe
 
@@ -110,6 +111,10 @@ class Compiled:
         try:                               # (free in Python 3.11 unless something is raised)
             fast = self.last
             if fast is not None:           # the common case: the same signature as last time
+                if fast.c_plan is not None:
+                    out = fast.c_plan.call(args)
+                    if out is not NotImplemented:
+                        return out
                 leaves = pytree.match_leaves(fast.program.in_td, args)
                 if leaves is not None and fast.matches(leaves):
                     return fast.call(leaves)

@@ -26,6 +26,14 @@ class Executable:
 
     key = None
     program: Program
+    # A faster path for whole calls, set once the key is known (None: there is none). Its
+    # `call(args)` and `call_leaves(leaves)` return the result, or NotImplemented for a call it
+    # leaves to `call`/`run` (stage.codegen.callpath).
+    c_plan = None
+
+    def make_c_plan(self):
+        """The C call plan of this executable (its key set), or None."""
+        return None
 
     def _setup_inputs(self):
         p = self.program

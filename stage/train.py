@@ -181,6 +181,10 @@ class TrainStep(_ModuleFunction):
             return _SLOW
         leaves = self._leaves(f, hyper, key, modes, args)
         exe = f[6]
+        if exe.c_plan is not None:
+            out = exe.c_plan.call_leaves(leaves)
+            if out is not NotImplemented:
+                return out
         if not exe.matches(leaves):
             return _SLOW
         return exe.call(leaves)

@@ -20,7 +20,10 @@ def render(lowered) -> str:
     from .. import __version__
     tmpl = _MODULE
     body = ["  " * 1 + ln if ln else ln for ln in lowered.body]
+    # the type of each parameter: its declaration without the name (and attributes)
+    types = [d.replace("[[maybe_unused]] ", "").rsplit(" ", 1)[0] for d in lowered.params]
     return tmpl.render(version=__version__, name=lowered.name, params=lowered.params,
+                       param_types=types,
                        requires=lowered.requires,
                        constants=lowered.constants, body=body, big_stack=lowered.big_stack,
                        inputs=lowered.inputs, outputs=lowered.outputs, profile=lowered.profile)

@@ -32,7 +32,8 @@ class NativeExecutable(Executable):
         # every argument is a data pointer: declared void* so cffi takes from_buffer() directly
         out_types = [e.type for e in program.block.result]
         params = ["void*"] * (len(program.in_types) + len(out_types))
-        ffi.cdef(f"int stage_entry({', '.join(params)}); const char* stage_last_error(void);"
+        ffi.cdef(f"int stage_entry({', '.join(params)}); int stage_entry_packed(void**);"
+                 f"const char* stage_last_error(void);"
                  f"void stage_set_num_threads(int); void stage_catch_interrupts(int);"
                  + ("void stage_profile(double*, long long*);" if lowered.profile else ""))
         self.ffi = ffi
@@ -50,13 +51,28 @@ class NativeExecutable(Executable):
         # Ctrl-C stops a running program (KeyboardInterrupt) when it has loops or recursion to
         # poll in; straight-line programs finish soon enough and skip the two sigaction calls.
         catch(int(any(n.blocks for n in program.block.walk())))
-        self._outputs = Outputs([(np.dtype(t.dtype), t.shape) for t in out_types])
+        self.outputs = Outputs([(np.dtype(t.dtype), t.shape) for t in out_types])
         self._name = program.name
         self._setup_inputs()
         # (leaf, written): the fast path asks cffi for a writable buffer where the program writes
         self._slots = list(zip(program.runtime_leaves, self._written)) if any(self._written) \
             else None
         self._runtime = program.runtime_leaves
+
+    def make_c_plan(self):
+        """The C call plan (stage.codegen.callpath), or None where there is none."""
+        from . import callpath
+        return callpath.plan(self)
+
+    def error_raiser(self):
+        """raise_(code): raises the library's last error as a Python exception (a closure over the
+        library, not the executable, so that the C call plan holding it makes no cycle)."""
+        ffi, lib, name = self.ffi, self.lib, self._name
+
+        def raise_(rc: int):
+            msg = ffi.string(lib.stage_last_error()).decode(errors="replace")
+            raise ERRORS.get(rc, RuntimeError)(f"{name}: {msg}")
+        return raise_
 
     def profile(self) -> dict:
         """Profiling builds: {op kind: (seconds, calls)} since the last read (this thread)."""
@@ -92,12 +108,11 @@ class NativeExecutable(Executable):
 
     def _call(self, ptrs: List):
         fb = self.ffi.from_buffer
-        outs = self._outputs.take()
+        outs = self.outputs.take()
         rc = self._entry(*ptrs, *[fb(o) for o in outs])
-        self._outputs.keep(outs)
+        self.outputs.keep(outs)
         if rc:
-            msg = self.ffi.string(self.lib.stage_last_error()).decode(errors="replace")
-            raise ERRORS.get(rc, RuntimeError)(f"{self._name}: {msg}")
+            self.error_raiser()(rc)
         return pytree.unflatten(self.program.out_td, outs)
 
 

@@ -26,19 +26,19 @@ class Outputs:
     """Allocates a function's outputs (`take`) and takes them back after the call (`keep`)."""
 
     def __init__(self, specs: Sequence[Tuple[np.dtype, Tuple[int, ...]]]):
-        self._specs = list(specs)
-        self._big = [int(np.prod(shape, dtype=np.int64)) * dt.itemsize >= RECYCLE_BYTES
-                     for dt, shape in self._specs]
-        self._kept: List[List[np.ndarray]] = [[] for _ in self._specs]
+        self.specs = list(specs)
+        self.big = [int(np.prod(shape, dtype=np.int64)) * dt.itemsize >= RECYCLE_BYTES
+                     for dt, shape in self.specs]
+        self._kept: List[List[np.ndarray]] = [[] for _ in self.specs]
         self._lock = threading.Lock()      # a check and its take happen together (threads)
-        self._any = any(self._big)
+        self._any = any(self.big)
 
     def take(self) -> List[np.ndarray]:
         if not self._any:                  # small outputs only: nothing to look for
-            return [np.empty(shape, dt) for dt, shape in self._specs]
+            return [np.empty(shape, dt) for dt, shape in self.specs]
         outs = []
         with self._lock:
-            for (dt, shape), big, kept in zip(self._specs, self._big, self._kept):
+            for (dt, shape), big, kept in zip(self.specs, self.big, self._kept):
                 a = None
                 if big:
                     for j in range(len(kept)):
@@ -52,7 +52,7 @@ class Outputs:
         if not self._any:
             return
         with self._lock:
-            for a, big, kept in zip(outs, self._big, self._kept):
+            for a, big, kept in zip(outs, self.big, self._kept):
                 if big:
                     kept.append(a)
                     if len(kept) > KEEP:

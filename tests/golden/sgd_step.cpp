@@ -100,3 +100,9 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     out0[0] = x16;
   }, /*big_stack=*/false);
 }
+
+// The same entry with its arguments in an array (stage's C call path calls this one).
+extern "C" __attribute__((visibility("default")))
+int stage_entry_packed(void* const* p) {
+  return stage_entry(static_cast<const float*>(p[0]), static_cast<const float*>(p[1]), static_cast<const float*>(p[2]), static_cast<const int64_t*>(p[3]), static_cast<const float*>(p[4]), static_cast<float*>(p[5]), static_cast<float*>(p[6]), static_cast<float*>(p[7]));
+}

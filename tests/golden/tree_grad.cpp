@@ -138,3 +138,9 @@ int stage_entry(const float* x0, const int64_t* x1, const int64_t* x2, const flo
     out0[0] = x82[0];
   }, /*big_stack=*/true);
 }
+
+// The same entry with its arguments in an array (stage's C call path calls this one).
+extern "C" __attribute__((visibility("default")))
+int stage_entry_packed(void* const* p) {
+  return stage_entry(static_cast<const float*>(p[0]), static_cast<const int64_t*>(p[1]), static_cast<const int64_t*>(p[2]), static_cast<const float*>(p[3]), static_cast<const int64_t*>(p[4]), static_cast<float*>(p[5]), static_cast<float*>(p[6]));
+}
