@@ -21,6 +21,8 @@ assert str(RUNTIME_DIR).startswith(target) and (RUNTIME_DIR / "stage" / "entry.h
 f = st.compile(lambda x, w: st.tanh(x @ w))
 y = f(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))
 assert np.allclose(y, np.tanh(3.0)), y
+assert f.last.c_plan is not None                  # the C call path builds from the wheel's source
+assert np.allclose(f(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)), np.tanh(3.0))
 exp = st.export(lambda x: x * 2 + 1, (np.ones(3, np.float32),), os.path.join(os.getcwd(), "exp"))
 assert sorted(os.listdir(os.path.join("exp", "src", "stage"))) == sorted(os.listdir(RUNTIME_DIR / "stage"))
 print("ok", st.datasets.load_digits()[0].shape)
@@ -41,8 +43,9 @@ def test_wheel_ships_the_runtime_and_works_from_anywhere(tmp_path):
     assert r.returncode == 0, r.stderr
     (wheel,) = (tmp_path / "w").glob("stage-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    headers = sorted(p.name for p in (ROOT / "runtime_cpp" / "stage").glob("*.h"))
+    headers = sorted([p.name for p in (ROOT / "runtime_cpp" / "stage").glob("*.h")] + ["callpath.cpp"])
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("stage/runtime_cpp/")) == headers
+    assert "stage/runtime_cpp/python/callpath.cpp" in names
     assert "stage/codegen/templates/module.cpp.j2" in names
     assert not any(n.startswith("runtime_cpp/") for n in names)
     target = tmp_path / "site"
