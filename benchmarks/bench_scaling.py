@@ -69,8 +69,8 @@ def measure(name: str, nthreads: int, reps: int, peers: bool) -> dict:
             w = rep % model.reps                       # fixed work: the model's chunks in turn
             work = model.work(w) if model.work is not None else count[v]
             units = model.units(w) if model.work is not None else count[v]
-            if model.work is None:                     # back at speed after the pause, as in
-                runners[v].run(max(1, count[v] // 8))  # harness.measure (the note there)
+            harness.warm_up(model, runners[v], count.get(v))   # back at speed after the
+            #                                       pause, as in harness.measure (the note there)
             with harness.Meter() as m:
                 runners[v].run(work)
             times[(v, n)].append(m.wall / units)

@@ -97,6 +97,12 @@ class Model:
     notes: Dict[str, str] = field(default_factory=dict)      # per variant, shown in RESULTS.md
 
 
+def warm_up(model: Model, runner, count: Optional[int]):
+    """The unmeasured run after a pause that brings the cores back to speed (see `measure`): an
+    eighth of a calibrated repetition, or a fixed-work model's warm-up work."""
+    runner.run(model.work(-1) if model.work is not None else max(1, (count or 8) // 8))
+
+
 def examples_module(name: str):
     """Import one of examples/*.py (what users run is what is benchmarked)."""
     return importlib.import_module(name)
@@ -330,7 +336,9 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
     # the pause, an unmeasured eighth of the repetition brings the cores back to speed: timed
     # from the first step after 0.3 s idle, the MLP step measured 1.50x from 1 to 2 threads,
     # with the warm-up 1.62x (the vCPUs of a KVM guest run slowly for a while after idling,
-    # and at 2 threads two of them have idled).
+    # and at 2 threads two of them have idled). A model of fixed work runs its warm-up work
+    # (`work(-1)`): 20 TreeLSTM trees took 2.33 ms a tree right after the pause, 1.54 after 10
+    # trees of warm-up (1.60 in a long run).
     names = list(runners)
     count = {}
 
@@ -367,8 +375,7 @@ def steady(model: Model, variants: List[str], threads: List[int]) -> Dict[str, A
                 units = model.units(rep) if model.work is not None else count[c]
                 pause()
                 set_threads(runners[v], v, n)
-                if model.work is None:
-                    runners[v].run(max(1, count[c] // 8))   # back at speed (see above)
+                warm_up(model, runners[v], count.get(c))    # back at speed (see above)
                 with Meter() as m:
                     runners[v].run(work)
                 spent[c] += m.wall

@@ -65,11 +65,14 @@ def plan(block: Block) -> FusionPlan:
     user: Dict[int, tuple] = {}
     users: Dict[int, list] = {}
     home: Dict[int, int] = {}
+    made: Dict[int, Node] = {}          # sym -> the node computing it (nodes of one result)
 
     def visit(b: Block):
         for n in b.nodes:
             for s in n.syms:
                 home[s.id] = id(b)
+            if len(n.syms) == 1:
+                made[n.syms[0].id] = n
             for a in {a.id: a for a in n.args if isinstance(a, Sym)}.values():
                 uses[a.id] = uses.get(a.id, 0) + 1         # one per consuming node
                 user[a.id] = (id(b), n)
@@ -109,9 +112,8 @@ def plan(block: Block) -> FusionPlan:
                     OPS[u.op].effects.combine in low.into_combine:
                 p.inlined.add(id(n))        # computed straight into the effect's target
                 p.defers = p.defers or low.deferred
-    p.effect_groups = _effect_groups(block, p.inlined, users, uses)
-    p.blank_refs = _deferred_only_refs(block, p.inlined) if p.defers else set()
-    made = {n.syms[0].id: n for n in block.walk() if len(n.syms) == 1}
+    p.effect_groups = _effect_groups(block, p.inlined, users, uses, made)
+    p.blank_refs = _deferred_only_refs(block, p.inlined, made) if p.defers else set()
     for n in block.walk():
         ep = _epilogue(n, p.inlined, uses, home, crossing, made)
         if ep is not None:
@@ -206,13 +208,12 @@ def _plain_accumulation(n: Node, inlined: Set[int], producer) -> bool:
     return not (p is not None and id(p) in inlined and LOWERINGS[p.op].into is not None)
 
 
-def _effect_groups(block: Block, inlined: Set[int], users, uses):
+def _effect_groups(block: Block, inlined: Set[int], users, uses, producer):
     """Effects on several arrays of one shape become one loop, emitted at the last of them, with an
     elementwise node all of whose consumers are in the group computed inside that loop instead of
     into a buffer: in-place updates of the entry (an optimizer's parameters and state), and runs of
     adjacent accumulations into refs (the cotangent of `a + b` goes to both a and b). Returns the
     groups (effect nodes, nodes moved into the loop) and adds the moved nodes to `inlined`."""
-    producer = {n.syms[0].id: n for n in block.walk() if len(n.syms) == 1}
     candidates = []
     by_shape: Dict[tuple, list] = {}
     for n in block.nodes:
@@ -264,12 +265,11 @@ def _effect_groups(block: Block, inlined: Set[int], users, uses):
     return out
 
 
-def _deferred_only_refs(block: Block, inlined: Set[int]) -> Set[int]:
+def _deferred_only_refs(block: Block, inlined: Set[int], producer) -> Set[int]:
     """Refs created with zeros whose every update is deferred (a lowering with `deferred`, computed
     into the accumulation) -- also through the parameters of the staged functions they are passed
     to -- and that are otherwise only read back: they need no zero-filling, their first flush
     overwrites them."""
-    producer = {n.syms[0].id: n for n in block.walk() if len(n.syms) == 1}
     funs = {n.sym.id: n.blocks[0] for n in block.walk() if OPS[n.op].kind == "closure"}
     ok = {n.sym.id for n in block.walk()
           if OPS[n.op].effects.allocates and is_zero_init(n, producer)}
