@@ -336,6 +336,45 @@ def test_awake_threads_linger_for_the_next_call_then_sleep(linger_us, lingers):
     assert warm_later == "False"
 
 
+UPDATE_CHECK = r"""
+import time, numpy as np, stage as st
+from stage.threads import _pool
+st.set_num_threads(2)
+warm = _pool().stage_pool_warm
+
+def adagrad(w, m, g):
+    m2 = m + g * g
+    st.assign(m, m2)
+    st.assign(w, w - 0.5 * g / st.sqrt(m2 + 1e-8))
+    return st.sum(g[0])
+
+small, big = st.compile(adagrad), st.compile(adagrad)
+args = {small: [np.ones((300, 450), np.float32), np.zeros((300, 450), np.float32),
+                np.full((300, 450), 2.0, np.float32)],              # 1 MB updated in place
+        big: [np.ones((1500, 1500), np.float32), np.zeros((1500, 1500), np.float32),
+              np.full((1500, 1500), 2.0, np.float32)]}              # 18 MB
+woke = []
+for f, a in args.items():
+    for _ in range(3):
+        time.sleep(0.3)              # the pool asleep
+        f(*a)
+    woke.append(bool(warm()))        # a worker woken by the call polls on after it
+    assert np.allclose(a[0], 1 - 0.5 * (1 + 1 / np.sqrt(2) + 1 / np.sqrt(3)), atol=1e-5)
+print(*woke, "parallel_loop_awake(" in small.last.source, "stage::parallel_loop(" in big.last.source)
+"""
+
+
+def test_small_in_place_updates_wake_no_thread():
+    # an optimizer step over parameters that fit in the caches stays on the caller unless the
+    # pool is awake already (codegen/parallel.py, UPDATE_WAKE_BYTES): a batch-1 step then reads
+    # its parameters from its own core's cache; a bigger update still wakes the pool
+    env = dict(os.environ, STAGE_LINGER_US="100000", STAGE_SPIN_US="100000")
+    out = subprocess.run([sys.executable, "-c", UPDATE_CHECK], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True", "True", "True"], out.stdout
+
+
 AFFINITY_CHECK = r"""
 import ctypes, threading, time, stage as st
 from stage.threads import _pool

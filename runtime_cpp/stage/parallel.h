@@ -119,6 +119,20 @@ inline void parallel_loop(int64_t n, int64_t grain, F&& body) {
   parallel_for(n, grain, static_cast<F&&>(body));
 }
 
+// An in-place update of the caller's arrays smaller than the cores' caches
+// (stage/codegen/parallel.py: UPDATE_WAKE_BYTES): shared out only when the pool's threads are
+// awake, so a step that otherwise runs on one thread keeps its parameters in that core's cache.
+template <class F>
+inline void parallel_loop_awake(int64_t n, int64_t grain, F&& body) {
+#if !defined(STAGE_PARALLEL_OPENMP)
+  if (!stage_pool_warm()) {
+    if (n > 0) body(int64_t(0), n);
+    return;
+  }
+#endif
+  parallel_for(n, grain, static_cast<F&&>(body));
+}
+
 // Iterations per part for a loop whose iterations cost `work` each (see PARALLEL_GRAIN)
 inline int64_t grain_for(double work) {
   return std::max<int64_t>(1, (int64_t)(double(PARALLEL_GRAIN) / std::max(work, 1.0)));

@@ -44,8 +44,8 @@ class Effects:
         if any(lay.kind == "ptr" and lay.base == target.base and lay != target for lay in leaves):
             # the new value reads x elsewhere than where it writes: compute it aside first
             tmp = self.new_buffer(self.fresh(), TensorType(target.dtype, target.shape))
-            return self.loops.elementwise(tmp, e) + self.loops.copy(target, tmp)
-        return self.loops.elementwise(target, e)
+            return self.loops.elementwise(tmp, e) + self.loops.copy(target, tmp, update=True)
+        return self.loops.elementwise(target, e, update=True)
 
     def effect(self, node: Node) -> List[Stmt]:
         """An accumulation or in-place update (alone, or the last of its group)."""
@@ -70,7 +70,7 @@ class Effects:
         bases = {t.base: t for t in targets}
         if all(t.is_contiguous() for t in targets) and not any(
                 lay.kind == "ptr" and lay.base in bases and lay != bases[lay.base] for lay in leaves):
-            return self.loops.stores(targets, values, accumulate)
+            return self.loops.stores(targets, values, accumulate, update=not accumulate)
         # a value reads an updated array elsewhere than where it is written: the shared values are
         # computed into buffers first (they may read arrays a store below overwrites), then each
         # effect on its own

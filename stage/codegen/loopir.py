@@ -46,6 +46,7 @@ class For(Stmt):
     pragma: Optional[str] = None
     start: Union[int, str] = 0
     parallel: Optional[int] = None
+    wakes: bool = True          # parallel: may wake sleeping threads (else shared only when awake)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Parallel(Stmt):
     extent: Union[int, str]
     grain: int
     body: List[Stmt]
+    wakes: bool = True
 
 
 @dataclass
@@ -148,9 +150,10 @@ def _render(stmts, indent, used, out):
                 raise ValueError("loopir: a parallel For starts at 0")
             lo, hi = f"{s.var}_lo", f"{s.var}_hi"
             inner = For(s.var, hi, s.body, s.pragma, start=lo)
-            _render([Parallel(lo, hi, s.extent, s.parallel, [inner])], indent, used, out)
+            _render([Parallel(lo, hi, s.extent, s.parallel, [inner], s.wakes)], indent, used, out)
         elif isinstance(s, Parallel):
-            out.append(f"{pad}stage::parallel_loop({s.extent}, {s.grain}, [&](int64_t {s.lo}, "
+            fn = "parallel_loop" if s.wakes else "parallel_loop_awake"
+            out.append(f"{pad}stage::{fn}({s.extent}, {s.grain}, [&](int64_t {s.lo}, "
                        f"int64_t {s.hi}) {{")
             _render(s.body, indent + 1, used, out)
             out.append(pad + "});")

@@ -13,6 +13,8 @@ from typing import Dict, List, Optional, Tuple
 
 import math
 
+import numpy as np
+
 from ..ir.graph import Const, Exp, Node, Sym
 from ..ir.ops import OPS
 from . import parallel
@@ -153,16 +155,17 @@ class LoopEmitter:
         return self.elementwise(out, n.sym, expand_root=True, zero=zero)
 
     def elementwise(self, target: Layout, root: Exp, accumulate=False, expand_root=False,
-                    zero=None):
-        """target[...] (+)= root, for every element of target's shape."""
+                    zero=None, update=False):
+        """target[...] (+)= root, for every element of target's shape (`update`: target is an
+        array of the caller updated in place, see parallel.update_wakes)."""
         nodes, leaf_ix, leaves, key = self._tree(root, target.shape, expand_root, zero)
         return self._loop(target, leaves, lambda loads: self._statements(
-            nodes, leaf_ix, key, root, loads, zero), accumulate, _work(nodes))
+            nodes, leaf_ix, key, root, loads, zero), accumulate, _work(nodes), update)
 
-    def copy(self, target: Layout, src: Layout) -> List[Stmt]:
+    def copy(self, target: Layout, src: Layout, update=False) -> List[Stmt]:
         if src.shape != target.shape:
             src = src.broadcast_to(target.shape)
-        return self._loop(target, [src], lambda loads: ([], loads[0]), False)
+        return self._loop(target, [src], lambda loads: ([], loads[0]), False, update=update)
 
     def add(self, target: Layout, src: Layout) -> List[Stmt]:
         if src.shape != target.shape:
@@ -172,11 +175,12 @@ class LoopEmitter:
     def fill(self, target: Layout, value: str) -> List[Stmt]:
         return self._loop(target, [], lambda loads: ([], value), False)
 
-    def _loop(self, target, leaves: List[Layout], body, accumulate: bool, work: int = 1) -> List[Stmt]:
+    def _loop(self, target, leaves: List[Layout], body, accumulate: bool, work: int = 1,
+              update: bool = False) -> List[Stmt]:
         """One loop nest over target's shape: body(loads) gives (statements, value); with a list of
         targets (the same shape), body gives one value per target, all stored after every read.
         `work`: element-operations per element (the outermost loop runs on several threads when
-        the whole is worth it)."""
+        the whole is worth it); `update`: the targets are the caller's arrays updated in place."""
         targets = target if isinstance(target, list) else [target]
         op = "+=" if accumulate else "="
         shape = targets[0].shape
@@ -201,15 +205,19 @@ class LoopEmitter:
         per_iter = work * math.prod(d[0] for d in dims[1:]) * len(targets)
         if parallel.worth(dims[0][0], per_iter) and all(dims[0][2][j] for j in range(nt)):
             nest[0].parallel = parallel.grain(per_iter)     # each iteration its own outputs
+            if update:
+                nest[0].wakes = parallel.update_wakes(
+                    sum(t.size * np.dtype(t.dtype).itemsize for t in targets))
         return nest
 
-    def stores(self, targets: List[Layout], roots: List[Exp], accumulate=False) -> List[Stmt]:
+    def stores(self, targets: List[Layout], roots: List[Exp], accumulate=False,
+               update=False) -> List[Stmt]:
         """targets[k][...] (+)= roots[k] for every k in one loop (in-place updates of several arrays
         of one shape -- an optimizer's parameters and state -- or accumulations into refs), shared
         subexpressions computed once."""
         nodes, leaf_ix, leaves, key = self._tree(list(roots), targets[0].shape)
         return self._loop(list(targets), leaves, lambda loads: self._statements(
-            nodes, leaf_ix, key, list(roots), loads), accumulate, _work(nodes))
+            nodes, leaf_ix, key, list(roots), loads), accumulate, _work(nodes), update)
 
     # ------------------------------------------------------------------------------ reductions
     def reduce(self, n: Node, into: Optional[Layout] = None) -> List[Stmt]:

@@ -28,7 +28,7 @@ class Outputs:
     def __init__(self, specs: Sequence[Tuple[np.dtype, Tuple[int, ...]]]):
         self.specs = list(specs)
         self.big = [int(np.prod(shape, dtype=np.int64)) * dt.itemsize >= RECYCLE_BYTES
-                     for dt, shape in self.specs]
+                    for dt, shape in self.specs]
         self._kept: List[List[np.ndarray]] = [[] for _ in self.specs]
         self._lock = threading.Lock()      # a check and its take happen together (threads)
         self._any = any(self.big)
