@@ -14,7 +14,7 @@ UFUNC_OPS = ("log2", "log10", "exp2", "cbrt", "sinh", "cosh", "arcsin", "arccos"
              "arcsinh", "arccosh", "arctanh", "erf", "erfc", "ceil", "trunc", "rint", "arctan2",
              "hypot", "copysign", "fmax", "fmin", "isnan", "isinf", "isfinite", "signbit",
              "logical_xor")
-SCAN_OPS = ("prod", "cumsum", "cumprod", "argmin", "argsort", "take_along_axis",
+SCAN_OPS = ("prod", "cumsum", "cumprod", "linear_scan", "argmin", "argsort", "take_along_axis",
             "scatter_add_along_axis", "scatter_along_axis")
 LAPACK_OPS = ("inv", "solve", "det", "slogdet", "cholesky")
 GROUPS = {**{op: "ufuncs" for op in UFUNC_OPS}, **{op: "scans" for op in SCAN_OPS},
@@ -77,13 +77,16 @@ def scan_cases(T):
                 C(op, f(3, 4, view="T"), params={"axis": 1}),
                 C(op, special(4, 6), params={"axis": 1}, grad=False, torch=False),
                 C(op, f(6, 7), params={"axis": 1}, o3=True)]
-    # exact at zeros to first order; the second derivative is not (known: the gradient after a
-    # line's first zero is the constant 0, whose derivative misses the mixed partials)
-    zero_hvp = {k: "cumprod's Hessian at exact zeros (gradient after the first zero is constant)"
-                for k in ("hvp", "hvp_native")}
-    out += [C("cumprod", fixed(1.5, 0.0, 2.0, -0.5, 3.0), params={"axis": 0}, xfail=zero_hvp),
-            C("cumprod", fixed(0.0, 1.5, 0.0, 2.0), params={"axis": 0}, xfail=dict(zero_hvp)),
+    # exact at zeros, to the second derivative (one zero, two zeros, a zero last)
+    out += [C("cumprod", fixed(1.5, 0.0, 2.0, -0.5, 3.0), params={"axis": 0}),
+            C("cumprod", fixed(0.0, 1.5, 0.0, 2.0), params={"axis": 0}),
             C("cumprod", fixed(2.0, -1.0, 0.5, 0.0), params={"axis": 0})]
+    for axis, reverse in ((1, False), (0, True), (1, True)):
+        out += [C("linear_scan", f(3, 4), f(3, 4), params={"axis": axis, "reverse": reverse})]
+    out += [C("linear_scan", f(2, 3, 4), f(2, 3, 4), params={"axis": 1, "reverse": True}),
+            C("linear_scan", f(5), f(5), params={"axis": 0, "reverse": False}),
+            C("linear_scan", f(0, 3), f(0, 3), params={"axis": 0, "reverse": True}),
+            C("linear_scan", f(6, 7), f(6, 7), params={"axis": 1, "reverse": False}, o3=True)]
     out += [C("argmin", f(3, 4), params={"axis": 0}), C("argmin", f(3, 4), params={"axis": 1}),
             C("argmin", f(3, 4), params={"axis": None}),
             C("argmin", ints((2, 3, 4)), params={"axis": 2}),

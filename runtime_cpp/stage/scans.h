@@ -30,6 +30,30 @@ inline void cumprod(const T* x, O* out, int64_t outer, int64_t n, int64_t inner)
   }
 }
 
+// out[o, k, i] = b[o, k, i] + a[o, k, i] * out[o, k -/+ 1, i] (0 before the first): the scan of a
+// first-order linear recurrence, forward or (reverse) from the end
+template <class T>
+inline void linear_scan(const T* a, const T* b, T* out, int64_t outer, int64_t n, int64_t inner,
+                        bool reverse) {
+  for (int64_t o = 0; o < outer; ++o) {
+    const int64_t base = o * n * inner;
+    for (int64_t s = 0; s < n; ++s) {
+      const int64_t k = reverse ? n - 1 - s : s, prev = reverse ? k + 1 : k - 1;
+      const T* ak = a + base + k * inner;
+      const T* bk = b + base + k * inner;
+      T* yk = out + base + k * inner;
+      if (s == 0) {
+#pragma omp simd
+        for (int64_t i = 0; i < inner; ++i) yk[i] = bk[i];
+      } else {
+        const T* yp = out + base + prev * inner;
+#pragma omp simd
+        for (int64_t i = 0; i < inner; ++i) yk[i] = bk[i] + ak[i] * yp[i];
+      }
+    }
+  }
+}
+
 template <class T>
 inline void argmin(const T* x, int64_t* out, int64_t outer, int64_t n, int64_t inner) {
   for (int64_t o = 0; o < outer; ++o)

@@ -27,6 +27,16 @@ for _op in ("cumsum", "cumprod", "argmin", "argsort"):
     register(_op, Kernel(_along(_op)))
 
 
+def _linear_scan(ctx, node):
+    a, b = node.args
+    outer, n, inner = _split(b.type.shape, node.params["axis"])
+    return [ctx.call("stage::linear_scan", ctx.ptr(a), ctx.ptr(b), ctx.out(node.sym), outer, n,
+                     inner, "true" if node.params["reverse"] else "false")]
+
+
+register("linear_scan", Kernel(_linear_scan))
+
+
 def _take_along_axis(ctx, node):
     a, idx = node.args
     outer, n, inner = _split(a.type.shape, node.params["axis"])

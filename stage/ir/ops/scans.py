@@ -63,18 +63,31 @@ def _cumsum_grad(g, out, x, axis):
     return (F.flip(F.cumsum(F.flip(g, axis), axis), axis),)
 
 
-def _cumprod_grad(g, out, x, axis):
-    """Exact with zeros (as PyTorch's): before the first zero of a line, sum_{i>=j} g_i out_i / x_j;
-    at the first zero, the same sums with that zero replaced by 1; after it, nothing."""
-    zeros = F.cumsum(F.astype(F.equal(x, 0), "int64"), axis)
-    before = F.equal(zeros, 0)
-    first = F.logical_and(F.equal(x, 0), F.equal(zeros, 1))
+def _along(v, axis, start, stop):
+    key = [slice(None)] * v.ndim
+    key[axis] = slice(start, stop)
+    return v[tuple(key)]
 
-    def revcumsum(v):
-        return F.flip(F.cumsum(F.flip(v, axis), axis), axis)
-    plain = revcumsum(g * out) / F.where(before, x, 1)
-    at_zero = revcumsum(g * F.cumprod(F.where(first, 1, x), axis))
-    return (F.where(before, plain, F.where(first, at_zero, 0)),)
+
+def _shift(v, axis, by, fill):
+    """v moved one place along `axis` (by = +1: v[k-1] at k; -1: v[k+1] at k), `fill` coming in."""
+    n = v.shape[axis]
+    edge = F.full_like(_along(v, axis, 0, 1), fill)
+    if by > 0:
+        return F.concatenate([edge, _along(v, axis, 0, n - 1)], axis)
+    return F.concatenate([_along(v, axis, 1, n), edge], axis)
+
+
+def _cumprod_grad(g, out, x, axis):
+    """d/dx_j = (prod_{k<j} x_k) * S_j with S_j = sum_{i>=j} g_i prod_{j<k<=i} x_k, i.e. the reverse
+    linear recurrence S_j = g_j + x_{j+1} S_{j+1}: no division, so exact with zeros -- and so are
+    its own derivatives (the Hessian at exact zeros too, which a formula dividing by x away from
+    zeros and switching to a constant after a line's first zero gets wrong)."""
+    if x.shape[axis] == 0:
+        return (F.zeros_like(x),)
+    before = F.cumprod(_shift(x, axis, 1, 1), axis)            # prod_{k<j} x_k
+    after = F.apply("linear_scan", _shift(x, axis, -1, 0), g, axis=axis, reverse=True)
+    return (before * after,)
 
 
 OpDef("cumsum", _scan_infer("cumsum"),
@@ -83,6 +96,42 @@ OpDef("cumsum", _scan_infer("cumsum"),
 OpDef("cumprod", _scan_infer("cumprod"),
       lambda x, axis: np.cumprod(x, axis=axis, dtype=_int64_or_float(x.dtype.name)), "general",
       _cumprod_grad, nargs=1, domain={"params": {"axis": 0}})
+
+
+# -- linear recurrences -------------------------------------------------------------------------------
+# y_k = b_k + a_k y_{k-1} along `axis` (the first y is b: its coefficient is not read); reverse:
+# y_k = b_k + a_k y_{k+1}.
+# The scan of first-order linear recurrences: cumprod's gradient, and its own gradient is one too.
+def _linear_scan_infer(ts, axis, reverse):
+    a, b = ts
+    if a.shape != b.shape or a.dtype != b.dtype or a.dtype not in ("float32", "float64"):
+        raise shape_error("linear_scan", "coefficients and terms must be float arrays of one shape "
+                                         "and dtype", a, b)
+    if not 0 <= axis < a.ndim:
+        raise shape_error("linear_scan", f"invalid axis {axis}", a, b)
+    return b
+
+
+def _linear_scan_ref(a, b, axis, reverse):
+    a, b = np.moveaxis(a, axis, 0), np.moveaxis(b, axis, 0)
+    out = np.empty_like(b)
+    for s, k in enumerate(range(len(b) - 1, -1, -1) if reverse else range(len(b))):
+        out[k] = b[k] if s == 0 else b[k] + a[k] * out[k + 1 if reverse else k - 1]
+    return np.moveaxis(out, 0, axis)
+
+
+def _linear_scan_grad(g, out, a, b, axis, reverse):
+    # the cotangent of y_k reaches y_k itself and, through a_{k+1} (forward), y_{k+1}: a recurrence
+    # running the other way with the coefficients moved one place
+    if b.shape[axis] == 0:
+        return F.zeros_like(a), F.zeros_like(b)
+    by = -1 if reverse else 1
+    lam = F.apply("linear_scan", _shift(a, axis, -by, 0), g, axis=axis, reverse=not reverse)
+    return lam * _shift(out, axis, by, 0), lam
+
+
+OpDef("linear_scan", _linear_scan_infer, _linear_scan_ref, "general", _linear_scan_grad, nargs=2,
+      domain={"params": {"axis": 0, "reverse": False}})
 
 
 # -- argmin, argsort ----------------------------------------------------------------------------------
