@@ -20,7 +20,9 @@ from .compile import compile as _compile
 from .cps.api import value_and_grad
 from .errors import filtered
 from .ir import functions as F
-from .ir.graph import StageError, current_scope
+from .ir.graph import StageError, current_scope, defining_node, reflect
+from .ir.ops import OPS
+from .ir.rep import Rep
 from . import pytree
 from .frontend import convert
 from .nn.binding import bind
@@ -200,6 +202,8 @@ class TrainStep(_ModuleFunction):
                 trainable, frozen, buffers, key, args)
             if buckets is not None:           # all-reduces started as gradients finished
                 grads = buckets.average(grads)
+        if aux is not None:
+            aux = _as_computed(aux, (trainable, opt_state, buffers))
         new_params, new_state = self.optimizer.update(trainable, grads, opt_state, hyper)
         for k, p in new_params.items():          # parameters in no optimizer group stay as they are
             F.assign(trainable[k], p)
@@ -208,6 +212,26 @@ class TrainStep(_ModuleFunction):
                 F.assign(arr, new_state[k][name])
         self._write_back(buffers, updates)
         return (loss, aux) if self.has_aux else loss
+
+
+def _as_computed(aux, updated):
+    """The aux outputs as the loss function computed them: a leaf that is an array the step updates
+    in place (a parameter, optimizer state, a buffer) or a view of one is copied here, before the
+    update -- returned as it is, it would be read after the update (which stage refuses)."""
+    roots = {x.exp.id for x in pytree.flatten(updated)[0] if isinstance(x, Rep)}
+
+    def root(e):
+        n = defining_node(e)
+        while n is not None and OPS[n.op].kind == "view" and n.args:
+            e, n = n.args[0], defining_node(n.args[0])
+        return getattr(e, "id", None)
+
+    def snapshot(x):
+        if isinstance(x, Rep) and root(x.exp) in roots:
+            (ref,) = reflect("new_var", x.exp)
+            return Rep(reflect("read_var", ref)[0])
+        return x
+    return pytree.tree_map(snapshot, aux)
 
 
 class EvalStep(_ModuleFunction):

@@ -152,3 +152,27 @@ def test_compile_of_a_train_step_is_the_step():
     y = np.arange(16) % 3
     losses = [float(step(x, y)) for _ in range(5)]
     assert losses[-1] < losses[0] and m.weight is w0
+
+
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_train_step_aux_may_return_parameters_as_computed(backend):
+    # an aux output that is a parameter, a view of one, or the optimizer's state is the value the
+    # loss function saw (before the update), as JAX's has_aux gives; the parameter itself is updated
+    model = st.nn.Sequential(st.nn.Linear(3, 2), st.nn.Tanh(), st.nn.Linear(2, 1))
+    opt = st.optim.SGD(lr=0.5, momentum=0.9)
+
+    def loss(x, y):
+        w = model[0].weight
+        return st.mse_loss(model(x), y), {"w": w, "wT": w.T, "b": model[2].bias[0], "n": st.sum(w)}
+    step = st.train_step(loss, model, opt, has_aux=True, backend=backend)
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
+    y = np.ones((4, 1), np.float32)
+    for _ in range(3):
+        w0, b0 = model[0].weight.copy(), model[2].bias.copy()
+        _, aux = step(x, y)
+        np.testing.assert_array_equal(aux["w"], w0)
+        np.testing.assert_array_equal(aux["wT"], w0.T)
+        np.testing.assert_array_equal(aux["b"], b0[0])
+        np.testing.assert_allclose(aux["n"], w0.sum(), rtol=1e-6)
+        assert not np.array_equal(model[0].weight, w0)        # and the step did update it
+        assert not np.shares_memory(aux["w"], model[0].weight)
