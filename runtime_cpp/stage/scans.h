@@ -30,8 +30,8 @@ inline void cumprod(const T* x, O* out, int64_t outer, int64_t n, int64_t inner)
   }
 }
 
-// out[o, k, i] = b[o, k, i] + a[o, k, i] * out[o, k -/+ 1, i] (0 before the first): the scan of a
-// first-order linear recurrence, forward or (reverse) from the end
+// out[o, k, i] = b[o, k, i] + a[o, k, i] * out[o, k -/+ 1, i], the first out being b (its a is not
+// read): the scan of a first-order linear recurrence, forward or (reverse) from the end
 template <class T>
 inline void linear_scan(const T* a, const T* b, T* out, int64_t outer, int64_t n, int64_t inner,
                         bool reverse) {
