@@ -5,10 +5,11 @@ fast as at 1, the CNN at batch 100 and 500 and the MLP at least 1.6x faster).
 Per model one worker process builds the runners once (stage, and with --peers also PyTorch eager)
 and then alternates: for every repetition, each (implementation, thread count) pair in a rotating
 order, with a 0.3 s pause before every run (idle pool threads go to sleep) and an unmeasured
-eighth of the run after it (a KVM guest's vCPUs run slowly for a while after idling). Each repetition records
-CPU time / wall time and the CPU other processes used meanwhile; repetitions during which others
-took more than 0.3 of a core are flagged and left out when at least two are not. The speed-up is the
-median over repetitions of (time at 1 thread) / (time at n threads) of the same repetition.
+warm-up after it (harness.warm_up: a KVM guest's vCPUs run slowly for a while after idling). Each
+repetition records CPU time / wall time and the CPU other processes used meanwhile; repetitions
+during which others took more than 0.3 of a core are flagged and left out when at least two are
+not. The speed-up is the median over repetitions of (time at 1 thread) / (time at n threads) of the
+same repetition.
 
     python benchmarks/bench_scaling.py [--models cnn,cnn500,mlp,rnn,lstm,minrnn,tree] [--reps 7]
                                        [--threads 2] [--peers]
@@ -69,8 +70,7 @@ def measure(name: str, nthreads: int, reps: int, peers: bool) -> dict:
             w = rep % model.reps                       # fixed work: the model's chunks in turn
             work = model.work(w) if model.work is not None else count[v]
             units = model.units(w) if model.work is not None else count[v]
-            harness.warm_up(model, runners[v], count.get(v))   # back at speed after the
-            #                                       pause, as in harness.measure (the note there)
+            harness.warm_up(model, runners[v], count.get(v))   # back at speed after the pause
             with harness.Meter() as m:
                 runners[v].run(work)
             times[(v, n)].append(m.wall / units)

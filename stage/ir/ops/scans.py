@@ -9,6 +9,7 @@ from ..types import INTS, TensorType
 from . import NONDIFF, OpDef, shape_error
 from .reduce import _reduce_infer, _unreduce
 from .. import functions as F
+from ..functions.scans import _along
 
 
 def _int64_or_float(dt):
@@ -30,10 +31,18 @@ def _lines(x, axis):
     return lines, back
 
 
-def _exclusive_cumprod(x):
-    """Products of the elements before each one along the last axis (1 for the first)."""
-    ones = F.ones_like(x[..., :1])
-    return F.cumprod(F.concatenate([ones, x[..., :-1]], -1), -1)
+def _shift(v, axis, by, fill):
+    """v moved one place along `axis` (by = +1: v[k-1] at k; -1: v[k+1] at k), `fill` coming in."""
+    n = v.shape[axis]
+    edge = F.full_like(_along(v, axis, 0, 1), fill)
+    if by > 0:
+        return F.concatenate([edge, _along(v, axis, 0, n - 1)], axis)
+    return F.concatenate([_along(v, axis, 1, n), edge], axis)
+
+
+def _exclusive_cumprod(x, axis=-1):
+    """Products of the elements before each one along `axis` (1 for the first)."""
+    return F.cumprod(_shift(x, axis, 1, 1), axis)
 
 
 def _prod_grad(g, out, x, axis, keepdims):
@@ -63,21 +72,6 @@ def _cumsum_grad(g, out, x, axis):
     return (F.flip(F.cumsum(F.flip(g, axis), axis), axis),)
 
 
-def _along(v, axis, start, stop):
-    key = [slice(None)] * v.ndim
-    key[axis] = slice(start, stop)
-    return v[tuple(key)]
-
-
-def _shift(v, axis, by, fill):
-    """v moved one place along `axis` (by = +1: v[k-1] at k; -1: v[k+1] at k), `fill` coming in."""
-    n = v.shape[axis]
-    edge = F.full_like(_along(v, axis, 0, 1), fill)
-    if by > 0:
-        return F.concatenate([edge, _along(v, axis, 0, n - 1)], axis)
-    return F.concatenate([_along(v, axis, 1, n), edge], axis)
-
-
 def _cumprod_grad(g, out, x, axis):
     """d/dx_j = (prod_{k<j} x_k) * S_j with S_j = sum_{i>=j} g_i prod_{j<k<=i} x_k, i.e. the reverse
     linear recurrence S_j = g_j + x_{j+1} S_{j+1}: no division, so exact with zeros -- and so are
@@ -85,7 +79,7 @@ def _cumprod_grad(g, out, x, axis):
     zeros and switching to a constant after a line's first zero gets wrong)."""
     if x.shape[axis] == 0:
         return (F.zeros_like(x),)
-    before = F.cumprod(_shift(x, axis, 1, 1), axis)            # prod_{k<j} x_k
+    before = _exclusive_cumprod(x, axis)                       # prod_{k<j} x_k
     after = F.apply("linear_scan", _shift(x, axis, -1, 0), g, axis=axis, reverse=True)
     return (before * after,)
 
