@@ -61,6 +61,20 @@ TEMPLATES = {
     # creation (views of a scalar: no memory)
     "zeros": "st.zeros({shape}, {dt})", "full": "st.full({shape}, {c}, {dt})",
     "iota": "st.iota({shape}, {axis})",
+    # the later NumPy vocabulary (gen_numpy.py); domains kept valid and away from kinks
+    "sinh": "st.sinh({0})", "cosh": "st.cosh({0})", "arctan": "st.arctan({0})",
+    "arcsinh": "st.arcsinh({0})", "erf": "st.erf({0})", "expm1": "st.expm1({0})",
+    "log1p": "st.log1p(st.abs({0}))", "exp2": "st.exp2({0})", "log2": "st.log2(st.square({0}) + 0.5)",
+    "cbrt": "st.cbrt(st.abs({0}) + 0.5)", "ceil": "st.ceil({0})", "trunc": "st.trunc({0})",
+    "rint": "st.rint({0})",
+    "arctan2": "st.arctan2({0}, st.square({1}) + 0.5)", "hypot": "st.hypot({0}, st.abs({1}) + 0.5)",
+    "logaddexp": "st.logaddexp({0}, {1})", "fmax": "st.fmax({0}, {1})", "fmin": "st.fmin({0}, {1})",
+    "cumsum": "st.cumsum({0}, axis={axis})", "cumprod": "st.cumprod({0}, axis={axis})",
+    "flip": "st.flip({0}, axis={axis})", "roll": "st.roll({0}, {shift}, axis={axis})",
+    "diff": "st.diff({0}, axis={axis})", "sort": "st.sort({0}, axis={axis})",
+    "prod": "st.prod({0}, axis={axis}, keepdims={keepdims})",
+    "tril": "st.tril({0}, k={k})", "triu": "st.triu({0}, k={k})", "tile": "st.tile({0}, {reps})",
+    "repeat": "st.repeat({0}, {repeats}, axis={axis})",
     # a gradient taken inside the program (differentiated again by an outer grad)
     "inner_grad": "st.grad(lambda u: st.sum(st.tanh(u * {1})))({0})",
     # the loss: a weighted sum of float outputs

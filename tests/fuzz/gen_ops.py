@@ -11,6 +11,7 @@ import numpy as np
 from .features import enabled
 from .gen_arrays import (argmax, concat, creation, getitem, inner_grad, matmul, nn, pad, reduction,
                          scatter_add, take, view)
+from .gen_numpy import elementwise, scan
 
 FLOAT = "float64"
 
@@ -110,4 +111,5 @@ def ints(g):
 # (weight, generator): the mix of straight-line statements
 OPGENS = [(6, unary), (3, scalar_op), (6, binary), (2, compare), (1, logic), (2, where), (2, ints),
           (4, reduction), (1, argmax), (4, matmul), (5, view), (4, getitem), (2, take), (2, concat),
-          (1, pad), (1, scatter_add), (2, nn), (1, creation), (1, inner_grad)]
+          (1, pad), (1, scatter_add), (2, nn), (1, creation), (1, inner_grad), (2, elementwise),
+          (3, scan)]

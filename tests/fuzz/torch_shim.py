@@ -97,6 +97,48 @@ def argmax(x, axis=None):
     return torch.argmax(x, dim=axis)
 
 
+def sinh(x): return torch.sinh(x)
+def cosh(x): return torch.cosh(x)
+def arctan(x): return torch.atan(x)
+def arcsinh(x): return torch.asinh(x)
+def erf(x): return torch.erf(x)
+def expm1(x): return torch.expm1(x)
+def log1p(x): return torch.log1p(x)
+def exp2(x): return torch.exp2(x)
+def log2(x): return torch.log2(x)
+def cbrt(x): return torch.pow(x, 1.0 / 3.0)        # the templates keep x > 0
+def ceil(x): return torch.ceil(x)
+def trunc(x): return torch.trunc(x)
+def rint(x): return torch.round(x)                   # half to even, as NumPy
+def arctan2(a, b): return torch.atan2(a, b)
+def hypot(a, b): return torch.hypot(a, b)
+def logaddexp(a, b): return torch.logaddexp(a, b)
+def fmax(a, b): return torch.fmax(a, b)
+def fmin(a, b): return torch.fmin(a, b)
+
+
+def _flat(x, axis):
+    return (x.reshape(-1), 0) if axis is None else (x, axis)
+
+
+def cumsum(x, axis=None): return torch.cumsum(*_flat(x, axis))
+def cumprod(x, axis=None): return torch.cumprod(*_flat(x, axis))
+def flip(x, axis=None): return torch.flip(x, _dims(x, axis))
+def roll(x, shift, axis=None): return torch.roll(x, shift, axis)
+def diff(x, axis=-1): return torch.diff(x, dim=axis)
+def sort(x, axis=-1): return torch.sort(x, dim=axis, stable=True).values
+def tril(x, k=0): return torch.tril(x, k)
+def triu(x, k=0): return torch.triu(x, k)
+def tile(x, reps): return torch.tile(x, reps)
+def repeat(x, repeats, axis=None): return torch.repeat_interleave(x, repeats, dim=axis)
+
+
+def prod(x, axis=None, keepdims=False):
+    for d in sorted((a % x.ndim for a in _dims(x, axis)), reverse=True):
+        x = torch.prod(x, dim=d, keepdim=keepdims)
+    return x
+
+
 def outer(a, b): return torch.outer(a, b)
 def reshape(x, shape): return torch.reshape(x, shape)
 
