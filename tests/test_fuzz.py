@@ -8,8 +8,18 @@ thousands: `pytest tests/test_fuzz.py --fuzz-long` (or STAGE_FUZZ_PROGRAMS=N); S
 shifts the seeds. Feature switches still off (known defects) are in tests/fuzz/features.py.
 A failing program is printed as a standalone script; `python -m fuzz START END` (from tests/)
 runs seeds outside pytest, groups findings by cause and minimises them.
+
+The threaded profile runs THREADED other programs with every loop and kernel that can be split
+shared out between 2 threads, however small (codegen/parallel.py's GRAIN at 1, as with
+STAGE_PARALLEL_GRAIN=1), so the parallel code meets every shape, view and control form too; the
+long run: `STAGE_PARALLEL_GRAIN=1 STAGE_NUM_THREADS=2 python -m fuzz START END`.
 """
 import os
+
+import pytest
+
+import stage as st
+from stage.codegen import parallel
 
 from fuzz.gen import generate
 from fuzz.run import check_programs
@@ -17,6 +27,7 @@ from fuzz.run import check_programs
 QUICK = 240
 LONG = 3000
 BATCH = 20
+THREADED = (100000, 100060)      # seeds of the threaded profile
 
 
 def _programs(config):
@@ -32,9 +43,31 @@ def pytest_generate_tests(metafunc):
         base = int(os.environ.get("STAGE_FUZZ_SEED", "0"))
         batches = [(s, min(s + BATCH, base + n)) for s in range(base, base + n, BATCH)]
         metafunc.parametrize("fuzz_batch", batches, ids=[f"seeds{a}-{b - 1}" for a, b in batches])
+    if "threaded_batch" in metafunc.fixturenames:
+        batches = [(s, min(s + BATCH, THREADED[1])) for s in range(*THREADED, BATCH)]
+        metafunc.parametrize("threaded_batch", batches, ids=[f"seeds{a}-{b - 1}" for a, b in batches])
 
 
 def test_fuzz_native_interp_fd_torch(fuzz_batch):
     start, end = fuzz_batch
     findings = check_programs([generate(s) for s in range(start, end)])
     assert not findings, "\n\n".join(f.report() for f in findings)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    n = st.get_num_threads()
+    monkeypatch.setattr(parallel, "GRAIN", 1)
+    st.set_num_threads(2)
+    yield
+    st.set_num_threads(n)
+
+
+def test_fuzz_threaded_native_interp_fd_torch(threaded_batch, split_everything):
+    start, end = threaded_batch
+    programs = [generate(s) for s in range(start, end)]
+    findings = check_programs(programs)
+    assert not findings, "\n\n".join(f.report() for f in findings)
+    # the programs really ran split: their libraries share loops out as soon as they have 2 items
+    from fuzz.run import last_sources
+    assert any("stage::parallel_loop(" in src for src in last_sources()), "nothing was split"

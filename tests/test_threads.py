@@ -509,3 +509,22 @@ def test_exported_library_set_num_threads(tmp_path):
     assert out.returncode == 0, out.stderr
     # the library's own pool: the caller and (at 3 threads) two workers, besides OpenBLAS's threads
     assert int(out.stdout.split()[-1]) >= 3
+
+
+def test_parallel_grain_knob(monkeypatch):
+    # STAGE_PARALLEL_GRAIN (a testing knob: the fuzzer's threaded profile) changes the grain of
+    # codegen and runtime together; by default a library defines nothing
+    from stage.codegen import parallel
+    assert parallel.runtime_defines() == []
+    for bad in ("0", "-3", "fine"):
+        monkeypatch.setenv("STAGE_PARALLEL_GRAIN", bad)
+        with pytest.raises(ValueError, match=f"STAGE_PARALLEL_GRAIN='{bad}'"):
+            parallel._grain_from_env()
+    monkeypatch.setenv("STAGE_PARALLEL_GRAIN", "1")
+    monkeypatch.setattr(parallel, "GRAIN", parallel._grain_from_env())
+    f = st.compile(lambda x: st.tanh(x) * 2.0)
+    x = np.linspace(-1, 1, 12)
+    np.testing.assert_allclose(f(x), np.tanh(x) * 2.0, rtol=1e-13)
+    src = f.last.source
+    assert "#define STAGE_PARALLEL_GRAIN 1\n#define STAGE_COLD_GRAINS 0" in src
+    assert "stage::parallel_loop(12, 1," in src

@@ -17,8 +17,13 @@
 namespace stage {
 
 // Work (elements times operations; multiply-adds for products) below which waking a thread costs
-// more than it saves: generated code gets the same number from stage/codegen/parallel.py.
+// more than it saves: generated code gets the same number from stage/codegen/parallel.py (which
+// defines STAGE_PARALLEL_GRAIN when a test sets $STAGE_PARALLEL_GRAIN to split everything).
+#if defined(STAGE_PARALLEL_GRAIN)
+constexpr int64_t PARALLEL_GRAIN = STAGE_PARALLEL_GRAIN;
+#else
 constexpr int64_t PARALLEL_GRAIN = int64_t(1) << 15;
+#endif
 
 inline int threads_available() {
 #if defined(STAGE_PARALLEL_OPENMP)          // benchmarks/parallel_dispatch.cpp: OpenMP instead
@@ -106,7 +111,11 @@ inline void parallel_for(int64_t n, int64_t grain, F&& body) {
 // small loops that follow are shared out. Either way the parts and the results are the same.
 // 16: the char-LSTM's and min-char-rnn's Adagrad updates (9 grains, 2-5 us of vector work) made
 // their steps 2-4% slower at 2 threads with 8 (benchmarks/bench_scaling.py).
+#if defined(STAGE_COLD_GRAINS)
+constexpr int64_t COLD_GRAINS = STAGE_COLD_GRAINS;
+#else
 constexpr int64_t COLD_GRAINS = 16;
+#endif
 
 template <class F>
 inline void parallel_loop(int64_t n, int64_t grain, F&& body) {

@@ -22,8 +22,9 @@ def render(lowered) -> str:
     body = ["  " * 1 + ln if ln else ln for ln in lowered.body]
     # the type of each parameter: its declaration without the name (and attributes)
     types = [d.replace("[[maybe_unused]] ", "").rsplit(" ", 1)[0] for d in lowered.params]
+    from . import parallel
     return tmpl.render(version=__version__, name=lowered.name, params=lowered.params,
-                       param_types=types,
+                       param_types=types, defines=parallel.runtime_defines(),
                        requires=lowered.requires,
                        constants=lowered.constants, body=body, big_stack=lowered.big_stack,
                        inputs=lowered.inputs, outputs=lowered.outputs, profile=lowered.profile)

@@ -15,8 +15,28 @@ size of the work alone (`reduction_chunks`), combined in chunk order.
 from __future__ import annotations
 
 import math
+import os
 
-GRAIN = 1 << 15            # element-operations; the runtime's stage::PARALLEL_GRAIN (parallel.h)
+DEFAULT_GRAIN = 1 << 15    # element-operations; the runtime's stage::PARALLEL_GRAIN (parallel.h)
+
+
+def _grain_from_env() -> int:
+    """$STAGE_PARALLEL_GRAIN, a testing knob: a small grain (1) splits every loop and kernel that
+    can be split, however small, and shares out loops while the pool sleeps too (the fuzzer's
+    threaded profile runs its tiny programs that way, so parallel code meets every shape)."""
+    v = os.environ.get("STAGE_PARALLEL_GRAIN", "").strip()
+    if not v:
+        return DEFAULT_GRAIN
+    try:
+        n = int(v)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"STAGE_PARALLEL_GRAIN={v!r}: expected a positive count of element-operations")
+    return n
+
+
+GRAIN = _grain_from_env()
 MAX_CHUNKS = 64            # partial results of a reduction to one value (on the stack)
 MAX_PARTIAL = 1 << 18      # elements of the partial outputs of a reduction kept along some axes
 
@@ -32,9 +52,17 @@ MAX_PARTIAL = 1 << 18      # elements of the partial outputs of a reduction kept
 UPDATE_WAKE_BYTES = 8 << 20
 
 
+def runtime_defines() -> list:
+    """Lines for the top of a generated library: the runtime's grain made the same as GRAIN when
+    a test changed it (and no loop then kept serial for a sleeping pool); none by default."""
+    if GRAIN == DEFAULT_GRAIN:
+        return []
+    return [f"#define STAGE_PARALLEL_GRAIN {GRAIN}", "#define STAGE_COLD_GRAINS 0"]
+
+
 def update_wakes(nbytes: int) -> bool:
     """Whether an in-place update of `nbytes` of the caller's arrays may wake sleeping threads."""
-    return nbytes >= UPDATE_WAKE_BYTES
+    return nbytes >= UPDATE_WAKE_BYTES or GRAIN != DEFAULT_GRAIN
 
 
 def grain(work_per_iteration: float) -> int:

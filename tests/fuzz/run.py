@@ -76,6 +76,13 @@ def run_interp(p: Program):
         return Raised(e, "run")
 
 
+_SOURCES: List[str] = []            # the C++ of the latest native batches (for tests to read)
+
+
+def last_sources() -> List[str]:
+    return list(_SOURCES)
+
+
 def run_native(progs: List[Program], cxxflags="-O1"):
     """Results of every program (value or Raised), one library per batch, bisecting failures."""
     if not progs:
@@ -91,6 +98,7 @@ def run_native(progs: List[Program], cxxflags="-O1"):
         if len(progs) > 1:
             return _bisect(progs, cxxflags)
         return [Raised(e, "staging" if isinstance(e, st.StageError) else "build")]
+    _SOURCES[:] = (_SOURCES + [exe.source])[-8:]
     try:
         return list(exe(*args))
     except Exception as e:                                   # noqa: BLE001
