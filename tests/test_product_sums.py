@@ -117,6 +117,11 @@ def test_float64_and_gradients_through_fused_sums():
     ("a product broadcast into a bigger sum", lambda p, a, b: p + a @ b,
      (arr(3, 6, 5), A, B)),
     ("a product times an array", lambda p, a, b: p - p * (a @ b), (P, A, B)),
+    # one node reading the product twice (fuzz seed 300117: q + q came out as q, the second read
+    # zero): `uses` counts consuming nodes, so the term must be the product's only read
+    ("q + q", lambda p, a, b: (lambda q: q + q)(a @ b), (P, A, B)),
+    ("q - q", lambda p, a, b: (lambda q: q - q)(a @ b), (P, A, B)),
+    ("p + (q + q)", lambda p, a, b: (lambda q: p + (q + q))(a @ b), (P, A, B)),
     ("an integer product", lambda p, a, b: p + a @ b,
      (np.ones((6, 5), np.int64), np.ones((6, 7), np.int64), np.ones((7, 5), np.int64))),
 ])

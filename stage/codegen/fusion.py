@@ -138,6 +138,10 @@ def _epilogue(u: Node, inlined: Set[int], uses, home, crossing, made) -> Optiona
         if q is None or id(q) in inlined or uses.get(e.id) != 1 or e.type != t or \
                 home.get(e.id) != home.get(u.sym.id) or (id(q), id(consumer)) in crossing:
             return None
+        # `uses` counts consuming nodes: a term reading the product twice (p + p) is not one
+        # product term (the other read would find no buffer)
+        if sum(isinstance(a, Sym) and a.id == e.id for a in consumer.args) != 1:
+            return None
         low = LOWERINGS.get(q.op)
         return q if low is not None and low.scaled_into is not None else None
 
