@@ -272,3 +272,13 @@ def test_dead_loop_carries_give_no_nan_gradient(backend):
     # a_3 = x * y^3 * 1.5^3: d/dx = y^3 1.5^3, d/dy = 3 x y^2 1.5^3
     np.testing.assert_allclose(gx, y ** 3 * 1.5 ** 3)
     np.testing.assert_allclose(gy, 3 * x * y ** 2 * 1.5 ** 3)
+
+
+@pytest.mark.parametrize("fill", [-0.5, -np.inf, -3])
+def test_fuzz_i_negating_a_negative_constant(fill):
+    # -full(..., -0.5) became `--0.5` in C++ (a decrement of a literal: the build failed) where the
+    # interpreter gave 0.5 (fuzz seed 1345, found after the NumPy vocabulary joined the fuzzer)
+    dtype = "int64" if isinstance(fill, int) else "float64"
+    def f(x):
+        return x - st.full((3,), fill, dtype), -st.full((2, 3), fill, dtype) * x
+    _agree(f, np.arange(3.0))

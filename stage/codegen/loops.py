@@ -117,7 +117,8 @@ class LoopEmitter:
         def val(e):
             if isinstance(e, Sym) and e.id in fused:
                 return f"v{e.id}"
-            return loads[leaf_ix[key(e)]]
+            v = loads[leaf_ix[key(e)]]
+            return f"({v})" if v.startswith("-") else v     # a negative literal: never "--0.5"
         stmts = []
         for n in nodes:
             T = ctype(n.sym.type.dtype)
