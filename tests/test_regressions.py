@@ -282,3 +282,28 @@ def test_fuzz_i_negating_a_negative_constant(fill):
     def f(x):
         return x - st.full((3,), fill, dtype), -st.full((2, 3), fill, dtype) * x
     _agree(f, np.arange(3.0))
+
+
+def test_fuzz_j_a_broadcast_row_times_a_shared_matrix():
+    # (b, 1, k) @ (k, n) with the single row broadcast over the batch (stride 0): the batch was
+    # folded into the rows of one gemm with the row's own leading dimension, so rows after the
+    # first were read past the operand (fuzz seed 1739: garbage, 1e-321)
+    x, w = np.array([0.75, -0.25, 2.0]), np.arange(6.0).reshape(3, 2)
+    for shape in ((2, 1, 3), (3, 2, 1, 3)):
+        out = _agree(lambda x, w: st.broadcast_to(x, shape) @ w, x, w)
+        np.testing.assert_allclose(out, np.broadcast_to(x, shape) @ w, rtol=1e-14)
+    out = _agree(lambda x, w: st.broadcast_to(x[None, :], (4, 3)) @ w, x, w)     # 2-D: fine
+    np.testing.assert_allclose(out, np.broadcast_to(x, (4, 3)) @ w, rtol=1e-14)
+
+
+def test_fuzz_k_an_empty_sum_added_to_a_gradient_keeps_it():
+    # the gradient of minimum(e, x) with e of shape (0, 2) sums over the empty axis into x's
+    # gradient, which other terms (the flip) had filled: the empty sum overwrote it with zeros
+    # instead of adding nothing (fuzz seed 2744; seed 2923 the same through a scatter_add)
+    def f(e, p, x, w):
+        u = st.cond(p, lambda: st.sum(st.minimum(e * 1.0, x)), lambda: st.sum(x + 2.0))
+        return u + st.sum(st.flip(x, axis=-1) * w)
+    w = np.array([-0.8, -0.03])
+    for p in (True, False):
+        g = _agree(st.grad(f, argnums=2), np.zeros((0, 2)), np.array(p), np.array([-0.9, 0.7]), w)
+        np.testing.assert_allclose(g, w[::-1] + (0.0 if p else 1.0), rtol=1e-14)

@@ -64,8 +64,10 @@ def _products(ctx, la, lb, C, beta, alpha):
                         *scale)
     if not nb:
         return [gemm(m, A, B, C)]
+    # (the rows' stride is the leading dimension the gemm is given: for a single row _as_matrix
+    # chose it, whatever the layout's own stride of that size-1 dim -- a broadcast has 0)
     if all(s == 0 for s in bbst) and fa[0] == "false" and \
-            _rows_collapse(batch, abst, ash[-2:], ast[-2:]):
+            _rows_collapse(batch, abst, ash[-2:], (fa[1], ast[-1])):
         # a shared right operand: the whole batch is one product with batch*m rows
         return [gemm(int(np.prod(batch)) * m, A, B, C)]
 
