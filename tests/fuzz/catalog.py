@@ -75,6 +75,35 @@ TEMPLATES = {
     "prod": "st.prod({0}, axis={axis}, keepdims={keepdims})",
     "tril": "st.tril({0}, k={k})", "triu": "st.triu({0}, k={k})", "tile": "st.tile({0}, {reps})",
     "repeat": "st.repeat({0}, {repeats}, axis={axis})",
+    # nn.functional (gen_nn.py)
+    "conv2d": ("st.nn.functional.conv2d({0}, {1}, stride={stride}, padding={padding}, "
+               "dilation={dilation}, groups={groups})",
+               "st.conv2d({0}, {1}, None, {stride}, {padding}, {dilation}, {groups})"),
+    "conv2d_bias": ("st.nn.functional.conv2d({0}, {1}, {2}, stride={stride}, padding={padding}, "
+                    "dilation={dilation}, groups={groups})",
+                    "st.conv2d({0}, {1}, {2}, {stride}, {padding}, {dilation}, {groups})"),
+    "conv1d": ("st.nn.functional.conv1d({0}, {1}, stride={stride}, padding={padding}, "
+               "dilation={dilation}, groups={groups})",
+               "st.conv1d({0}, {1}, None, {stride}, {padding}, {dilation}, {groups})"),
+    "conv1d_bias": ("st.nn.functional.conv1d({0}, {1}, {2}, stride={stride}, padding={padding}, "
+                    "dilation={dilation}, groups={groups})",
+                    "st.conv1d({0}, {1}, {2}, {stride}, {padding}, {dilation}, {groups})"),
+    "max_pool2d": ("st.nn.functional.max_pool2d({0}, {k}, {stride}, {padding})",
+                   "st.max_pool2d({0}, {k}, {stride}, {padding})"),
+    "avg_pool2d": ("st.nn.functional.avg_pool2d({0}, {k}, {stride}, {padding})",
+                   "st.avg_pool2d({0}, {k}, {stride}, {padding})"),
+    "layer_norm": ("st.nn.functional.layer_norm({0}, {shape})", "st.layer_norm({0}, {shape})"),
+    "layer_norm_affine": ("st.nn.functional.layer_norm({0}, {shape}, {1}, {2})",
+                          "st.layer_norm({0}, {shape}, {1}, {2})"),
+    "group_norm": ("st.nn.functional.group_norm({0}, {groups})", "st.group_norm({0}, {groups})"),
+    "sdpa": ("st.nn.functional.scaled_dot_product_attention({0}, {1}, {2}, is_causal={causal})",
+             "st.sdpa({0}, {1}, {2}, {causal})"),
+    "gelu": ("st.nn.functional.gelu({0})", "st.gelu({0})"),
+    "gelu_tanh": ("st.nn.functional.gelu_tanh({0})", "st.gelu_tanh({0})"),
+    "silu": ("st.nn.functional.silu({0})", "st.silu({0})"),
+    "softplus": ("st.nn.functional.softplus({0})", "st.softplus({0})"),
+    "elu": ("st.nn.functional.elu({0})", "st.elu({0})"),
+    "leaky_relu": ("st.nn.functional.leaky_relu({0})", "st.leaky_relu({0})"),
     # a gradient taken inside the program (differentiated again by an outer grad)
     "inner_grad": "st.grad(lambda u: st.sum(st.tanh(u * {1})))({0})",
     # the loss: a weighted sum of float outputs

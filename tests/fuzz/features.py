@@ -33,6 +33,7 @@ FEATURES = {
     "softmax_empty": True,       # softmax over a size-0 axis (was defect B in the interpreter)
     "numpy_ops": True,           # sinh, erf, log1p, arctan2, hypot, logaddexp, fmax, rint...
     "scans": True,               # cumsum cumprod flip roll diff sort prod tril/triu tile repeat
+    "nn_layers": True,           # conv1d/2d, pooling, layer/group norm, attention, activations
     "creation": True,            # zeros/full/iota (views of a scalar)
     "float32": True,             # 15% of the programs are float32 (no finite differences then)
     # -- shapes

@@ -11,6 +11,7 @@ import numpy as np
 from .features import enabled
 from .gen_arrays import (argmax, concat, creation, getitem, inner_grad, matmul, nn, pad, reduction,
                          scatter_add, take, view)
+from .gen_nn import activation, attention, conv, norm, pool
 from .gen_numpy import elementwise, scan
 
 FLOAT = "float64"
@@ -112,4 +113,4 @@ def ints(g):
 OPGENS = [(6, unary), (3, scalar_op), (6, binary), (2, compare), (1, logic), (2, where), (2, ints),
           (4, reduction), (1, argmax), (4, matmul), (5, view), (4, getitem), (2, take), (2, concat),
           (1, pad), (1, scatter_add), (2, nn), (1, creation), (1, inner_grad), (2, elementwise),
-          (3, scan)]
+          (3, scan), (2, conv), (2, pool), (1, norm), (1, attention), (1, activation)]

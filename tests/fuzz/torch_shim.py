@@ -139,6 +139,21 @@ def prod(x, axis=None, keepdims=False):
     return x
 
 
+def conv2d(x, w, b, s, p, d, g): return F.conv2d(x, w, b, s, p, d, g)
+def conv1d(x, w, b, s, p, d, g): return F.conv1d(x, w, b, s, p, d, g)
+def max_pool2d(x, k, s, p): return F.max_pool2d(x, k, s, p)
+def avg_pool2d(x, k, s, p): return F.avg_pool2d(x, k, s, p)
+def layer_norm(x, shape, w=None, b=None): return F.layer_norm(x, shape, w, b)
+def group_norm(x, groups): return F.group_norm(x, groups)
+def sdpa(q, k, v, causal): return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+def gelu(x): return F.gelu(x)
+def gelu_tanh(x): return F.gelu(x, approximate="tanh")
+def silu(x): return F.silu(x)
+def softplus(x): return F.softplus(x)
+def elu(x): return F.elu(x)
+def leaky_relu(x): return F.leaky_relu(x)
+
+
 def outer(a, b): return torch.outer(a, b)
 def reshape(x, shape): return torch.reshape(x, shape)
 
