@@ -35,7 +35,7 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     bool* x16 = (bool*)(fr.base + 0);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
-      const bool v16 = x3[i0] != -100;
+      const bool v16 = x3[i0] != (-100);
       x16[i0] = v16;
     }
     // x18 = sum(x17, axis=(0,), keepdims=False) : f32[]  [backward of x15 = softmax_cross_entropy(x14, x3)]  (test_golden.py:18); computes x17 = astype(x16, dtype='float32') : f32[16]

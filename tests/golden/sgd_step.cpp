@@ -37,7 +37,7 @@ int stage_entry(const float* x0, const float* x1, const float* x2, const int64_t
     bool* x17 = (bool*)(fr.base + 0);
     #pragma omp simd
     for (int64_t i0 = 0; i0 < 16; ++i0) {
-      const bool v17 = x3[i0] != -100;
+      const bool v17 = x3[i0] != (-100);
       x17[i0] = v17;
     }
     // x19 = sum(x18, axis=(0,), keepdims=False) : f32[]  [backward of x16 = softmax_cross_entropy(x15, x3)]  (test_golden.py:18); computes x18 = astype(x17, dtype='float32') : f32[16]
