@@ -13,9 +13,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = r"""
-import os, signal, threading, time
+import os, signal, sys, threading, time
 import numpy as np
 import stage as st
+
+# what the test reports if nothing interrupts the call: SIGINT's handler and mask as this process
+# started, and after 120 s the stacks (then exit; a loop under grad would fill the memory)
+print("SIGINT", signal.getsignal(signal.SIGINT), "blocked:",
+      signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []), file=sys.stderr, flush=True)
+import faulthandler
+faulthandler.dump_traceback_later(120, exit=True)
 
 def f(x, w, n):
     h, k = st.while_loop(lambda c: c[1] < n, lambda c: (st.tanh(c[0] @ w), c[1] + 1),
@@ -43,10 +50,17 @@ except KeyboardInterrupt:
 """
 
 
+def _run(script):
+    try:
+        return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                              text=True, timeout=240)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"not interrupted: stdout {e.stdout!r}, stderr {e.stderr!r}") from None
+
+
 def test_ctrl_c_interrupts_a_never_ending_native_loop():
-    r = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True,
-                       timeout=240)
-    assert r.returncode == 0, r.stderr[-4000:]
+    r = _run(SCRIPT)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
     lines = r.stdout.splitlines()
     assert lines[0].startswith("interrupted after") and "KeyboardInterrupt" not in lines[0], lines
     assert "interrupted (SIGINT)" in lines[0]
@@ -54,9 +68,16 @@ def test_ctrl_c_interrupts_a_never_ending_native_loop():
 
 
 PLAIN = r"""
-import os, signal, threading, time
+import os, signal, sys, threading, time
 import numpy as np
 import stage as st
+
+# what the test reports if nothing interrupts the call: SIGINT's handler and mask as this process
+# started, and after 120 s the stacks (then exit; a loop under grad would fill the memory)
+print("SIGINT", signal.getsignal(signal.SIGINT), "blocked:",
+      signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []), file=sys.stderr, flush=True)
+import faulthandler
+faulthandler.dump_traceback_later(120, exit=True)
 
 loops = {
     "while_loop": lambda x, n: st.while_loop(lambda c: c[1] < n, lambda c: (c[0] * 0.5 + 1.0, c[1] + 1),
@@ -77,8 +98,7 @@ for name, fn in loops.items():
 
 def test_ctrl_c_interrupts_plain_native_loops():
     """A loop not under grad is a C++ `for`/`while`: the code generator polls in every iteration."""
-    r = subprocess.run([sys.executable, "-c", PLAIN], cwd=ROOT, capture_output=True, text=True,
-                       timeout=240)
-    assert r.returncode == 0, r.stderr[-4000:]
+    r = _run(PLAIN)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
     lines = r.stdout.splitlines()
     assert len(lines) == 2 and all("interrupted (SIGINT)" in ln for ln in lines), lines
