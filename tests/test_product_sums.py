@@ -122,6 +122,9 @@ def test_float64_and_gradients_through_fused_sums():
     ("q + q", lambda p, a, b: (lambda q: q + q)(a @ b), (P, A, B)),
     ("q - q", lambda p, a, b: (lambda q: q - q)(a @ b), (P, A, B)),
     ("p + (q + q)", lambda p, a, b: (lambda q: p + (q + q))(a @ b), (P, A, B)),
+    # a sum holding the product, read twice by the next (fuzz seed 3844: outer(x + x, x + x)'s
+    # gradient, s + s with s = g @ b + g.T @ a, added the product once)
+    ("s + s, s = p + q", lambda p, a, b: (lambda s: s + s)(p + a @ b), (P, A, B)),
     ("an integer product", lambda p, a, b: p + a @ b,
      (np.ones((6, 5), np.int64), np.ones((6, 7), np.int64), np.ones((7, 5), np.int64))),
 ])

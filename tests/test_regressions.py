@@ -307,3 +307,12 @@ def test_fuzz_k_an_empty_sum_added_to_a_gradient_keeps_it():
     for p in (True, False):
         g = _agree(st.grad(f, argnums=2), np.zeros((0, 2)), np.array(p), np.array([-0.9, 0.7]), w)
         np.testing.assert_allclose(g, w[::-1] + (0.0 if p else 1.0), rtol=1e-14)
+
+
+def test_fuzz_l_a_gradient_sum_read_twice():
+    # outer(a, a) with a = x + x: a's gradient g @ a + g.T @ a is summed twice (the gradient of
+    # x + x); the second product was added once into that sum's buffer, not twice (seed 3844)
+    g = _agree(st.grad(lambda x, w: st.sum(st.outer(x + x, x + x) * w)),
+               np.array([0.5, -1.5]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    a, w = np.array([1.0, -3.0]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose(g, 2 * (w @ a + w.T @ a), rtol=1e-14)

@@ -138,8 +138,8 @@ def _epilogue(u: Node, inlined: Set[int], uses, home, crossing, made) -> Optiona
         if q is None or id(q) in inlined or uses.get(e.id) != 1 or e.type != t or \
                 home.get(e.id) != home.get(u.sym.id) or (id(q), id(consumer)) in crossing:
             return None
-        # `uses` counts consuming nodes: a term reading the product twice (p + p) is not one
-        # product term (the other read would find no buffer)
+        # `uses` counts consuming nodes: a node reading the product twice (p + p, or p * p in
+        # a scaled term) does not make it one product term
         if sum(isinstance(a, Sym) and a.id == e.id for a in consumer.args) != 1:
             return None
         low = LOWERINGS.get(q.op)
@@ -150,8 +150,8 @@ def _epilogue(u: Node, inlined: Set[int], uses, home, crossing, made) -> Optiona
         n, sign = stack.pop()
         for a, sg in zip(n.args, OPS[n.op].signs):
             q = producer(a)
-            if q is None:
-                continue
+            if q is None or sum(isinstance(b, Sym) and b.id == a.id for b in n.args) != 1:
+                continue        # a term read twice (s + s) counts twice: not one product term
             found = product(a, n)
             if found is not None:
                 return Epilogue(found, a, sign * sg, None)
