@@ -49,7 +49,10 @@ def pool(g):
 
 
 def norm(g):
-    if not enabled("nn_layers"):
+    # float64 only: normalising a few values that nearly agree (a group of 2, a size-1 axis) in
+    # float32 leaves rounding noise of 1e-5 where the exact gradient is 0 -- PyTorch's noise and
+    # stage's differ (seeds 3567, 4437), which says nothing about either
+    if not enabled("nn_layers") or g.fdt != "float64":
         return None
     if g.rng.random() < 0.5:
         a = g.float_var(min_ndim=1)
