@@ -6,6 +6,7 @@ from typing import Optional
 
 import jinja2
 
+from . import parallel
 from .compiler import build as compile_source
 from .loader import NativeExecutable
 from .lower import Lowering
@@ -22,7 +23,6 @@ def render(lowered) -> str:
     body = ["  " * 1 + ln if ln else ln for ln in lowered.body]
     # the type of each parameter: its declaration without the name (and attributes)
     types = [d.replace("[[maybe_unused]] ", "").rsplit(" ", 1)[0] for d in lowered.params]
-    from . import parallel
     return tmpl.render(version=__version__, name=lowered.name, params=lowered.params,
                        param_types=types, defines=parallel.runtime_defines(),
                        requires=lowered.requires,

@@ -246,8 +246,10 @@ class LoopEmitter:
         nodes, leaf_ix, leaves, key = self._tree(x, in_shape)
         if out_t.size == 0:
             return head
-        if any(m == 0 for m in in_shape):   # nothing to combine: the initial value (added
-            return head if scalar_out or into is not None else head + self.fill(out, init)  # to `into`: 0)
+        if any(m == 0 for m in in_shape):   # nothing to combine: the initial value, which
+            if scalar_out or into is not None:  # added to `into` (a sum's 0) changes nothing
+                return head
+            return head + self.fill(out, init)
         kept = [d for d in range(len(in_shape)) if d not in axes]
         ost = dict(zip(kept, contiguous_strides(tuple(in_shape[d] for d in kept))))
         out_strides = [0 if d in axes else ost[d] for d in range(len(in_shape))]

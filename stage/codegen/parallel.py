@@ -32,7 +32,8 @@ def _grain_from_env() -> int:
     except ValueError:
         n = 0
     if n < 1:
-        raise ValueError(f"STAGE_PARALLEL_GRAIN={v!r}: expected a positive count of element-operations")
+        raise ValueError(f"STAGE_PARALLEL_GRAIN={v!r}: expected a positive count of "
+                         f"element-operations")
     return n
 
 
