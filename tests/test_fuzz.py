@@ -13,6 +13,11 @@ The threaded profile runs THREADED other programs with every loop and kernel tha
 shared out between 2 threads, however small (codegen/parallel.py's GRAIN at 1, as with
 STAGE_PARALLEL_GRAIN=1), so the parallel code meets every shape, view and control form too; the
 long run: `STAGE_PARALLEL_GRAIN=1 STAGE_NUM_THREADS=2 python -m fuzz START END`.
+
+The Python profile writes PYTHON other programs' control forms as plain Python `if`/`for`/`while`
+over staged values (fuzz/program.py PythonRenderer), which the front end (stage/frontend) turns
+back into staged control flow: built natively, they must agree with the st-form run by the
+interpreter (`python -m fuzz START END --python` for long runs).
 """
 import os
 
@@ -28,6 +33,7 @@ QUICK = 240
 LONG = 3000
 BATCH = 20
 THREADED = (100000, 100060)      # seeds of the threaded profile
+PYTHON = (200000, 200060)        # seeds of the plain-Python control flow profile
 
 
 def _programs(config):
@@ -43,6 +49,9 @@ def pytest_generate_tests(metafunc):
         base = int(os.environ.get("STAGE_FUZZ_SEED", "0"))
         batches = [(s, min(s + BATCH, base + n)) for s in range(base, base + n, BATCH)]
         metafunc.parametrize("fuzz_batch", batches, ids=[f"seeds{a}-{b - 1}" for a, b in batches])
+    if "python_batch" in metafunc.fixturenames:
+        batches = [(s, min(s + BATCH, PYTHON[1])) for s in range(*PYTHON, BATCH)]
+        metafunc.parametrize("python_batch", batches, ids=[f"seeds{a}-{b - 1}" for a, b in batches])
     if "threaded_batch" in metafunc.fixturenames:
         batches = [(s, min(s + BATCH, THREADED[1])) for s in range(*THREADED, BATCH)]
         metafunc.parametrize("threaded_batch", batches, ids=[f"seeds{a}-{b - 1}" for a, b in batches])
@@ -71,3 +80,12 @@ def test_fuzz_threaded_native_interp_fd_torch(threaded_batch, split_everything):
     # the programs really ran split: their libraries share loops out as soon as they have 2 items
     from fuzz.run import last_sources
     assert any("stage::parallel_loop(" in src for src in last_sources()), "nothing was split"
+
+
+def test_fuzz_plain_python_control_flow_native_interp(python_batch):
+    start, end = python_batch
+    programs = [generate(s) for s in range(start, end)]
+    findings = check_programs(programs, use_torch=False, target="python")
+    assert not findings, "\n\n".join(f.report() for f in findings)
+    from fuzz.run import last_sources
+    assert any("if (" in src for src in last_sources()), "no staged branch was built"

@@ -6,6 +6,7 @@ few of each group minimised, and everything written as markdown to --out.
     cd tests && ../.venv/bin/python -m fuzz 0 5000 --out /tmp/fuzz.md [--minimize 2] [--all]
 
 `--all` switches every feature on (STAGE_FUZZ_ALL=1), including the ones features.py turns off.
+`--python` builds the programs written with plain Python control flow (the front end stages it).
 """
 import argparse
 import collections
@@ -15,6 +16,11 @@ import pickle
 import subprocess
 import sys
 import time
+
+
+def TARGET():
+    """What native code builds: the st-form ("st") or plain Python control flow ("python")."""
+    return os.environ.get("STAGE_FUZZ_TARGET", "st")
 
 
 def worker(seeds, batch, out):
@@ -32,11 +38,11 @@ def worker(seeds, batch, out):
             except Exception:                             # noqa: BLE001 - a bug of the fuzzer
                 findings.append(Finding(s, "generator_error", traceback.format_exc()[-600:]))
         try:
-            findings += check_programs(progs, stats)
+            findings += check_programs(progs, stats, target=TARGET())
         except Exception:                                 # noqa: BLE001
             for p in progs:
                 try:
-                    findings += check_programs([p], stats)
+                    findings += check_programs([p], stats, target=TARGET())
                 except Exception:                         # noqa: BLE001
                     findings.append(Finding(p.seed, "harness_error", traceback.format_exc()[-600:], p))
     with open(out, "wb") as f:
@@ -75,11 +81,14 @@ def main(argv=None):
     ap.add_argument("--out", default="fuzz_report.md")
     ap.add_argument("--minimize", type=int, default=1, help="programs minimised per group")
     ap.add_argument("--all", action="store_true")
+    ap.add_argument("--python", action="store_true")
     ap.add_argument("--worker")
     ap.add_argument("--pickle")
     a = ap.parse_args(argv)
     if a.all:
         os.environ["STAGE_FUZZ_ALL"] = "1"
+    if a.python:
+        os.environ["STAGE_FUZZ_TARGET"] = "python"
     if a.worker:
         return worker(json.loads(a.worker), a.batch, a.pickle)
     import tempfile
@@ -106,11 +115,12 @@ def main(argv=None):
         for f in [f for f in fs if f.program is not None][:a.minimize]:
             def still(q, cat=f.category, sig=sig):
                 res = check_programs([q], use_torch=cat.startswith("torch"),
-                                     native=cat not in INTERP_CATEGORIES)
+                                     native=cat not in INTERP_CATEGORIES, target=TARGET())
                 return bool(res) and signature(res[0]) == sig
             try:
                 small = minimize(f.program, still)
-                again = check_programs([small], use_torch=f.category.startswith("torch"))
+                again = check_programs([small], use_torch=f.category.startswith("torch"),
+                                       target=TARGET())
                 msg = again[0].message if again else f.message
             except Exception as e:                          # noqa: BLE001
                 small, msg = f.program, f"{f.message} (minimisation failed: {e!r})"

@@ -232,8 +232,9 @@ def param_src(p: Program):
 
 
 def render_function(p: Program, target: str = "st", name: str = "f") -> str:
-    """`def f(...)` computing the program's (loss, aux) -- or the loss alone in mode `g`."""
-    r = Renderer(target)
+    """`def f(...)` computing the program's (loss, aux) -- or the loss alone in mode `g`; target
+    "st" (stage), "torch" (the PyTorch shim) or "python" (stage with plain Python control flow)."""
+    r = PythonRenderer() if target == "python" else Renderer(target)
     params = param_src(p)
     r.lines.append(f"def {name}({', '.join(params)}):")
     names = [i.var.name for i in p.inputs]
@@ -297,3 +298,56 @@ def reproducer(p: Program, note: str = "") -> str:
     lines.append("print(st.compile(g, backend='interp')(*args))")
     lines.append("print(st.compile(g)(*args))" + (f"   # {note}" if note else ""))
     return "\n".join(lines) + "\n"
+
+
+class PythonRenderer(Renderer):
+    """The control forms as plain Python `if`/`for`/`while` over staged values (the front end,
+    stage/frontend, turns them back into st.cond / st.fori_loop / st.while_loop): the same program,
+    so its results must be the same as the st-form's."""
+
+    def __init__(self):
+        super().__init__("st")
+
+    def stmt(self, s: Stmt, ind: str):
+        out = [v.name for v in s.outs]
+        if s.kind == "op":
+            return super().stmt(s, ind)
+        r = self.fresh("r")
+        if s.kind == "cond":
+            (pred, *operands) = s.args
+            for k, blk in enumerate(s.blocks):
+                self.lines.append(f"{ind}if {literal(pred)}:" if k == 0 else f"{ind}else:")
+                for prm, a in zip(blk.params, operands):
+                    self.lines.append(f"{ind}    {prm.name} = {literal(a)}")
+                self.block(blk, ind + "    ")
+                self.lines.append(f"{ind}    {r} = {render_tree(s.tree, [v.name for v in blk.result])}")
+            self.lines += unpack_lines(s.tree, r, out, ind)
+            return
+        init = render_tree(s.tree, [literal(a) for a in s.args[-len(s.outs):]])
+        body = s.blocks[-1]
+        self.lines.append(f"{ind}{r} = {init}")
+        if s.kind == "fori":
+            lo, hi = (literal(a) for a in s.args[:2])
+            self.lines.append(f"{ind}for {body.params[0].name} in range({lo}, {hi}):")
+            carry = body.params[1:]
+        else:
+            cblk, cname = s.blocks[0], self.fresh("cond_")
+            c = self.fresh("c")
+            lines, self.lines = self.lines, []
+            self.lines += unpack_lines(s.tree, c, [v.name for v in cblk.params], ind + "    ")
+            self.block(cblk, ind + "    ")      # straight-line: a helper, called by the test
+            inner, self.lines = self.lines, lines
+            self.lines.append(f"{ind}def {cname}({c}):")
+            self.lines += inner
+            self.lines.append(f"{ind}    return {cblk.result[0].name}")
+            self.lines.append(f"{ind}while {cname}({r}):")
+            carry = body.params
+        self.lines += unpack_lines(s.tree, r, [v.name for v in carry], ind + "    ")
+        self.block(body, ind + "    ")
+        self.lines.append(f"{ind}    {r} = {render_tree(s.tree, [v.name for v in body.result])}")
+        self.lines += unpack_lines(s.tree, r, out, ind)
+
+
+def render_python(p: Program, name: str = "f") -> str:
+    """The program with plain Python control flow (PythonRenderer)."""
+    return render_function(p, "python", name)

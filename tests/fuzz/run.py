@@ -10,6 +10,7 @@ values and gradients compared with the same program run by PyTorch's eager autog
 from __future__ import annotations
 
 import collections
+import linecache
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any, List
 import numpy as np
 
 import stage as st
-from .program import Program, arg_values, render_function, reproducer
+from .program import Program, arg_values, render_function, render_python, reproducer
 
 try:
     import torch
@@ -50,12 +51,19 @@ class Raised:
 
 def make_fn(p: Program, target="st"):
     ns = {"np": np, "st": st if target == "st" else torch_shim}
+    if target == "python":          # the front end reads the source: give it a (virtual) file
+        src = render_python(p)
+        fname = f"<fuzz-python-{p.seed}-{zlib.crc32(src.encode())}>"
+        linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
+        ns["st"] = st
+        exec(compile(src, fname, "exec"), ns)
+        return ns["f"]
     exec(render_function(p, target), ns)
     return ns["f"]
 
 
-def wrapped(p: Program):
-    f = make_fn(p)
+def wrapped(p: Program, target="st"):
+    f = make_fn(p, target)
     if p.mode == "vg":
         return st.value_and_grad(f, p.argnums, has_aux=True)
     if p.mode == "g":
@@ -83,11 +91,12 @@ def last_sources() -> List[str]:
     return list(_SOURCES)
 
 
-def run_native(progs: List[Program], cxxflags="-O1"):
-    """Results of every program (value or Raised), one library per batch, bisecting failures."""
+def run_native(progs: List[Program], cxxflags="-O1", target="st"):
+    """Results of every program (value or Raised), one library per batch, bisecting failures;
+    target "python" stages the programs written with plain Python control flow."""
     if not progs:
         return []
-    fns = [wrapped(p) for p in progs]
+    fns = [wrapped(p, target) for p in progs]
     args = [arg_values(p) for p in progs]
 
     def batch(*all_args):
@@ -96,20 +105,20 @@ def run_native(progs: List[Program], cxxflags="-O1"):
         exe = st.compile(batch, cxxflags=cxxflags).lower(*args)
     except Exception as e:                                   # noqa: BLE001
         if len(progs) > 1:
-            return _bisect(progs, cxxflags)
+            return _bisect(progs, cxxflags, target)
         return [Raised(e, "staging" if isinstance(e, st.StageError) else "build")]
     _SOURCES[:] = (_SOURCES + [exe.source])[-8:]
     try:
         return list(exe(*args))
     except Exception as e:                                   # noqa: BLE001
         if len(progs) > 1:
-            return _bisect(progs, cxxflags)
+            return _bisect(progs, cxxflags, target)
         return [Raised(e, "run")]
 
 
-def _bisect(progs, cxxflags):
+def _bisect(progs, cxxflags, target="st"):
     h = len(progs) // 2
-    return run_native(progs[:h], cxxflags) + run_native(progs[h:], cxxflags)
+    return run_native(progs[:h], cxxflags, target) + run_native(progs[h:], cxxflags, target)
 
 
 # ------------------------------------------------------------------------------------------ compare
@@ -263,13 +272,15 @@ def _map(tree, fn):
 INTERP_CATEGORIES = ("torch_value", "torch_grad", "gradient_fd", "both_refuse_valid")
 
 
-def check_programs(progs: List[Program], stats=None, use_torch=True, cxxflags="-O1", native=True):
+def check_programs(progs: List[Program], stats=None, use_torch=True, cxxflags="-O1", native=True,
+                   target="st"):
     """Run and compare every program; returns the findings (an empty list when all agree).
     With native=False the interpreter stands in for native code (to shrink interpreter findings
-    without compiling)."""
+    without compiling). With target="python" the native side is the program written with plain
+    Python `if`/`for`/`while` (the front end stages them), the reference the st-form."""
     stats = collections.Counter() if stats is None else stats
     findings = []
-    results = run_native(progs, cxxflags) if native else [None] * len(progs)
+    results = run_native(progs, cxxflags, target) if native else [None] * len(progs)
     for p, nat in zip(progs, results):
         stats["programs"] += 1
         stats[f"mode_{p.mode}"] += 1
