@@ -43,18 +43,19 @@ def _programs(config):
     return LONG if config.getoption("--fuzz-long") else QUICK
 
 
+def _parametrize(metafunc, name, lo, hi):
+    batches = [(s, min(s + BATCH, hi)) for s in range(lo, hi, BATCH)]
+    metafunc.parametrize(name, batches, ids=[f"seeds{a}-{b - 1}" for a, b in batches])
+
+
 def pytest_generate_tests(metafunc):
     if "fuzz_batch" in metafunc.fixturenames:
-        n = _programs(metafunc.config)
         base = int(os.environ.get("STAGE_FUZZ_SEED", "0"))
-        batches = [(s, min(s + BATCH, base + n)) for s in range(base, base + n, BATCH)]
-        metafunc.parametrize("fuzz_batch", batches, ids=[f"seeds{a}-{b - 1}" for a, b in batches])
+        _parametrize(metafunc, "fuzz_batch", base, base + _programs(metafunc.config))
     if "python_batch" in metafunc.fixturenames:
-        batches = [(s, min(s + BATCH, PYTHON[1])) for s in range(*PYTHON, BATCH)]
-        metafunc.parametrize("python_batch", batches, ids=[f"seeds{a}-{b - 1}" for a, b in batches])
+        _parametrize(metafunc, "python_batch", *PYTHON)
     if "threaded_batch" in metafunc.fixturenames:
-        batches = [(s, min(s + BATCH, THREADED[1])) for s in range(*THREADED, BATCH)]
-        metafunc.parametrize("threaded_batch", batches, ids=[f"seeds{a}-{b - 1}" for a, b in batches])
+        _parametrize(metafunc, "threaded_batch", *THREADED)
 
 
 def test_fuzz_native_interp_fd_torch(fuzz_batch):

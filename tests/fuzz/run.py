@@ -50,12 +50,11 @@ class Raised:
 
 
 def make_fn(p: Program, target="st"):
-    ns = {"np": np, "st": st if target == "st" else torch_shim}
+    ns = {"np": np, "st": torch_shim if target == "torch" else st}
     if target == "python":          # the front end reads the source: give it a (virtual) file
         src = render_python(p)
         fname = f"<fuzz-python-{p.seed}-{zlib.crc32(src.encode())}>"
         linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
-        ns["st"] = st
         exec(compile(src, fname, "exec"), ns)
         return ns["f"]
     exec(render_function(p, target), ns)

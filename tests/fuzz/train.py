@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import stage as st
+from .gen_nn import _out
 
 DT = "float64"
 ACTS = ["ReLU", "Tanh", "GELU", "SiLU", "Sigmoid", "ELU", "LeakyReLU", "Softplus", "Mish"]
@@ -41,7 +42,7 @@ def _cnn(rng, n, classes, seed):
     c, h, w = int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
     o, k = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     s, p = int(rng.choice([1, 2])), int(rng.choice([0, 1]))
-    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    oh, ow = _out(h, k, s, p, 1), _out(w, k, s, p, 1)
     if min(oh, ow) < 1:
         k, s, p, oh, ow = 1, 1, 0, h, w
     layers = [st.nn.Conv2d(c, o, k, stride=s, padding=p, seed=seed, dtype=DT), _act(rng)]
